@@ -1,0 +1,53 @@
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { IncomingMessage } from 'node:http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Logger } from 'nestjs-pino';
+import type { DestinationStream } from 'pino';
+import { AppModule } from './app.module';
+import type { LoadedConfig } from './config/load-config';
+import { requestIdFor } from './logging/request-id';
+import type { ModuleMetadata } from '@nestjs/common';
+
+export interface CreateAppOptions {
+  loaded: LoadedConfig;
+  logDestination?: DestinationStream;
+  imports?: ModuleMetadata['imports'];
+}
+
+/** Builds the Fastify-based Nest application (used by main.ts and by the e2e tests). */
+export async function createApp(options: CreateAppOptions): Promise<NestFastifyApplication> {
+  const { config } = options.loaded;
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.Server.bodyLimit,
+    genReqId: (req: IncomingMessage) => requestIdFor(req, config.Logging.correlationId),
+    requestIdHeader: false,
+    return503OnClosing: true,
+    // pino-http logs requests; Fastify's own logger stays off.
+    logger: false,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(options), adapter, {
+    bufferLogs: true,
+    abortOnError: false,
+  });
+  app.useLogger(app.get(Logger));
+  app.enableShutdownHooks();
+
+  const fastify = app.getHttpAdapter().getInstance();
+  // Clients that omit or mislabel the content type still send JSON (curl -d, some SDK wrappers).
+  fastify.addContentTypeParser(['text/plain', '*'], { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      done(null, body === '' ? undefined : JSON.parse(body as string));
+    } catch (err) {
+      (err as { statusCode?: number }).statusCode = 400;
+      done(err as Error, undefined);
+    }
+  });
+  fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+    void reply.header('x-request-id', request.id);
+    done();
+  });
+  // Fastify-level failures (invalid JSON, body over the limit) reach AllExceptionsFilter through Nest's
+  // own Fastify error handler, so there is one error path.
+  return app;
+}

@@ -1,0 +1,40 @@
+import { Module, type DynamicModule, type ModuleMetadata } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import type { DestinationStream } from 'pino';
+import { ApiKeyGuard } from './auth/api-key.guard';
+import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
+import { ShutdownService } from './common/shutdown.service';
+import { AppConfigModule } from './config/config.module';
+import type { LoadedConfig } from './config/load-config';
+import { HealthModule } from './health/health.module';
+import { LoggingModule } from './logging/logging.module';
+import { RedisModule } from './redis/redis.module';
+
+export interface AppModuleOptions {
+  loaded: LoadedConfig;
+  /** Where pino writes (tests capture it); default stdout. */
+  logDestination?: DestinationStream;
+  /** Extra modules (tests). */
+  imports?: ModuleMetadata['imports'];
+}
+
+@Module({})
+export class AppModule {
+  static forRoot(options: AppModuleOptions): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        AppConfigModule.forRoot(options.loaded),
+        LoggingModule.forRoot(options.logDestination),
+        RedisModule,
+        HealthModule,
+        ...(options.imports ?? []),
+      ],
+      providers: [
+        ShutdownService,
+        { provide: APP_GUARD, useClass: ApiKeyGuard },
+        { provide: APP_FILTER, useClass: AllExceptionsFilter },
+      ],
+    };
+  }
+}

@@ -1,0 +1,71 @@
+import { Catch, NotFoundException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { PinoLogger } from 'nestjs-pino';
+import { GatewayError } from '../../protocol/errors';
+import { buildErrorResponse } from './error-response';
+
+const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
+/**
+ * The one place errors become responses, in the client's own format. Errors are logged here, once:
+ * unexpected ones with their stack, expected ones as a short line.
+ */
+@Catch()
+export class AllExceptionsFilter implements ExceptionFilter {
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly logger: PinoLogger,
+  ) {
+    this.logger.setContext('errors');
+  }
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const ctx = host.switchToHttp();
+    const request = ctx.getRequest<FastifyRequest>();
+    const reply = ctx.getResponse<FastifyReply>();
+    const error = exception instanceof NotFoundException ? this.notFoundOrMethod(request) : exception;
+    sendError(reply, request, error, this.logger);
+  }
+
+  /** Unknown route → 404; known path with another method → 405 with `allow`. */
+  private notFoundOrMethod(request: FastifyRequest): unknown {
+    const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
+    const path = request.url.split('?')[0];
+    const allowed = METHODS.filter((method) => fastify.hasRoute({ method, url: path }));
+    if (allowed.length > 0) {
+      return new GatewayError(405, `Method ${request.method} is not allowed on ${path}`, {
+        type: 'invalid_request_error',
+        headers: { allow: allowed.join(', ') },
+      });
+    }
+    return new GatewayError(404, `No route for ${request.method} ${path}`, { type: 'not_found_error' });
+  }
+}
+
+/** Shared by the Nest filter and Fastify's own error handler (body parsing, body limit). */
+export function sendError(
+  reply: FastifyReply,
+  request: FastifyRequest,
+  exception: unknown,
+  logger: { error(obj: object, msg?: string): void; debug(obj: object, msg?: string): void },
+): void {
+  const response = buildErrorResponse(exception, request.url, request.id);
+  if (response.unexpected) {
+    logger.error({ err: exception, requestId: request.id }, 'unhandled error');
+  } else {
+    // The access line already carries the status; the reason is worth a line only when debugging.
+    logger.debug(
+      { requestId: request.id, status: response.status, error: (exception as Error)?.message },
+      'request rejected',
+    );
+  }
+  if (reply.sent || reply.raw.headersSent) {
+    // A streamed answer already started; the stream writer reports the failure in-band.
+    if (!reply.raw.writableEnded) {
+      reply.raw.end();
+    }
+    return;
+  }
+  void reply.code(response.status).headers(response.headers).send(response.body);
+}

@@ -1,0 +1,127 @@
+import { HttpException } from '@nestjs/common';
+import { GatewayError, anthropicErrorBody, errorTypeForStatus, openAIErrorBody } from '../../protocol/errors';
+import type { AnthropicErrorType, ErrorPayload } from '../../protocol/types';
+import { ProviderError } from '../../providers/provider.types';
+
+export type ErrorFormat = 'anthropic' | 'openai' | 'plain';
+
+export interface ErrorResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: unknown;
+  /** 5xx that is our own fault: log with stack. */
+  unexpected: boolean;
+}
+
+/** Which error format the client speaks, from the route it called. */
+export function errorFormatFor(url: string): ErrorFormat {
+  const path = url.split('?')[0];
+  if (path.startsWith('/v1/messages') || path.startsWith('/v1/models')) {
+    return 'anthropic';
+  }
+  if (path.startsWith('/v1/chat/completions') || path.startsWith('/v1/completions')) {
+    return 'openai';
+  }
+  return 'plain';
+}
+
+interface FastifyLikeError {
+  statusCode?: number;
+  code?: string;
+  message?: string;
+}
+
+function classify(err: unknown): {
+  status: number;
+  type?: AnthropicErrorType;
+  message: string;
+  headers: Record<string, string>;
+  unexpected: boolean;
+} {
+  if (err instanceof GatewayError) {
+    return {
+      status: err.status,
+      type: err.type,
+      message: err.message,
+      headers: err.headers,
+      unexpected: false,
+    };
+  }
+  if (err instanceof ProviderError) {
+    const headers: Record<string, string> = {};
+    if (err.retryAfterMs !== undefined) {
+      headers['retry-after'] = String(Math.max(1, Math.ceil(err.retryAfterMs / 1000)));
+    }
+    const status = err.kind === 'abort' ? 499 : err.status;
+    return { status, message: err.message, headers, unexpected: false };
+  }
+  if (err instanceof HttpException) {
+    const response = err.getResponse();
+    const raw = typeof response === 'string' ? response : (response as { message?: unknown }).message;
+    const message = Array.isArray(raw) ? raw.join('; ') : typeof raw === 'string' ? raw : err.message;
+    return { status: err.getStatus(), message, headers: {}, unexpected: false };
+  }
+  const fst = err as FastifyLikeError;
+  if (typeof fst?.statusCode === 'number' && fst.statusCode >= 400 && fst.statusCode < 500) {
+    if (fst.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return {
+        status: 413,
+        type: 'request_too_large',
+        message: 'Request body is too large',
+        headers: {},
+        unexpected: false,
+      };
+    }
+    if (fst.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
+      return {
+        status: 400,
+        message: 'Request body is empty; a JSON object is required',
+        headers: {},
+        unexpected: false,
+      };
+    }
+    if (
+      fst.statusCode === 400 &&
+      (fst.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError)
+    ) {
+      return {
+        status: 400,
+        message: `Request body is not valid JSON: ${fst.message}`,
+        headers: {},
+        unexpected: false,
+      };
+    }
+    return { status: fst.statusCode, message: fst.message ?? 'Bad request', headers: {}, unexpected: false };
+  }
+  return { status: 500, message: 'Internal server error', headers: {}, unexpected: true };
+}
+
+/**
+ * Maps any error to the client's own format (PROTOCOL.md §2.4, §5.5). Never a stack trace in a body.
+ */
+export function buildErrorResponse(err: unknown, url: string, requestId: string | undefined): ErrorResponse {
+  const c = classify(err);
+  const payload: ErrorPayload = { type: c.type ?? errorTypeForStatus(c.status), message: c.message };
+  const headers = { ...c.headers };
+  if (c.status >= 400 && c.status < 500 && c.status !== 408 && c.status !== 409 && c.status !== 429) {
+    headers['x-should-retry'] = 'false';
+  }
+  switch (errorFormatFor(url)) {
+    case 'anthropic':
+      return {
+        status: c.status,
+        headers,
+        body: anthropicErrorBody(payload, requestId),
+        unexpected: c.unexpected,
+      };
+    case 'openai':
+      return { status: c.status, headers, body: openAIErrorBody(payload), unexpected: c.unexpected };
+    case 'plain':
+      return {
+        status: c.status,
+        headers,
+        body: { error: { type: payload.type, message: payload.message }, statusCode: c.status, requestId },
+        unexpected: c.unexpected,
+      };
+  }
+}

@@ -1,0 +1,143 @@
+import { z } from 'zod';
+
+/**
+ * The configuration schema. Top-level CCR keys keep CCR's names (`Providers`, `Router`, `APIKEY`, …); the
+ * seed's sections keep their names and shapes (`Redis`, `Logging`, `Compression`, `Failover`,
+ * `AdaptiveTimeout`, `JobQueue`). Defaults live in config/default.json, not here, so that one file shows them.
+ */
+
+const target = z.string().regex(/^[^,]+,.+$/, 'must be "provider,model"');
+const targetOrList = z.union([target, z.array(target).min(1)]);
+const positiveInt = z.number().int().positive();
+const nonNegativeInt = z.number().int().nonnegative();
+
+const transformerUse = z.union([z.string(), z.tuple([z.string(), z.record(z.string(), z.unknown())])]);
+
+export const providerSchema = z.looseObject({
+  name: z
+    .string()
+    .min(1)
+    .regex(/^[^,]+$/, 'must not contain a comma'),
+  api_base_url: z.url({ message: 'must be an absolute http(s) URL' }),
+  api_key: z.string().optional(),
+  models: z.array(z.string().min(1)).min(1, 'must list at least one model'),
+  transformer: z.looseObject({ use: z.array(transformerUse).optional() }).optional(),
+  kind: z.enum(['anthropic', 'openai', 'gemini']).optional(),
+  headers: z.record(z.string(), z.string()).optional(),
+  pool: z
+    .object({
+      connections: positiveInt.optional(),
+      pipelining: positiveInt.optional(),
+      keepAliveTimeoutMs: positiveInt.optional(),
+    })
+    .optional(),
+  timeouts: z
+    .object({
+      connectMs: positiveInt.optional(),
+      headersMs: positiveInt.optional(),
+      bodyMs: positiveInt.optional(),
+    })
+    .optional(),
+  allowFields: z.array(z.string()).optional(),
+  allowBetas: z.array(z.string()).optional(),
+  maxTokens: positiveInt.optional(),
+  countTokens: z.boolean().optional(),
+});
+
+const routerSchema = z.looseObject({
+  default: targetOrList.optional(),
+  background: targetOrList.optional(),
+  think: targetOrList.optional(),
+  longContext: targetOrList.optional(),
+  longContextThreshold: positiveInt,
+  webSearch: targetOrList.optional(),
+  image: targetOrList.optional(),
+});
+
+const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+export const configSchema = z.looseObject({
+  HOST: z.string().min(1).optional(),
+  PORT: z.number().int().min(0).max(65535),
+  APIKEY: z.string().min(1).optional(),
+  LOG: z.boolean(),
+  LOG_LEVEL: logLevel.optional(),
+  API_TIMEOUT_MS: positiveInt,
+  PROXY_URL: z.url().optional(),
+  CUSTOM_ROUTER_PATH: z.string().min(1).optional(),
+  Providers: z.array(providerSchema),
+  Router: routerSchema,
+  fallback: z.record(z.string(), z.array(target)).optional(),
+  transformers: z
+    .array(z.looseObject({ path: z.string().min(1), options: z.record(z.string(), z.unknown()).optional() }))
+    .optional(),
+  Server: z.object({
+    bodyLimit: positiveInt,
+    shutdownGraceMs: nonNegativeInt,
+    pingIntervalMs: positiveInt,
+  }),
+  Redis: z.object({
+    enabled: z.boolean(),
+    url: z.string().optional(),
+    host: z.string().min(1),
+    port: z.number().int().min(1).max(65535),
+    password: z.string().optional(),
+    db: nonNegativeInt,
+    keyPrefix: z.string(),
+    ttl: positiveInt,
+    maxRetries: nonNegativeInt,
+    commandTimeoutMs: positiveInt,
+    required: z.boolean(),
+    cluster: z.array(z.object({ host: z.string(), port: z.number().int() })).optional(),
+    sentinels: z.array(z.object({ host: z.string(), port: z.number().int() })).optional(),
+    name: z.string().optional(),
+  }),
+  Logging: z.object({
+    level: logLevel,
+    prettyPrint: z.boolean(),
+    redact: z.array(z.string()),
+    correlationId: z.boolean(),
+  }),
+  Compression: z.object({
+    enabled: z.boolean(),
+    threshold: nonNegativeInt,
+    level: z.number().int().min(0).max(11),
+    encodings: z.array(z.enum(['gzip', 'br', 'deflate'])).min(1),
+  }),
+  Failover: z.object({
+    enabled: z.boolean(),
+    providers: z.object({ primary: target.optional(), fallback: z.array(target).optional() }),
+    maxRetries: nonNegativeInt,
+    timeout: positiveInt,
+  }),
+  AdaptiveTimeout: z.object({
+    enabled: z.boolean(),
+    baseTimeout: positiveInt,
+    perTokenMs: z.number().nonnegative(),
+    maxTimeout: positiveInt,
+    modelMultipliers: z.record(z.string(), z.number().positive()),
+  }),
+  JobQueue: z.object({
+    enabled: z.boolean(),
+    redis: z.object({ host: z.string(), port: z.number().int() }),
+    queues: z.record(
+      z.enum(['interactive', 'batch', 'background']),
+      z.object({ priority: z.number().int(), concurrency: positiveInt }),
+    ),
+  }),
+});
+
+export type SwitchyardConfig = z.infer<typeof configSchema>;
+export type ProviderSettings = z.infer<typeof providerSchema>;
+
+/** Top-level keys this version understands; any other key gets one warning at boot. */
+export const KNOWN_TOP_LEVEL_KEYS = new Set(Object.keys(configSchema.shape));
+
+/** CCR keys that are accepted for compatibility but have no effect in Switchyard (one warning each). */
+export const IGNORED_CCR_KEYS = new Set([
+  'NON_INTERACTIVE_MODE',
+  'StatusLine',
+  'CLAUDE_PATH',
+  'forceUseImageAgent',
+  'LOG_FILE',
+]);

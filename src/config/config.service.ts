@@ -1,0 +1,54 @@
+import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { SwitchyardConfig } from './config.schema';
+import { CONFIG_NAMESPACE } from './config.constants';
+import type { LoadedConfig } from './load-config';
+
+/**
+ * Typed, read-only access to the validated configuration. Everything outside src/config reads settings
+ * through this service, never through process.env.
+ */
+@Injectable()
+export class AppConfigService {
+  private readonly loaded: LoadedConfig;
+
+  constructor(nest: ConfigService) {
+    // The whole validated object lives under one namespace so that ConfigService's process.env lookup
+    // can never shadow a validated value with a raw string.
+    this.loaded = nest.getOrThrow<LoadedConfig>(CONFIG_NAMESPACE);
+  }
+
+  get<K extends keyof SwitchyardConfig>(key: K): SwitchyardConfig[K] {
+    return this.loaded.config[key];
+  }
+
+  get all(): SwitchyardConfig {
+    return this.loaded.config;
+  }
+
+  get meta(): LoadedConfig {
+    return this.loaded;
+  }
+
+  get nodeEnv(): string {
+    return this.loaded.nodeEnv;
+  }
+
+  /** HOST: explicit, else loopback — never exposed by default (CCR semantics). */
+  get host(): string {
+    return this.loaded.config.HOST ?? '127.0.0.1';
+  }
+
+  get port(): number {
+    return this.loaded.config.PORT;
+  }
+
+  get apiKey(): string | undefined {
+    return this.loaded.config.APIKEY;
+  }
+
+  get redisConfigured(): boolean {
+    const redis = this.loaded.config.Redis;
+    return redis.enabled || Boolean(redis.url);
+  }
+}

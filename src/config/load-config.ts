@@ -1,0 +1,233 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import JSON5 from 'json5';
+import { IGNORED_CCR_KEYS, KNOWN_TOP_LEVEL_KEYS, configSchema, type SwitchyardConfig } from './config.schema';
+import { interpolate, type UnsetReference } from './interpolate';
+
+/** A configuration problem that stops the boot; the message names the key path, the problem and the file. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface LoadedConfig {
+  config: SwitchyardConfig;
+  /** Files read, in layer order. */
+  sources: string[];
+  /** One line per unsupported key or ignored unset variable; logged once at boot. */
+  warnings: string[];
+  /** The user file used, if any. */
+  userFile?: string;
+  nodeEnv: string;
+}
+
+export interface LoadOptions {
+  /** Environment to read (defaults to process.env); tests pass their own. */
+  env?: NodeJS.ProcessEnv;
+  /** Folder holding default.json and <NODE_ENV>.json. */
+  configDir?: string;
+  /** Deep-merged after every other layer (tests and the CLI use it). */
+  overrides?: Record<string, unknown>;
+}
+
+type Json = Record<string, unknown>;
+
+/** The repo's config/ folder, both from src/config (ts) and dist/config (js). */
+export const DEFAULT_CONFIG_DIR = resolve(__dirname, '..', '..', 'config');
+
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function readJsonFile(file: string, json5: boolean): Json {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
+  }
+  try {
+    const parsed: unknown = json5 ? JSON5.parse(text) : JSON.parse(text);
+    if (!isObject(parsed)) {
+      throw new Error('the top level must be an object');
+    }
+    return parsed;
+  } catch (err) {
+    throw new ConfigError(`invalid ${json5 ? 'JSON5' : 'JSON'} in ${file}: ${(err as Error).message}`);
+  }
+}
+
+/** Deep merge where later wins; arrays replace. Records which layer set each path. */
+function mergeInto(
+  target: Json,
+  source: Json,
+  origin: string,
+  provenance: Map<string, string>,
+  prefix = '',
+): void {
+  for (const [key, value] of Object.entries(source)) {
+    const path = prefix ? `${prefix}.${key}` : key;
+    if (isObject(value) && isObject(target[key])) {
+      mergeInto(target[key], value, origin, provenance, path);
+    } else {
+      target[key] = isObject(value) ? structuredClone(value) : value;
+      provenance.set(path, origin);
+    }
+  }
+}
+
+function setPath(obj: Json, path: string[], value: unknown): void {
+  let cur = obj;
+  for (const key of path.slice(0, -1)) {
+    if (!isObject(cur[key])) {
+      cur[key] = {};
+    }
+    cur = cur[key] as Json;
+  }
+  cur[path[path.length - 1]] = value;
+}
+
+/** Environment variables that are part of the product's interface (README, docs/configuration.md). */
+function envLayer(env: NodeJS.ProcessEnv): Json {
+  const layer: Json = {};
+  const int = (name: string): number | string | undefined => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') {
+      return undefined;
+    }
+    return /^\d+$/.test(raw) ? Number(raw) : raw;
+  };
+  const port = int('PORT');
+  if (port !== undefined) {
+    layer.PORT = port;
+  }
+  if (env.HOST) {
+    layer.HOST = env.HOST;
+  }
+  if (env.LOG_LEVEL) {
+    layer.LOG_LEVEL = env.LOG_LEVEL;
+  }
+  if (env.SWITCHYARD_API_KEY) {
+    layer.APIKEY = env.SWITCHYARD_API_KEY;
+  }
+  if (env.REDIS_URL) {
+    setPath(layer, ['Redis', 'url'], env.REDIS_URL);
+    setPath(layer, ['Redis', 'enabled'], true);
+  }
+  return layer;
+}
+
+function describeUserFile(env: NodeJS.ProcessEnv): string | undefined {
+  if (env.SWITCHYARD_CONFIG) {
+    const file = resolve(env.SWITCHYARD_CONFIG);
+    if (!existsSync(file)) {
+      throw new ConfigError(`SWITCHYARD_CONFIG points to ${file}, which does not exist`);
+    }
+    return file;
+  }
+  const home = env.HOME ?? homedir();
+  const ccr = join(home, '.claude-code-router', 'config.json');
+  return existsSync(ccr) ? ccr : undefined;
+}
+
+function formatPath(path: PropertyKey[]): string {
+  return path.reduce<string>((acc, part) => {
+    if (typeof part === 'number') {
+      return `${acc}[${part}]`;
+    }
+    return acc ? `${acc}.${String(part)}` : String(part);
+  }, '');
+}
+
+function originOf(path: string, provenance: Map<string, string>): string {
+  let p = path;
+  for (;;) {
+    const hit = provenance.get(p.replace(/\[\d+\].*$/, '')) ?? provenance.get(p);
+    if (hit) {
+      return hit;
+    }
+    const cut = Math.max(p.lastIndexOf('.'), p.lastIndexOf('['));
+    if (cut <= 0) {
+      return 'built-in defaults';
+    }
+    p = p.slice(0, cut);
+  }
+}
+
+/**
+ * Loads the layered configuration: config/default.json → config/<NODE_ENV>.json → the user file
+ * (SWITCHYARD_CONFIG, else ~/.claude-code-router/config.json; JSON5 allowed) → environment variables.
+ * `$VAR` / `${VAR}` are expanded in every string. Validation happens once, here.
+ */
+export function loadConfig(options: LoadOptions = {}): LoadedConfig {
+  const env = options.env ?? process.env;
+  const dir = options.configDir ?? DEFAULT_CONFIG_DIR;
+  const nodeEnv = env.NODE_ENV || 'development';
+  const merged: Json = {};
+  const provenance = new Map<string, string>();
+  const sources: string[] = [];
+  const warnings: string[] = [];
+  const unset: UnsetReference[] = [];
+
+  const addLayer = (layer: Json, origin: string): void => {
+    const expanded = interpolate(layer, env, unset, origin) as Json;
+    mergeInto(merged, expanded, origin, provenance);
+  };
+
+  const defaultsFile = join(dir, 'default.json');
+  addLayer(readJsonFile(defaultsFile, false), defaultsFile);
+  sources.push(defaultsFile);
+  const envFile = join(dir, `${nodeEnv}.json`);
+  if (existsSync(envFile)) {
+    addLayer(readJsonFile(envFile, false), envFile);
+    sources.push(envFile);
+  }
+  const userFile = describeUserFile(env);
+  if (userFile) {
+    const user = readJsonFile(userFile, true);
+    for (const key of Object.keys(user)) {
+      if (IGNORED_CCR_KEYS.has(key)) {
+        warnings.push(
+          `config key "${key}" (from ${userFile}) is a Claude Code Router setting Switchyard does not use; ignored`,
+        );
+      } else if (!KNOWN_TOP_LEVEL_KEYS.has(key)) {
+        warnings.push(`config key "${key}" (from ${userFile}) is not supported by this version; ignored`);
+      }
+    }
+    addLayer(user, userFile);
+    sources.push(userFile);
+  }
+  mergeInto(merged, envLayer(env), 'environment variables', provenance);
+  if (options.overrides) {
+    mergeInto(merged, options.overrides, 'overrides', provenance);
+  }
+  // CCR's LOG_LEVEL (user file or environment) drives the seed's Logging.level.
+  if (typeof merged.LOG_LEVEL === 'string' && isObject(merged.Logging)) {
+    merged.Logging.level = merged.LOG_LEVEL;
+  }
+  for (const key of Object.keys(merged)) {
+    if (!KNOWN_TOP_LEVEL_KEYS.has(key)) {
+      delete merged[key];
+    }
+  }
+
+  const parsed = configSchema.safeParse(merged);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const path = formatPath(issue.path);
+      const ref = unset.find(
+        (u) => u.path === path || path.startsWith(`${u.path}.`) || path.startsWith(`${u.path}[`),
+      );
+      const problem = ref ? `environment variable $${ref.variable} is not set` : issue.message;
+      return `  - ${path || '(root)'}: ${problem} (from ${ref?.origin ?? originOf(path, provenance)})`;
+    });
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  for (const ref of unset) {
+    warnings.push(
+      `${ref.path} (from ${ref.origin}) references unset environment variable $${ref.variable}; left empty`,
+    );
+  }
+  return { config: parsed.data, sources, warnings, userFile, nodeEnv };
+}

@@ -1,0 +1,31 @@
+import { Injectable } from '@nestjs/common';
+import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
+import { AppConfigService } from '../config/config.service';
+import { RedisService } from '../redis/redis.service';
+
+/**
+ * Redis readiness. Redis is optional: when it is configured but down the gateway keeps serving from its
+ * in-memory forms, so the indicator stays up with `mode: degraded` unless `Redis.required` is set.
+ */
+@Injectable()
+export class RedisHealthIndicator {
+  constructor(
+    private readonly health: HealthIndicatorService,
+    private readonly redis: RedisService,
+    private readonly config: AppConfigService,
+  ) {}
+
+  async check(timeoutMs: number): Promise<HealthIndicatorResult<'redis'>> {
+    const indicator = this.health.check('redis');
+    if (this.redis.mode === 'disabled') {
+      return indicator.up({ mode: 'disabled' });
+    }
+    try {
+      const latencyMs = await this.redis.ping(timeoutMs);
+      return indicator.up({ mode: 'redis', latencyMs });
+    } catch (err) {
+      const details = { mode: 'degraded', error: this.redis.error ?? (err as Error).message };
+      return this.config.get('Redis').required ? indicator.down(details) : indicator.up(details);
+    }
+  }
+}

@@ -1,0 +1,85 @@
+import { Module, RequestMethod, type DynamicModule } from '@nestjs/common';
+import { LoggerModule } from 'nestjs-pino';
+import type { DestinationStream } from 'pino';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { AppConfigService } from '../config/config.service';
+import { redactionPaths } from './redact';
+import { requestIdFor } from './request-id';
+
+type RawRequest = IncomingMessage & { id?: string; switchyard?: Record<string, unknown> };
+
+/**
+ * pino JSON logs through nestjs-pino: one access line per request, the correlation id on every line the
+ * request causes (nestjs-pino keeps the request logger in async context), redaction of key material.
+ */
+@Module({})
+export class LoggingModule {
+  static forRoot(destination?: DestinationStream): DynamicModule {
+    return {
+      module: LoggingModule,
+      imports: [
+        LoggerModule.forRootAsync({
+          inject: [AppConfigService],
+          useFactory: (config: AppConfigService) => {
+            const logging = config.get('Logging');
+            const pretty = logging.prettyPrint && !destination;
+            const options = {
+              level: logging.level,
+              redact: { paths: redactionPaths(logging.redact), censor: '[redacted]' },
+              genReqId: (req: IncomingMessage) => requestIdFor(req, logging.correlationId),
+              autoLogging: config.get('LOG') !== false,
+              quietReqLogger: true,
+              customAttributeKeys: { reqId: 'requestId' },
+              serializers: {
+                req: (req: { id?: string; method?: string; url?: string }) => ({
+                  id: req.id,
+                  method: req.method,
+                  url: req.url,
+                }),
+                res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
+              },
+              customLogLevel: (_req: IncomingMessage, res: ServerResponse, err?: Error) =>
+                err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+              customSuccessMessage: (req: IncomingMessage, res: ServerResponse) =>
+                `${req.method} ${req.url?.split('?')[0]} ${res.statusCode}`,
+              customErrorMessage: (req: IncomingMessage, res: ServerResponse) =>
+                `${req.method} ${req.url?.split('?')[0]} ${res.statusCode}`,
+              customSuccessObject: (
+                req: IncomingMessage,
+                res: ServerResponse,
+                val: Record<string, unknown>,
+              ) => accessFields(req as RawRequest, res, val),
+              customErrorObject: (
+                req: IncomingMessage,
+                res: ServerResponse,
+                _err: Error,
+                val: Record<string, unknown>,
+              ) => accessFields(req as RawRequest, res, val),
+              transport: pretty ? { target: 'pino-pretty', options: { singleLine: true } } : undefined,
+            };
+            return {
+              pinoHttp: destination ? [options, destination] : options,
+              // Health probes would drown the access log.
+              exclude: [{ method: RequestMethod.ALL, path: 'health/{*path}' }],
+            };
+          },
+        }),
+      ],
+    };
+  }
+}
+
+function accessFields(
+  req: RawRequest,
+  res: ServerResponse,
+  val: Record<string, unknown>,
+): Record<string, unknown> {
+  const length = res.getHeader('content-length');
+  const extra = req.switchyard ?? {};
+  return {
+    ...val,
+    durationMs: val.responseTime,
+    bytes: typeof length === 'string' || typeof length === 'number' ? Number(length) : extra.bytes,
+    ...extra,
+  };
+}

@@ -1,0 +1,47 @@
+import { Logger } from 'nestjs-pino';
+import { createApp } from './app.factory';
+import { ConfigError, loadConfig, type LoadedConfig } from './config/load-config';
+
+async function bootstrap(): Promise<void> {
+  let loaded: LoadedConfig;
+  try {
+    loaded = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`switchyard: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const app = await createApp({ loaded });
+  const logger = app.get(Logger);
+  const { config } = loaded;
+  for (const warning of loaded.warnings) {
+    logger.warn(warning, 'config');
+  }
+  logger.log(`configuration layers: ${loaded.sources.join(' → ')} → environment`, 'config');
+  if (config.Providers.length === 0) {
+    logger.warn(
+      'no providers configured yet: running on embedded defaults (in-memory everything). ' +
+        'Set SWITCHYARD_CONFIG or create ~/.claude-code-router/config.json to add providers.',
+      'config',
+    );
+  }
+  const host = config.HOST ?? '127.0.0.1';
+  if (!config.APIKEY && host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') {
+    logger.warn(
+      `APIKEY is not set but HOST is ${host}: the gateway is reachable without authentication`,
+      'auth',
+    );
+  }
+  await app.listen({ port: config.PORT, host });
+  logger.log(
+    `Switchyard listening on http://${host}:${(app.getHttpServer().address() as { port?: number } | null)?.port ?? config.PORT}`,
+    'main',
+  );
+}
+
+bootstrap().catch((err: unknown) => {
+  process.stderr.write(`switchyard: failed to start: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});
