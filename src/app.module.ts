@@ -6,6 +6,7 @@ import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
 import { ShutdownService } from './common/shutdown.service';
 import { AppConfigModule } from './config/config.module';
 import type { LoadedConfig } from './config/load-config';
+import { GatewayModule } from './gateway/gateway.module';
 import { HealthModule } from './health/health.module';
 import { LoggingModule } from './logging/logging.module';
 import { RedisModule } from './redis/redis.module';
@@ -28,6 +29,7 @@ export class AppModule {
         LoggingModule.forRoot(options.logDestination),
         RedisModule,
         HealthModule,
+        GatewayModule,
         ...(options.imports ?? []),
       ],
       providers: [

@@ -42,6 +42,8 @@ export const providerSchema = z.looseObject({
   allowBetas: z.array(z.string()).optional(),
   maxTokens: positiveInt.optional(),
   countTokens: z.boolean().optional(),
+  authHeader: z.enum(['x-api-key', 'bearer']).optional(),
+  includeUsage: z.boolean().optional(),
 });
 
 const routerSchema = z.looseObject({

@@ -185,6 +185,19 @@ describe('loadConfig', () => {
     expect(warnings).not.toContain('"Providers"');
   });
 
+  it('loads examples/performance-config.json, which sets every section', () => {
+    const file = resolve(__dirname, '../../examples/performance-config.json');
+    const loaded = loadConfig({ env: { HOME: tempDir(), SWITCHYARD_CONFIG: file, SWITCHYARD_API_KEY: 'k', OPENROUTER_API_KEY: 'o' } });
+    expect(loaded.warnings).toEqual([
+      expect.stringContaining('$DEEPSEEK_API_KEY'),
+      expect.stringContaining('$ANTHROPIC_API_KEY'),
+      expect.stringContaining('$GEMINI_API_KEY'),
+    ]);
+    expect(loaded.config.APIKEY).toBe('k');
+    expect(loaded.config.Router.default).toEqual(['deepseek,deepseek-chat', 'openrouter,anthropic/claude-sonnet-4']);
+    expect(loaded.config.JobQueue.enabled).toBe(true);
+  });
+
   it('an unknown top-level key is one warning and is dropped', () => {
     const file = writeJson(tempDir(), 'c.json', { SomethingNew: { a: 1 } });
     const loaded = loadConfig({ env: { HOME: tempDir(), SWITCHYARD_CONFIG: file } });

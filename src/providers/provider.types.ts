@@ -30,6 +30,10 @@ export interface ProviderConfig {
   maxTokens?: number;
   /** Whether the provider supports the Anthropic count_tokens endpoint (anthropic kind). */
   countTokens?: boolean;
+  /** Anthropic kind: also send `Authorization: Bearer <api_key>`. */
+  authHeader?: 'x-api-key' | 'bearer';
+  /** OpenAI kind: false stops sending `stream_options.include_usage` (servers that reject it). */
+  includeUsage?: boolean;
   [key: string]: unknown;
 }
 

@@ -60,9 +60,9 @@ export function sendError(
       'request rejected',
     );
   }
-  if (reply.sent || reply.raw.headersSent) {
+  if (reply.sent || reply.raw.headersSent || reply.raw.destroyed) {
     // A streamed answer already started; the stream writer reports the failure in-band.
-    if (!reply.raw.writableEnded) {
+    if (!reply.raw.writableEnded && !reply.raw.destroyed) {
       reply.raw.end();
     }
     return;

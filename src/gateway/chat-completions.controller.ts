@@ -1,0 +1,37 @@
+import { Body, Controller, Post, Req, Res } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AppConfigService } from '../config/config.service';
+import { GatewayError } from '../protocol/errors';
+import type { OpenAIChatRequest } from '../protocol/openai-types';
+import { openAIRequestToAnthropic } from '../protocol/openai-to-anthropic';
+import { routeHeaders, sendAnswer } from './answer';
+import { abortOnClientClose } from './client-abort';
+import { GatewayService } from './gateway.service';
+
+/** OpenAI Chat Completions ingress, routed like every other request. */
+@Controller('v1/chat/completions')
+export class ChatCompletionsController {
+  constructor(
+    private readonly gateway: GatewayService,
+    private readonly config: AppConfigService,
+  ) {}
+
+  @Post()
+  async create(@Body() body: unknown, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new GatewayError(400, 'Request body must be a JSON object', { type: 'invalid_request_error' });
+    }
+    const openai = body as OpenAIChatRequest;
+    const canonical = openAIRequestToAnthropic(openai);
+    const abort = abortOnClientClose(reply);
+    const answer = await this.gateway.open(canonical, { headers: request.headers, signal: abort.signal, requestId: request.id });
+    routeHeaders(reply, request, answer);
+    await sendAnswer(reply, answer, {
+      format: 'openai',
+      stream: openai.stream === true,
+      includeUsage: openai.stream_options?.include_usage === true,
+      clientModel: String(openai.model),
+      pingIntervalMs: this.config.get('Server').pingIntervalMs,
+    });
+  }
+}

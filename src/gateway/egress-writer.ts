@@ -1,0 +1,162 @@
+import type { ServerResponse } from 'node:http';
+import type { FastifyReply } from 'fastify';
+import { AnthropicToOpenAIChunks } from '../protocol/anthropic-stream-to-openai';
+import { encodeAnthropicEvent, encodeOpenAIData, encodeSseComment } from '../protocol/sse';
+import type { StreamEvent } from '../protocol/types';
+
+export type IngressFormat = 'anthropic' | 'openai';
+
+export interface SseOptions {
+  format: IngressFormat;
+  /** OpenAI ingress: the client asked for `stream_options.include_usage`. */
+  includeUsage: boolean;
+  model: string;
+  /** Keep-alive while the upstream is silent (Anthropic `ping` events, OpenAI SSE comments). */
+  pingIntervalMs: number;
+  /** The events already pulled before the stream was committed (normally the first one). */
+  head: StreamEvent[];
+  /** Bytes a slow client may leave unread before we stop pulling from upstream (backpressure). */
+  highWaterMark?: number;
+}
+
+export interface StreamOutcome {
+  completed: boolean;
+  clientClosed: boolean;
+  error?: StreamEvent & { type: 'error' };
+  bytes: number;
+}
+
+const PING = Symbol('ping');
+
+/** Writes respecting backpressure: resolves when the socket can take more, or false if it closed. */
+async function writeChunk(res: ServerResponse, chunk: string, highWaterMark: number): Promise<boolean> {
+  if (res.destroyed || res.writableEnded) {
+    return false;
+  }
+  const ok = res.write(chunk);
+  if (ok || res.writableLength < highWaterMark) {
+    return true;
+  }
+  return new Promise<boolean>((resolve) => {
+    const done = (value: boolean) => () => {
+      res.off('drain', onDrain);
+      res.off('close', onClose);
+      resolve(value);
+    };
+    const onDrain = done(true);
+    const onClose = done(false);
+    res.once('drain', onDrain);
+    res.once('close', onClose);
+  });
+}
+
+/** Serialises canonical events into the client's SSE dialect. */
+function serializer(opts: SseOptions): (ev: StreamEvent) => string {
+  if (opts.format === 'anthropic') {
+    return encodeAnthropicEvent;
+  }
+  const chunks = new AnthropicToOpenAIChunks({ model: opts.model, includeUsage: opts.includeUsage });
+  return (ev) => {
+    let out = '';
+    for (const item of chunks.push(ev)) {
+      out += encodeOpenAIData(item);
+    }
+    return out;
+  };
+}
+
+/**
+ * The pull-based egress writer (ARCHITECTURE.md §1): it asks the upstream iterator for the next event only
+ * once the client's socket has taken the previous one, so a slow client slows the upstream read (TCP
+ * backpressure) instead of growing memory. Headers Fastify hooks set (request id, CORS) are kept when the
+ * raw response is taken over. A terminal `error` event ends the stream; it is never turned into a clean end.
+ */
+export async function writeSse(
+  reply: FastifyReply,
+  events: AsyncIterator<StreamEvent>,
+  opts: SseOptions,
+): Promise<StreamOutcome> {
+  const res = reply.raw;
+  const highWaterMark = opts.highWaterMark ?? 64 * 1024;
+  const encode = serializer(opts);
+  const outcome: StreamOutcome = { completed: false, clientClosed: false, bytes: 0 };
+  reply.hijack();
+  const headers: Record<string, string | number | string[]> = {};
+  for (const [name, value] of Object.entries(reply.getHeaders())) {
+    if (value !== undefined) {
+      headers[name] = value;
+    }
+  }
+  res.writeHead(200, {
+    ...headers,
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
+  const ping = opts.format === 'anthropic' ? encodeAnthropicEvent({ type: 'ping' }) : encodeSseComment('ping');
+
+  const emit = async (ev: StreamEvent): Promise<boolean> => {
+    const text = encode(ev);
+    outcome.bytes += Buffer.byteLength(text);
+    if (ev.type === 'error') {
+      outcome.error = ev;
+    } else if (ev.type === 'message_stop') {
+      outcome.completed = true;
+    }
+    return text === '' ? true : writeChunk(res, text, highWaterMark);
+  };
+
+  try {
+    for (const ev of opts.head) {
+      if (!(await emit(ev)) || ev.type === 'error' || ev.type === 'message_stop') {
+        return finish(res, outcome);
+      }
+    }
+    let pending: Promise<IteratorResult<StreamEvent>> | undefined;
+    for (;;) {
+      pending ??= events.next();
+      const next = await raceWithPing(pending, opts.pingIntervalMs);
+      if (next === PING) {
+        if (!(await writeChunk(res, ping, highWaterMark))) {
+          break;
+        }
+        continue;
+      }
+      pending = undefined;
+      if (next.done) {
+        break;
+      }
+      if (!(await emit(next.value)) || next.value.type === 'error' || next.value.type === 'message_stop') {
+        break;
+      }
+    }
+  } finally {
+    finish(res, outcome);
+  }
+  return outcome;
+}
+
+function finish(res: ServerResponse, outcome: StreamOutcome): StreamOutcome {
+  if (res.destroyed && !res.writableEnded) {
+    outcome.clientClosed = true;
+  }
+  if (!res.writableEnded && !res.destroyed) {
+    res.end();
+  }
+  return outcome;
+}
+
+async function raceWithPing<T>(pending: Promise<T>, intervalMs: number): Promise<T | typeof PING> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      pending,
+      new Promise<typeof PING>((resolve) => {
+        timer = setTimeout(() => resolve(PING), intervalMs);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,60 @@
+import { z } from 'zod';
+import { GatewayError } from '../protocol/errors';
+import type { CanonicalRequest } from '../protocol/types';
+
+/**
+ * Structural checks of an Anthropic Messages body: enough to answer malformed input with a clear 400 in
+ * the client's format instead of a confusing upstream error. Unknown fields and block types pass through.
+ */
+const block = z.looseObject({ type: z.string().min(1) });
+const content = z.union([z.string(), z.array(block)]);
+const message = z.looseObject({ role: z.enum(['user', 'assistant', 'system']), content });
+
+const base = {
+  model: z.string().min(1),
+  messages: z.array(message).min(1, 'at least one message is required'),
+  system: z.union([z.string(), z.array(block)]).optional(),
+  tools: z.array(z.looseObject({ name: z.string().min(1) })).optional(),
+  tool_choice: z.looseObject({ type: z.string() }).optional(),
+  thinking: z.looseObject({ type: z.string() }).optional(),
+  temperature: z.number().min(0).max(2).optional(),
+  top_p: z.number().optional(),
+  top_k: z.number().int().optional(),
+  stop_sequences: z.array(z.string()).optional(),
+  stream: z.boolean().optional(),
+  metadata: z.looseObject({}).optional(),
+};
+
+const messagesSchema = z.looseObject({ ...base, max_tokens: z.number().int().positive() });
+const countTokensSchema = z.looseObject({ ...base });
+
+function fail(error: z.ZodError): never {
+  const issue = error.issues[0];
+  const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+  const message = issue.code === 'invalid_type' && issue.message.includes('undefined') ? 'Field required' : issue.message;
+  throw new GatewayError(400, `${path || 'body'}: ${message}`, { type: 'invalid_request_error' });
+}
+
+function requireObject(body: unknown): Record<string, unknown> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new GatewayError(400, 'Request body must be a JSON object', { type: 'invalid_request_error' });
+  }
+  return body as Record<string, unknown>;
+}
+
+export function parseMessagesRequest(body: unknown): CanonicalRequest {
+  const parsed = messagesSchema.safeParse(requireObject(body));
+  if (!parsed.success) {
+    fail(parsed.error);
+  }
+  return parsed.data as unknown as CanonicalRequest;
+}
+
+/** count_tokens bodies carry no max_tokens; a placeholder keeps them canonical. */
+export function parseCountTokensRequest(body: unknown): CanonicalRequest {
+  const parsed = countTokensSchema.safeParse(requireObject(body));
+  if (!parsed.success) {
+    fail(parsed.error);
+  }
+  return { max_tokens: 1, ...(parsed.data as object) } as CanonicalRequest;
+}

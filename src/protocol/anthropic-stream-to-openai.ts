@@ -1,0 +1,146 @@
+import { randomBytes } from 'node:crypto';
+import { stopReasonToFinishReason } from './stop-reason';
+import type { StreamEvent, Usage } from './types';
+import { anthropicUsageToOpenAI } from './usage';
+
+export interface OpenAIChunkOptions {
+  /** The model name the client asked for. */
+  model: string;
+  id?: string;
+  created?: number;
+  /** The client sent `stream_options.include_usage: true`. */
+  includeUsage: boolean;
+  /** Where reasoning goes; there is no standard field, so `null` drops it. Default `reasoning_content`. */
+  reasoningField?: 'reasoning_content' | 'reasoning' | null;
+}
+
+export type OpenAIStreamItem = Record<string, unknown> | '[DONE]';
+
+/**
+ * Canonical events → OpenAI `chat.completion.chunk`s for OpenAI-ingress clients (PROTOCOL §6.10). Each call
+ * returns the payloads to write as `data:` lines, in order; `'[DONE]'` ends the stream.
+ */
+export class AnthropicToOpenAIChunks {
+  private readonly id: string;
+  private readonly created: number;
+  private readonly reasoningField: 'reasoning_content' | 'reasoning' | null;
+  /** A block index → tool call ordinal: O clients index tool calls 0,1,… among tools only. */
+  private readonly toolOrdinals = new Map<number, number>();
+  private usage: Partial<Usage> = {};
+  private sentRole = false;
+  private sentFinish = false;
+  private ended = false;
+
+  constructor(private readonly opts: OpenAIChunkOptions) {
+    this.id =
+      opts.id ??
+      `chatcmpl-${randomBytes(18)
+        .toString('base64url')
+        .replace(/[^a-zA-Z0-9]/g, 'x')}`;
+    this.created = opts.created ?? Math.floor(Date.now() / 1000);
+    this.reasoningField = opts.reasoningField === undefined ? 'reasoning_content' : opts.reasoningField;
+  }
+
+  push(ev: StreamEvent): OpenAIStreamItem[] {
+    if (this.ended) {
+      return [];
+    }
+    switch (ev.type) {
+      case 'message_start':
+        this.mergeUsage(ev.message.usage);
+        if (this.sentRole) {
+          return [];
+        }
+        this.sentRole = true;
+        return [this.chunk({ role: 'assistant', content: '' })];
+      case 'content_block_start': {
+        const block = ev.content_block;
+        if (block.type === 'tool_use') {
+          const index = this.toolOrdinals.size;
+          this.toolOrdinals.set(ev.index, index);
+          const call = {
+            index,
+            id: block.id,
+            type: 'function',
+            function: { name: block.name, arguments: '' },
+          };
+          return [this.chunk({ tool_calls: [call] })];
+        }
+        if (block.type === 'text' && typeof block.text === 'string' && block.text !== '') {
+          return [this.chunk({ content: block.text })];
+        }
+        return [];
+      }
+      case 'content_block_delta':
+        return this.delta(ev.index, ev.delta);
+      case 'message_delta': {
+        this.mergeUsage(ev.usage);
+        // The grammar allows several message_delta events; an O client expects one finish chunk.
+        if (this.sentFinish) {
+          return [];
+        }
+        this.sentFinish = true;
+        const out: OpenAIStreamItem[] = [this.chunk({}, stopReasonToFinishReason(ev.delta.stop_reason))];
+        if (this.opts.includeUsage) {
+          out.push({ ...this.base(), choices: [], usage: anthropicUsageToOpenAI(this.usage) });
+        }
+        return out;
+      }
+      case 'message_stop':
+        this.ended = true;
+        return ['[DONE]'];
+      case 'error':
+        // The caller closes the connection after this; a [DONE] would read as a clean end.
+        this.ended = true;
+        return [{ error: { message: ev.error.message, type: ev.error.type, param: null, code: null } }];
+      case 'content_block_stop':
+      case 'ping':
+        return [];
+    }
+  }
+
+  private delta(
+    blockIndex: number,
+    delta: Extract<StreamEvent, { type: 'content_block_delta' }>['delta'],
+  ): OpenAIStreamItem[] {
+    switch (delta.type) {
+      case 'text_delta':
+        return delta.text === '' ? [] : [this.chunk({ content: delta.text })];
+      case 'thinking_delta':
+        return this.reasoningField === null || delta.thinking === ''
+          ? []
+          : [this.chunk({ [this.reasoningField]: delta.thinking })];
+      case 'input_json_delta': {
+        const index = this.toolOrdinals.get(blockIndex);
+        if (index === undefined || delta.partial_json === '') {
+          return [];
+        }
+        return [this.chunk({ tool_calls: [{ index, function: { arguments: delta.partial_json } }] })];
+      }
+      case 'signature_delta':
+      case 'citations_delta':
+        return [];
+    }
+  }
+
+  private mergeUsage(usage: Partial<Usage> | undefined): void {
+    for (const [key, value] of Object.entries(usage ?? {})) {
+      if (value !== null && value !== undefined) {
+        this.usage[key] = value;
+      }
+    }
+  }
+
+  private base(): Record<string, unknown> {
+    return { id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.opts.model };
+  }
+
+  private chunk(delta: Record<string, unknown>, finishReason: string | null = null): Record<string, unknown> {
+    return {
+      ...this.base(),
+      choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+      // With include_usage, api.openai.com sends `usage: null` on every chunk but the usage one (§5.4).
+      ...(this.opts.includeUsage ? { usage: null } : {}),
+    };
+  }
+}

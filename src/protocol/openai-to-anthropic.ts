@@ -1,0 +1,286 @@
+import { randomBytes } from 'node:crypto';
+import { GatewayError } from './errors';
+import { openAIMessagesToAnthropic } from './openai-messages-to-anthropic';
+import type { OpenAIChatCompletion, OpenAIChatRequest, OpenAITool } from './openai-types';
+import { finishReasonToStopReason } from './stop-reason';
+import { mintThinkingSignature } from './thinking-signature';
+import { sanitizeToolId, type ToolNameMap } from './tool-ids';
+import { estimateTokens } from './token-estimate';
+import { emptyUsage, openAIUsageToAnthropic } from './usage';
+import type { CanonicalRequest, MessageResponse, ResponseBlock, ToolChoice, ToolDefinition } from './types';
+
+const DEFAULT_MAX_TOKENS = 4096;
+/** reasoning_effort → thinking budget (PROTOCOL.md §6.3). A's minimum budget is 1024. */
+const EFFORT_BUDGETS: Record<string, number> = {
+  minimal: 1024,
+  low: 1024,
+  medium: 8192,
+  high: 24576,
+  xhigh: 24576,
+  max: 24576,
+};
+const MIN_THINKING_BUDGET = 1024;
+
+type Rec = Record<string, unknown>;
+
+function bad(message: string): GatewayError {
+  return new GatewayError(400, message);
+}
+
+function validate(req: OpenAIChatRequest): void {
+  if (typeof req !== 'object' || req === null || Array.isArray(req)) {
+    throw bad('body: must be a JSON object');
+  }
+  if (typeof req.model !== 'string' || req.model === '') {
+    throw bad('model: required, must be a non-empty string');
+  }
+  if (!Array.isArray(req.messages) || req.messages.length === 0) {
+    throw bad('messages: required, must be a non-empty array');
+  }
+  // No A equivalent: answering them silently would hand the client something else than it asked for.
+  if (req.n !== undefined && req.n !== null && req.n !== 1) {
+    throw bad('n: only n=1 is supported');
+  }
+  if (req.logprobs === true || (typeof req.top_logprobs === 'number' && req.top_logprobs > 0)) {
+    throw bad('logprobs: log probabilities are not supported');
+  }
+  if (req.audio !== undefined && req.audio !== null) {
+    throw bad('audio: audio output is not supported');
+  }
+  if (Array.isArray(req.modalities) && req.modalities.includes('audio')) {
+    throw bad('modalities: audio output is not supported');
+  }
+  if (
+    typeof req.logit_bias === 'object' &&
+    req.logit_bias !== null &&
+    Object.keys(req.logit_bias).length > 0
+  ) {
+    throw bad('logit_bias: not supported');
+  }
+  for (const field of ['max_tokens', 'max_completion_tokens'] as const) {
+    const v = req[field];
+    if (v !== undefined && v !== null && (typeof v !== 'number' || !Number.isInteger(v) || v < 1)) {
+      throw bad(`${field}: must be a positive integer`);
+    }
+  }
+}
+
+function convertTools(tools: OpenAITool[]): ToolDefinition[] {
+  return tools.map((tool, i) => {
+    if (tool?.type !== 'function' || typeof tool.function?.name !== 'string') {
+      throw bad(`tools[${i}]: only {type:"function", function:{name, …}} tools are supported`);
+    }
+    const params = tool.function.parameters;
+    const out: ToolDefinition = {
+      name: tool.function.name,
+      input_schema: params ? { ...params, type: 'object' } : { type: 'object', properties: {} },
+    };
+    if (tool.function.description) {
+      out.description = tool.function.description;
+    }
+    return out;
+  });
+}
+
+function convertToolChoice(choice: unknown, parallel: unknown): ToolChoice | undefined {
+  let out: ToolChoice | undefined;
+  if (choice === 'auto' || choice === 'none') {
+    out = { type: choice };
+  } else if (choice === 'required') {
+    out = { type: 'any' };
+  } else if (typeof choice === 'object' && choice !== null) {
+    const name = ((choice as Rec).function as Rec | undefined)?.name;
+    // allowed_tools and custom choices have no A equivalent; auto is the closest.
+    out = typeof name === 'string' ? { type: 'tool', name } : { type: 'auto' };
+  }
+  if (parallel === false) {
+    out = { ...(out ?? { type: 'auto' }), disable_parallel_tool_use: true };
+  }
+  return out;
+}
+
+/**
+ * OpenAI Chat Completions request → canonical (Anthropic) request (PROTOCOL.md §6.3). Throws
+ * GatewayError 400 naming the offending field for anything it cannot represent.
+ */
+export function openAIRequestToAnthropic(
+  req: OpenAIChatRequest,
+  opts: { defaultMaxTokens?: number } = {},
+): CanonicalRequest {
+  validate(req);
+  const { system, messages } = openAIMessagesToAnthropic(req.messages);
+  const maxTokens =
+    req.max_completion_tokens ?? req.max_tokens ?? opts.defaultMaxTokens ?? DEFAULT_MAX_TOKENS;
+  const out: CanonicalRequest = { model: req.model, max_tokens: maxTokens, messages };
+  if (system.length > 0) {
+    out.system = system;
+  }
+
+  const tools = Array.isArray(req.tools) && req.tools.length > 0 ? convertTools(req.tools) : [];
+  if (tools.length > 0) {
+    out.tools = tools;
+    const choice = convertToolChoice(req.tool_choice, req.parallel_tool_calls);
+    if (choice) {
+      out.tool_choice = choice;
+    }
+  }
+
+  const budget = typeof req.reasoning_effort === 'string' ? EFFORT_BUDGETS[req.reasoning_effort] : undefined;
+  const forced = out.tool_choice?.type === 'any' || out.tool_choice?.type === 'tool';
+  // A thinking budget must stay below max_tokens; A also rejects thinking with a forced tool — the
+  // client's explicit tool choice wins over a reasoning hint.
+  if (budget !== undefined && !forced) {
+    const fitted = Math.min(budget, maxTokens - 1);
+    if (fitted >= MIN_THINKING_BUDGET) {
+      out.thinking = { type: 'enabled', budget_tokens: fitted };
+    }
+  }
+  const thinking = out.thinking !== undefined;
+
+  // With thinking on, A accepts only default temperature, no top_k and top_p in [0.95, 1].
+  if (typeof req.temperature === 'number' && !thinking) {
+    out.temperature = Math.min(Math.max(req.temperature, 0), 1);
+  }
+  if (typeof req.top_p === 'number' && (!thinking || req.top_p >= 0.95)) {
+    out.top_p = req.top_p;
+  }
+  if (typeof req.top_k === 'number' && !thinking) {
+    out.top_k = req.top_k;
+  }
+  const stop = typeof req.stop === 'string' ? [req.stop] : Array.isArray(req.stop) ? req.stop : [];
+  const stopSequences = stop.filter((s) => typeof s === 'string' && s !== '');
+  if (stopSequences.length > 0) {
+    out.stop_sequences = stopSequences;
+  }
+  const format = req.response_format;
+  if (format?.type === 'json_schema' && format.json_schema?.schema !== undefined) {
+    out.output_config = { format: { type: 'json_schema', schema: format.json_schema.schema } };
+  }
+  const user = typeof req.user === 'string' && req.user !== '' ? req.user : req.safety_identifier;
+  if (typeof user === 'string' && user !== '') {
+    out.metadata = { user_id: user };
+  }
+  if (typeof req.stream === 'boolean') {
+    out.stream = req.stream;
+  }
+  return out;
+}
+
+function reasoningOf(message: Rec): { text: string; signature?: string } {
+  const details = Array.isArray(message.reasoning_details) ? (message.reasoning_details as Rec[]) : [];
+  const textDetails = details.filter((d) => d?.type === 'reasoning.text' && typeof d.text === 'string');
+  const direct = [message.reasoning_content, message.reasoning].find(
+    (r) => typeof r === 'string' && r !== '',
+  ) as string | undefined;
+  const text = direct ?? textDetails.map((d) => d.text as string).join('');
+  // OpenRouter → Claude carries Anthropic's own signature; it is only valid for Anthropic's text.
+  const signature = textDetails.find((d) => typeof d.signature === 'string' && d.signature !== '')
+    ?.signature as string | undefined;
+  return { text, signature };
+}
+
+function contentText(content: unknown): string {
+  if (typeof content === 'string') {
+    return content;
+  }
+  return Array.isArray(content)
+    ? (content as Rec[])
+        .filter((p) => p?.type === 'text' && typeof p.text === 'string')
+        .map((p) => p.text as string)
+        .join('')
+    : '';
+}
+
+function parseArguments(args: unknown): Record<string, unknown> {
+  if (typeof args !== 'string' || args.trim() === '') {
+    return {};
+  }
+  try {
+    const parsed: unknown = JSON.parse(args);
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+      ? (parsed as Record<string, unknown>)
+      : {};
+  } catch {
+    return {};
+  }
+}
+
+/** Keeps the upstream id recognisable in logs (msg_chatcmpl-…) while giving clients the msg_ prefix. */
+function messageId(upstreamId: unknown): string {
+  if (typeof upstreamId !== 'string' || upstreamId === '') {
+    return `msg_${randomBytes(12).toString('hex')}`;
+  }
+  return upstreamId.startsWith('msg_') ? upstreamId : `msg_${upstreamId.replace(/[^a-zA-Z0-9_-]/g, '_')}`;
+}
+
+/**
+ * OpenAI chat.completion → Anthropic Message (PROTOCOL.md §6.4 O→A): blocks in thinking → text →
+ * tool_use order, every thinking block signed, tool ids sanitised, shortened tool names mapped back.
+ */
+export function openAICompletionToAnthropicMessage(
+  resp: OpenAIChatCompletion,
+  opts: {
+    model: string;
+    toolNames?: ToolNameMap;
+    inputTokensEstimate?: number;
+    mintSignature?: (t: string) => string;
+  },
+): MessageResponse {
+  const choice = resp?.choices?.[0];
+  if (!choice || typeof choice.message !== 'object' || choice.message === null) {
+    throw new GatewayError(502, 'upstream returned no choices', { type: 'api_error' });
+  }
+  const finish = choice.finish_reason;
+  if (finish === 'error' || finish === 'insufficient_system_resource') {
+    const upstreamMessage = ((choice as Rec).error as Rec | undefined)?.message;
+    const message =
+      typeof upstreamMessage === 'string' ? upstreamMessage : `upstream finished with "${finish}"`;
+    throw finish === 'error'
+      ? new GatewayError(500, message, { type: 'api_error' })
+      : new GatewayError(529, message, { type: 'overloaded_error' });
+  }
+  const message = choice.message as Rec;
+  const content: ResponseBlock[] = [];
+  const reasoning = reasoningOf(message);
+  if (reasoning.text !== '') {
+    const mint = opts.mintSignature ?? mintThinkingSignature;
+    content.push({
+      type: 'thinking',
+      thinking: reasoning.text,
+      signature: reasoning.signature ?? mint(reasoning.text),
+    });
+  }
+  const text = contentText(message.content) || (typeof message.refusal === 'string' ? message.refusal : '');
+  if (text !== '') {
+    content.push({ type: 'text', text });
+  }
+  let toolArgs = '';
+  for (const call of Array.isArray(message.tool_calls) ? (message.tool_calls as Rec[]) : []) {
+    const fn = (call.function ?? {}) as Rec;
+    const name = typeof fn.name === 'string' ? fn.name : '';
+    toolArgs += typeof fn.arguments === 'string' ? fn.arguments : '';
+    content.push({
+      type: 'tool_use',
+      id: sanitizeToolId(call.id as string | number | undefined),
+      name: opts.toolNames ? opts.toolNames.original(name) : name,
+      input: parseArguments(fn.arguments),
+    });
+  }
+  const sawToolCall = content.some((b) => b.type === 'tool_use');
+  const usage = resp.usage
+    ? openAIUsageToAnthropic(resp.usage)
+    : {
+        ...emptyUsage(opts.inputTokensEstimate),
+        output_tokens: estimateTokens(reasoning.text + text + toolArgs),
+      };
+  return {
+    id: messageId(resp.id),
+    type: 'message',
+    role: 'assistant',
+    model: opts.model,
+    content,
+    stop_reason: finishReasonToStopReason(finish, sawToolCall),
+    stop_sequence: null,
+    usage,
+  };
+}

@@ -1,0 +1,115 @@
+import { ToolNameMap } from '../../protocol/tool-ids';
+import type { CanonicalRequest, StreamEvent } from '../../protocol/types';
+import {
+  applyRequestHooks,
+  fromArray,
+  isEventStream,
+  postJson,
+  readJsonAnswer,
+  transformChain,
+  transformContext,
+  type AdapterDeps,
+} from '../adapter-support';
+import { eventIterable, readSse } from '../event-stream';
+import {
+  ProviderError,
+  type ProviderAdapter,
+  type Target,
+  type UpstreamCallContext,
+} from '../provider.types';
+import type { UpstreamBody } from '../upstream.client';
+import { midStreamErrorPayload } from '../upstream-errors';
+import { anthropicToGeminiRequest, GeminiStreamToAnthropic } from './gemini.codec';
+
+/**
+ * CCR style `…/v1beta/models/` or a bare `…/v1beta`: the model and method are appended either way.
+ * Streams use `alt=sse` (real SSE framing instead of one long JSON array).
+ */
+export function geminiUrl(base: string, model: string, stream: boolean): string {
+  const url = new URL(base);
+  const path = url.pathname.replace(/\/+$/, '');
+  const id = encodeURIComponent(model.replace(/^models\//, ''));
+  const prefix = path.endsWith('/models') ? path : `${path}/models`;
+  url.pathname = `${prefix}/${id}:${stream ? 'streamGenerateContent' : 'generateContent'}`;
+  if (stream) {
+    url.searchParams.set('alt', 'sse');
+  }
+  return url.toString();
+}
+
+/** Anthropic Messages → Google Gemini (Generative Language API). */
+export class GeminiAdapter implements ProviderAdapter {
+  readonly kind = 'gemini' as const;
+
+  constructor(private readonly deps: AdapterDeps) {}
+
+  async send(
+    req: CanonicalRequest,
+    target: Target,
+    ctx: UpstreamCallContext,
+  ): Promise<AsyncIterable<StreamEvent>> {
+    const stream = req.stream === true;
+    const base = anthropicToGeminiRequest(req, { maxTokensCap: target.provider.maxTokens });
+    const body = await applyRequestHooks(
+      transformChain(this.deps, target),
+      base,
+      transformContext(target, this.kind, req),
+    );
+    const headers: Record<string, string> = { accept: stream ? 'text/event-stream' : 'application/json' };
+    if (target.provider.api_key) {
+      headers['x-goog-api-key'] = target.provider.api_key;
+    }
+    const res = await postJson(
+      this.deps,
+      target,
+      geminiUrl(target.provider.api_base_url, target.model, stream),
+      headers,
+      body,
+      ctx,
+    );
+    const conv = new GeminiStreamToAnthropic({
+      model: ctx.clientModel,
+      inputTokensEstimate: ctx.inputTokensEstimate,
+      toolNames: ToolNameMap.fromNames((req.tools ?? []).map((t) => t.name)),
+    });
+    if (isEventStream(res)) {
+      return eventIterable(this.relay(res.body, conv, ctx), res.body);
+    }
+    const json = await readJsonAnswer(res, target, ctx);
+    const events = [...conv.start(), ...conv.push(json), ...conv.end()];
+    const last = events[events.length - 1];
+    if (last?.type === 'error') {
+      // Still before the commit point: a failed non-stream answer is a (retryable) ProviderError.
+      throw new ProviderError(`${target.provider.name}: ${last.error.message}`, {
+        status: 502,
+        kind: 'protocol',
+      });
+    }
+    return fromArray(events);
+  }
+
+  private async *relay(
+    body: UpstreamBody,
+    conv: GeminiStreamToAnthropic,
+    ctx: UpstreamCallContext,
+  ): AsyncGenerator<StreamEvent, void, undefined> {
+    yield* conv.start();
+    try {
+      for await (const msg of readSse(body as AsyncIterable<Uint8Array>, () => body.destroy())) {
+        let json: unknown;
+        try {
+          json = JSON.parse(msg.data);
+        } catch {
+          continue; // keep-alive noise
+        }
+        yield* conv.push(json);
+        if (conv.finished) {
+          return; // an error chunk ended it
+        }
+      }
+      yield* conv.end();
+    } catch (err) {
+      yield* conv.fail(midStreamErrorPayload(err, ctx.signal));
+    }
+  }
+}

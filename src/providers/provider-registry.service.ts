@@ -1,0 +1,87 @@
+import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { PinoLogger } from 'nestjs-pino';
+import { AppConfigService } from '../config/config.service';
+import { ProviderRegistry } from './provider.registry';
+import type { ProviderAdapter, ProviderConfig, Target } from './provider.types';
+import { loadCustomTransformers } from './transformers/custom-transformers';
+import { TransformerRegistry } from './transformers/transformer.registry';
+import { UpstreamClient } from './upstream.client';
+
+/**
+ * Nest wrapper around the provider registry and the one UpstreamClient (undici pools) that every adapter
+ * shares. Owns the client's lifecycle: pools close on shutdown.
+ */
+@Injectable()
+export class ProviderRegistryService implements OnApplicationShutdown {
+  readonly client: UpstreamClient;
+  private readonly registry: ProviderRegistry;
+
+  constructor(config: AppConfigService, logger: PinoLogger) {
+    logger.setContext('providers');
+    const apiTimeout = config.get('API_TIMEOUT_MS');
+    this.client = new UpstreamClient({
+      headersTimeoutMs: apiTimeout,
+      bodyTimeoutMs: apiTimeout,
+      proxyUrl: config.get('PROXY_URL'),
+    });
+    const custom = loadCustomTransformers(config.get('transformers'));
+    for (const warning of custom.warnings) {
+      logger.warn(warning);
+    }
+    this.registry = new ProviderRegistry(config.get('Providers') as ProviderConfig[], {
+      client: this.client,
+      transformers: new TransformerRegistry(custom.transformers),
+    });
+    for (const warning of this.registry.warnings) {
+      logger.warn(warning);
+    }
+    const targets = this.registry.list();
+    if (targets.length > 0) {
+      logger.info(
+        { targets: targets.map((t) => `${t.provider},${t.model} (${t.kind})`) },
+        'providers configured',
+      );
+    }
+  }
+
+  /** "provider,model" → the configured spelling, or undefined when not configured. */
+  canonical(reference: string): string | undefined {
+    const target = this.target(reference);
+    return target ? `${target.provider.name},${target.model}` : undefined;
+  }
+
+  target(reference: string): Target | undefined {
+    const comma = reference.indexOf(',');
+    if (comma <= 0) {
+      return undefined;
+    }
+    return this.registry.resolve(reference.slice(0, comma), reference.slice(comma + 1));
+  }
+
+  adapterFor(target: Target): ProviderAdapter {
+    return this.registry.adapterFor(target);
+  }
+
+  kindOf(target: Target): ReturnType<ProviderRegistry['kindOf']> {
+    return this.registry.kindOf(target.provider);
+  }
+
+  list(): ReturnType<ProviderRegistry['list']> {
+    return this.registry.list();
+  }
+
+  /** In-flight streams were given the shutdown grace period already; whatever is left is cut. */
+  async onApplicationShutdown(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const closed = await Promise.race([
+      this.client.close().then(() => true),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), 1000);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!closed) {
+      await this.client.destroy();
+    }
+  }
+}

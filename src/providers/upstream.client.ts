@@ -1,0 +1,228 @@
+import { Pool, ProxyAgent, type Dispatcher } from 'undici';
+import type { ProviderConfig } from './provider.types';
+import { classifyTransportError } from './upstream-errors';
+
+/** Client-wide defaults. Every timeout is explicit: undici's hidden 300 s defaults never apply. */
+export interface UpstreamClientOptions {
+  /** Max sockets per origin (default 128). */
+  connections?: number;
+  /** Requests in flight per socket (default 1: streams must not queue behind each other). */
+  pipelining?: number;
+  /** Idle keep-alive before a socket is closed (default 60 000 ms). */
+  keepAliveTimeoutMs?: number;
+  connectTimeoutMs?: number;
+  /** Time to response headers; long because reasoning models think before the first byte (default 600 000 ms). */
+  headersTimeoutMs?: number;
+  /** Max idle gap between body chunks (default 600 000 ms). */
+  bodyTimeoutMs?: number;
+  /** HTTP(S) proxy for every upstream; one shared ProxyAgent serves all origins. */
+  proxyUrl?: string;
+}
+
+/** Per-origin pool settings (from ProviderConfig.pool / timeouts). The first configuration of an origin wins. */
+export interface OriginOverrides {
+  connections?: number;
+  pipelining?: number;
+  keepAliveTimeoutMs?: number;
+  connectTimeoutMs?: number;
+}
+
+export interface UpstreamTimeouts {
+  headersMs?: number;
+  bodyMs?: number;
+}
+
+export interface UpstreamRequest {
+  url: string;
+  method?: 'GET' | 'POST';
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+  /** Aborts the request at any stage, including mid-body (the socket is destroyed). */
+  signal?: AbortSignal;
+  timeouts?: UpstreamTimeouts;
+  /** Pool settings used if this request creates the origin's pool. */
+  pool?: OriginOverrides;
+}
+
+export type UpstreamBody = Dispatcher.ResponseData['body'];
+
+export interface UpstreamResponse {
+  statusCode: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: UpstreamBody;
+}
+
+export interface OriginStats {
+  origin: string;
+  connected: number;
+  free: number;
+  pending: number;
+  running: number;
+  queued: number;
+  size: number;
+}
+
+const DEFAULTS = {
+  connections: 128,
+  pipelining: 1,
+  keepAliveTimeoutMs: 60_000,
+  connectTimeoutMs: 10_000,
+  headersTimeoutMs: 600_000,
+  bodyTimeoutMs: 600_000,
+} as const;
+
+/** Pool overrides + timeouts of one provider, in the shape `request()` takes. */
+export function providerTransport(p: ProviderConfig): { pool: OriginOverrides; timeouts: UpstreamTimeouts } {
+  return {
+    pool: {
+      connections: p.pool?.connections,
+      pipelining: p.pool?.pipelining,
+      keepAliveTimeoutMs: p.pool?.keepAliveTimeoutMs,
+      connectTimeoutMs: p.timeouts?.connectMs,
+    },
+    timeouts: { headersMs: p.timeouts?.headersMs, bodyMs: p.timeouts?.bodyMs },
+  };
+}
+
+/**
+ * The one owner of upstream sockets: one undici Pool per origin (keep-alive, bounded), or — with a proxy —
+ * one shared ProxyAgent whose per-origin pools we still track for stats. Wrapped in a Nest provider by the
+ * module, which calls close() on shutdown.
+ */
+export class UpstreamClient {
+  private readonly opts: Required<Omit<UpstreamClientOptions, 'proxyUrl'>> & { proxyUrl?: string };
+  private readonly pools = new Map<string, Pool>();
+  private readonly overrides = new Map<string, OriginOverrides>();
+  private readonly proxy?: ProxyAgent;
+  private closed = false;
+
+  constructor(options: UpstreamClientOptions = {}) {
+    const pick = <K extends keyof typeof DEFAULTS>(k: K): number => options[k] ?? DEFAULTS[k];
+    this.opts = {
+      connections: pick('connections'),
+      pipelining: pick('pipelining'),
+      keepAliveTimeoutMs: pick('keepAliveTimeoutMs'),
+      connectTimeoutMs: pick('connectTimeoutMs'),
+      headersTimeoutMs: pick('headersTimeoutMs'),
+      bodyTimeoutMs: pick('bodyTimeoutMs'),
+      proxyUrl: options.proxyUrl || undefined,
+    };
+    if (this.opts.proxyUrl) {
+      this.proxy = new ProxyAgent({
+        uri: this.opts.proxyUrl,
+        ...this.poolOptions({}),
+        // Tunnelled pools are created by the agent; record them so stats() keeps working behind a proxy.
+        factory: (origin: string | URL, opts: object) => {
+          const key = new URL(String(origin)).origin;
+          const pool = new Pool(origin, { ...opts, ...this.sizing(this.overrides.get(key) ?? {}) });
+          this.pools.set(key, pool);
+          return pool;
+        },
+      });
+    }
+  }
+
+  /** The dispatcher a URL goes through (exposed for tests and warm-up). */
+  dispatcherFor(url: string, overrides: OriginOverrides = {}): Dispatcher {
+    if (this.closed) {
+      throw new Error('UpstreamClient is closed');
+    }
+    const origin = new URL(url).origin;
+    if (!this.overrides.has(origin)) {
+      this.overrides.set(origin, overrides);
+    }
+    if (this.proxy) {
+      return this.proxy;
+    }
+    let pool = this.pools.get(origin);
+    if (!pool) {
+      pool = new Pool(origin, this.poolOptions(this.overrides.get(origin) ?? {}));
+      this.pools.set(origin, pool);
+    }
+    return pool;
+  }
+
+  async request(req: UpstreamRequest): Promise<UpstreamResponse> {
+    const url = new URL(req.url);
+    const dispatcher = this.dispatcherFor(req.url, req.pool);
+    try {
+      const res = await dispatcher.request({
+        origin: url.origin,
+        path: url.pathname + url.search,
+        method: req.method ?? 'POST',
+        headers: req.headers,
+        body: req.body,
+        signal: req.signal,
+        headersTimeout: req.timeouts?.headersMs ?? this.opts.headersTimeoutMs,
+        bodyTimeout: req.timeouts?.bodyMs ?? this.opts.bodyTimeoutMs,
+      });
+      return { statusCode: res.statusCode, headers: res.headers, body: res.body };
+    } catch (err) {
+      throw classifyTransportError(err, req.signal, url.origin);
+    }
+  }
+
+  /** Live PoolStats per origin (connections, queue depth) for metrics and the status page. */
+  stats(): OriginStats[] {
+    const out: OriginStats[] = [];
+    for (const [origin, pool] of this.pools) {
+      if (pool.closed || pool.destroyed) {
+        continue;
+      }
+      const s = pool.stats;
+      out.push({
+        origin,
+        connected: s.connected,
+        free: s.free,
+        pending: s.pending,
+        running: s.running,
+        queued: s.queued,
+        size: s.size,
+      });
+    }
+    return out;
+  }
+
+  /** Graceful: lets running requests finish. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const all: Array<Promise<void>> = [...this.pools.values()].filter((p) => !p.closed).map((p) => p.close());
+    if (this.proxy) {
+      all.push(this.proxy.close());
+    }
+    this.pools.clear();
+    await Promise.allSettled(all);
+  }
+
+  /** Immediate: aborts in-flight requests. */
+  async destroy(): Promise<void> {
+    this.closed = true;
+    const all: Array<Promise<void>> = [...this.pools.values()]
+      .filter((p) => !p.destroyed)
+      .map((p) => p.destroy());
+    if (this.proxy) {
+      all.push(this.proxy.destroy());
+    }
+    this.pools.clear();
+    await Promise.allSettled(all);
+  }
+
+  private sizing(o: OriginOverrides): Pool.Options {
+    return {
+      connections: o.connections ?? this.opts.connections,
+      pipelining: o.pipelining ?? this.opts.pipelining,
+      keepAliveTimeout: o.keepAliveTimeoutMs ?? this.opts.keepAliveTimeoutMs,
+    };
+  }
+
+  private poolOptions(o: OriginOverrides): Pool.Options {
+    return {
+      ...this.sizing(o),
+      // Upstreams may hint longer keep-alives; cap them at our own idle timeout.
+      keepAliveMaxTimeout: Math.max(o.keepAliveTimeoutMs ?? this.opts.keepAliveTimeoutMs, 1_000),
+      connectTimeout: o.connectTimeoutMs ?? this.opts.connectTimeoutMs,
+      headersTimeout: this.opts.headersTimeoutMs,
+      bodyTimeout: this.opts.bodyTimeoutMs,
+    };
+  }
+}

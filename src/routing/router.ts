@@ -1,0 +1,118 @@
+import { GatewayError } from '../protocol/errors';
+import type { CanonicalRequest } from '../protocol/types';
+import { extractSubagentTag } from './subagent-tag';
+
+export type Scenario = 'custom' | 'explicit' | 'longContext' | 'subagent' | 'background' | 'webSearch' | 'think' | 'image' | 'default';
+
+/** The Router section (CCR shape): each slot is "provider,model" or a list whose tail are fallbacks. */
+export interface RouterSlots {
+  longContextThreshold: number;
+  [slot: string]: string | string[] | number | undefined;
+}
+
+export interface RouteInput {
+  request: CanonicalRequest;
+  tokenCount: number;
+  /** Input tokens the session's previous turn used (CCR's lastUsage rule for long context). */
+  previousInputTokens?: number;
+  /** Target returned by the custom router, if one is configured and answered. */
+  customTarget?: string | null;
+  router: RouterSlots;
+  fallback?: Record<string, string[]>;
+  /** Canonical spelling of a "provider,model" reference, or undefined when not configured. */
+  resolve(reference: string): string | undefined;
+}
+
+export interface RouteDecision {
+  scenario: Scenario;
+  target: string;
+  /** Further targets to try, in order (Router slot lists, then `fallback.<scenario>`). */
+  fallbacks: string[];
+  /** The request to forward (subagent tag removed, `[1m]` stripped). */
+  request: CanonicalRequest;
+}
+
+/** Claude Code's 1M-context alias suffix. */
+export function stripContextSuffix(model: string): string {
+  return model.replace(/\[1m\]$/i, '');
+}
+
+function slotTargets(router: RouterSlots, slot: string): string[] {
+  const value = router[slot];
+  if (typeof value === 'string') {
+    return [value];
+  }
+  return Array.isArray(value) ? value : [];
+}
+
+function lastUserMessageHasImage(req: CanonicalRequest): boolean {
+  for (let i = req.messages.length - 1; i >= 0; i--) {
+    const m = req.messages[i];
+    if (m.role === 'user') {
+      return Array.isArray(m.content) && m.content.some((b) => b.type === 'image');
+    }
+  }
+  return false;
+}
+
+/**
+ * CCR's routing precedence, exactly: custom router → explicit `provider,model` → longContext → subagent
+ * tag → background (haiku) → webSearch → think → image → default. A scenario whose Router slot is not
+ * configured falls through to the next one.
+ */
+export function decideRoute(input: RouteInput): RouteDecision {
+  const { router } = input;
+  const model = stripContextSuffix(String(input.request.model));
+  const subagent = extractSubagentTag(input.request);
+  const request = { ...subagent.request, model };
+  const decide = (scenario: Scenario, targets: string[]): RouteDecision | undefined => {
+    const resolved = targets.map((t) => input.resolve(t)).filter((t): t is string => t !== undefined);
+    if (resolved.length === 0) {
+      return undefined;
+    }
+    const extra = (input.fallback?.[scenario] ?? []).map((t) => input.resolve(t)).filter((t): t is string => !!t);
+    const fallbacks = [...new Set([...resolved.slice(1), ...extra])].filter((t) => t !== resolved[0]);
+    return { scenario, target: resolved[0], fallbacks, request };
+  };
+
+  if (input.customTarget) {
+    const custom = decide('custom', [input.customTarget]);
+    if (custom) {
+      return custom;
+    }
+  }
+  if (model.includes(',')) {
+    const explicit = decide('explicit', [model]);
+    if (!explicit) {
+      throw new GatewayError(404, `model: ${model} is not a configured "provider,model"`, { type: 'not_found_error' });
+    }
+    return explicit;
+  }
+  const threshold = router.longContextThreshold;
+  const candidates: Array<[Scenario, boolean]> = [
+    ['longContext', input.tokenCount > threshold || (input.previousInputTokens ?? 0) > threshold],
+    ['subagent', subagent.target !== undefined],
+    ['background', model.toLowerCase().includes('haiku')],
+    ['webSearch', (input.request.tools ?? []).some((t) => typeof t.type === 'string' && t.type.startsWith('web_search'))],
+    ['think', input.request.thinking?.type === 'enabled' || input.request.thinking?.type === 'adaptive'],
+    ['image', lastUserMessageHasImage(input.request)],
+  ];
+  for (const [scenario, applies] of candidates) {
+    if (!applies) {
+      continue;
+    }
+    const targets = scenario === 'subagent' ? [subagent.target as string] : slotTargets(router, scenario);
+    const decision = decide(scenario, targets);
+    if (decision) {
+      return decision;
+    }
+  }
+  const fallbackDefault = decide('default', slotTargets(router, 'default'));
+  if (fallbackDefault) {
+    return fallbackDefault;
+  }
+  throw new GatewayError(503, 'No route: configure Providers and Router.default (see docs/configuration.md)', {
+    type: 'api_error',
+    headers: { 'x-should-retry': 'false' },
+  });
+}

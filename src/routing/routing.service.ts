@@ -1,0 +1,86 @@
+import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { PinoLogger } from 'nestjs-pino';
+import { AppConfigService } from '../config/config.service';
+import { countRequestTokens, warmTokenizer } from '../protocol/tokens';
+import type { CanonicalRequest } from '../protocol/types';
+import { ProviderRegistryService } from '../providers/provider-registry.service';
+import { loadCustomRouter, type CustomRouterFn } from './custom-router';
+import { decideRoute, type RouteDecision, type RouterSlots } from './router';
+import { sessionIdOf } from './session';
+import { SessionUsageMemory } from './session-usage';
+
+export interface RoutedRequest extends RouteDecision {
+  tokenCount: number;
+  sessionId?: string;
+}
+
+/** Chooses the target of each request (CCR's scenarios) and remembers each session's context size. */
+@Injectable()
+export class RoutingService implements OnModuleInit {
+  private customRouter?: CustomRouterFn;
+  private readonly sessions = new SessionUsageMemory();
+
+  constructor(
+    private readonly config: AppConfigService,
+    private readonly providers: ProviderRegistryService,
+    private readonly logger: PinoLogger,
+  ) {
+    this.logger.setContext('routing');
+  }
+
+  onModuleInit(): void {
+    // Loading the BPE ranks takes a while; pay it at boot, not on the first request.
+    warmTokenizer();
+    const path = this.config.get('CUSTOM_ROUTER_PATH');
+    if (!path) {
+      return;
+    }
+    try {
+      this.customRouter = loadCustomRouter(path);
+      this.logger.info({ path }, 'custom router loaded');
+    } catch (err) {
+      this.logger.error({ err, path }, 'custom router could not be loaded; built-in routing only');
+    }
+  }
+
+  async route(request: CanonicalRequest, headers: Record<string, unknown>): Promise<RoutedRequest> {
+    const tokenCount = countRequestTokens(request);
+    const sessionId = sessionIdOf(request, headers);
+    const customTarget = await this.runCustomRouter(request, headers, tokenCount, sessionId);
+    const decision = decideRoute({
+      request,
+      tokenCount,
+      previousInputTokens: this.sessions.get(sessionId),
+      customTarget,
+      router: this.config.get('Router') as RouterSlots,
+      fallback: this.config.get('fallback'),
+      resolve: (reference) => this.providers.canonical(reference),
+    });
+    return { ...decision, tokenCount, sessionId };
+  }
+
+  /** Called with the usage of a finished answer. */
+  recordUsage(sessionId: string | undefined, inputTokens: number): void {
+    this.sessions.set(sessionId, inputTokens);
+  }
+
+  private async runCustomRouter(
+    request: CanonicalRequest,
+    headers: Record<string, unknown>,
+    tokenCount: number,
+    sessionId: string | undefined,
+  ): Promise<string | null> {
+    if (!this.customRouter) {
+      return null;
+    }
+    try {
+      const result = await this.customRouter({ body: request, headers, tokenCount, sessionId }, this.config.all, {
+        log: this.logger,
+      });
+      return typeof result === 'string' && result.includes(',') ? result : null;
+    } catch (err) {
+      this.logger.warn({ err }, 'custom router failed; using built-in routing');
+      return null;
+    }
+  }
+}
