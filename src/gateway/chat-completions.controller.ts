@@ -1,12 +1,11 @@
 import { Body, Controller, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppConfigService } from '../config/config.service';
-import { GatewayError } from '../protocol/errors';
-import type { OpenAIChatRequest } from '../protocol/openai-types';
 import { openAIRequestToAnthropic } from '../protocol/openai-to-anthropic';
 import { routeHeaders, sendAnswer } from './answer';
 import { abortOnClientClose } from './client-abort';
 import { GatewayService } from './gateway.service';
+import { parseChatCompletionsRequest } from './request-validation';
 
 /** OpenAI Chat Completions ingress, routed like every other request. */
 @Controller('v1/chat/completions')
@@ -18,10 +17,7 @@ export class ChatCompletionsController {
 
   @Post()
   async create(@Body() body: unknown, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      throw new GatewayError(400, 'Request body must be a JSON object', { type: 'invalid_request_error' });
-    }
-    const openai = body as OpenAIChatRequest;
+    const openai = parseChatCompletionsRequest(body);
     const canonical = openAIRequestToAnthropic(openai);
     const abort = abortOnClientClose(reply);
     const answer = await this.gateway.open(canonical, { headers: request.headers, signal: abort.signal, requestId: request.id });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { GatewayError } from '../protocol/errors';
+import type { OpenAIChatRequest } from '../protocol/openai-types';
 import type { CanonicalRequest } from '../protocol/types';
 
 /**
@@ -28,9 +29,25 @@ const base = {
 const messagesSchema = z.looseObject({ ...base, max_tokens: z.number().int().positive() });
 const countTokensSchema = z.looseObject({ ...base });
 
-function fail(error: z.ZodError): never {
+/**
+ * Chat Completions fields whose wrong type the conversion would silently ignore (or crash on). model,
+ * messages and max_tokens are checked by the conversion itself, with its own messages; null is accepted
+ * where OpenAI accepts it.
+ */
+const chatCompletionsSchema = z.looseObject({
+  stream: z.boolean().nullish(),
+  stream_options: z.looseObject({}).nullish(),
+  tools: z.array(z.unknown()).nullish(),
+  temperature: z.number().nullish(),
+  top_p: z.number().nullish(),
+  stop: z.union([z.string(), z.array(z.string())]).nullish(),
+});
+const chatMessageSchema = z.looseObject({ tool_calls: z.array(z.unknown()).nullish() });
+
+function fail(error: z.ZodError, prefix = ''): never {
   const issue = error.issues[0];
-  const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+  const where = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
+  const path = `${prefix}${where}`.replace(/^\./, '');
   const message = issue.code === 'invalid_type' && issue.message.includes('undefined') ? 'Field required' : issue.message;
   throw new GatewayError(400, `${path || 'body'}: ${message}`, { type: 'invalid_request_error' });
 }
@@ -42,12 +59,46 @@ function requireObject(body: unknown): Record<string, unknown> {
   return body as Record<string, unknown>;
 }
 
+export function parseChatCompletionsRequest(body: unknown): OpenAIChatRequest {
+  const parsed = chatCompletionsSchema.safeParse(requireObject(body));
+  if (!parsed.success) {
+    fail(parsed.error);
+  }
+  const messages: unknown = parsed.data.messages;
+  if (Array.isArray(messages)) {
+    messages.forEach((m, i) => {
+      // Anything but an object is left to the conversion, which names it.
+      const checked = typeof m === 'object' && m !== null ? chatMessageSchema.safeParse(m) : undefined;
+      if (checked && !checked.success) {
+        fail(checked.error, `messages[${i}]`);
+      }
+    });
+  }
+  return parsed.data as unknown as OpenAIChatRequest;
+}
+
+/** The API's own rule: only a final assistant message (a prefill) may be empty. */
+function requireContent(messages: CanonicalRequest['messages']): void {
+  messages.forEach((m, i) => {
+    const empty = m.content.length === 0;
+    if (empty && !(i === messages.length - 1 && m.role === 'assistant')) {
+      throw new GatewayError(
+        400,
+        `messages[${i}]: all messages must have non-empty content except for the optional final assistant message`,
+        { type: 'invalid_request_error' },
+      );
+    }
+  });
+}
+
 export function parseMessagesRequest(body: unknown): CanonicalRequest {
   const parsed = messagesSchema.safeParse(requireObject(body));
   if (!parsed.success) {
     fail(parsed.error);
   }
-  return parsed.data as unknown as CanonicalRequest;
+  const request = parsed.data as unknown as CanonicalRequest;
+  requireContent(request.messages);
+  return request;
 }
 
 /** count_tokens bodies carry no max_tokens; a placeholder keeps them canonical. */

@@ -3,7 +3,16 @@ import type { CanonicalMessage, CanonicalRequest } from '../protocol/types';
 import { decideRoute, stripContextSuffix, type RouteInput, type RouterSlots, type Scenario } from './router';
 
 /** Configured models in their canonical spelling; lookups are case-insensitive, as in the registry. */
-const CONFIGURED = ['OpenAI,GPT-Fake', 'openai,haiku-fake', 'openai,long-fake', 'anthropic,claude-fake', 'gemini,gemini-fake', 'backup,b1', 'backup,b2', 'sub,agent'];
+const CONFIGURED = [
+  'OpenAI,GPT-Fake',
+  'openai,haiku-fake',
+  'openai,long-fake',
+  'anthropic,claude-fake',
+  'gemini,gemini-fake',
+  'backup,b1',
+  'backup,b2',
+  'sub,agent',
+];
 const byLower = new Map(CONFIGURED.map((c) => [c.toLowerCase(), c]));
 const resolve = (reference: string): string | undefined => byLower.get(reference.toLowerCase());
 
@@ -41,7 +50,11 @@ interface Triggers {
 }
 
 function build(t: Triggers): Pick<RouteInput, 'request' | 'tokenCount'> {
-  const model = t.explicit ? 'anthropic,claude-fake' : t.haiku ? 'claude-3-5-haiku-20241022' : 'claude-sonnet-4';
+  const model = t.explicit
+    ? 'anthropic,claude-fake'
+    : t.haiku
+      ? 'claude-3-5-haiku-20241022'
+      : 'claude-sonnet-4';
   const messages: CanonicalMessage[] = [
     { role: 'user', content: t.image ? [{ type: 'text', text: 'look' }, IMAGE] : 'hi' },
   ];
@@ -57,15 +70,38 @@ function build(t: Triggers): Pick<RouteInput, 'request' | 'tokenCount'> {
   };
 }
 
-const ALL: Triggers = { explicit: true, long: true, subagent: true, haiku: true, web: true, think: true, image: true };
+const ALL: Triggers = {
+  explicit: true,
+  long: true,
+  subagent: true,
+  haiku: true,
+  web: true,
+  think: true,
+  image: true,
+};
 
 describe('decideRoute precedence', () => {
   it.each<[string, Triggers, Scenario, string]>([
     ['explicit beats everything', ALL, 'explicit', 'anthropic,claude-fake'],
-    ['longContext beats subagent, background, …', { ...ALL, explicit: false }, 'longContext', 'openai,long-fake'],
+    [
+      'longContext beats subagent, background, …',
+      { ...ALL, explicit: false },
+      'longContext',
+      'openai,long-fake',
+    ],
     ['subagent beats background, …', { ...ALL, explicit: false, long: false }, 'subagent', 'sub,agent'],
-    ['background beats webSearch, …', { web: true, think: true, image: true, haiku: true }, 'background', 'openai,haiku-fake'],
-    ['webSearch beats think and image', { web: true, think: true, image: true }, 'webSearch', 'gemini,gemini-fake'],
+    [
+      'background beats webSearch, …',
+      { web: true, think: true, image: true, haiku: true },
+      'background',
+      'openai,haiku-fake',
+    ],
+    [
+      'webSearch beats think and image',
+      { web: true, think: true, image: true },
+      'webSearch',
+      'gemini,gemini-fake',
+    ],
     ['think beats image', { think: true, image: true }, 'think', 'anthropic,claude-fake'],
     ['image beats default', { image: true }, 'image', 'anthropic,claude-fake'],
     ['default when nothing applies', {}, 'default', 'OpenAI,GPT-Fake'],
@@ -106,8 +142,7 @@ describe('decideRoute long context', () => {
   it.each<[string, number, number | undefined, Scenario]>([
     ['at the threshold: not long', 1000, undefined, 'default'],
     ['one above the threshold', 1001, undefined, 'longContext'],
-    ['small request, previous turn above the threshold', 10, 1001, 'longContext'],
-    ['small request, previous turn at the threshold', 10, 1000, 'default'],
+    ['small request, previous turn above the threshold: CCR needs > 20k now', 10, 1001, 'default'],
     ['small request, previous turn small', 10, 20, 'default'],
   ])('%s', (_name, tokenCount, previousInputTokens, scenario) => {
     expect(route({ tokenCount, previousInputTokens }).scenario).toBe(scenario);
@@ -173,14 +208,19 @@ describe('decideRoute without a default', () => {
   it('answers 503 when nothing applies and Router.default is missing', () => {
     const router: RouterSlots = { longContextThreshold: 1000, think: 'anthropic,claude-fake' };
     expect(() => route({ router })).toThrow(expect.objectContaining({ status: 503, type: 'api_error' }));
-    expect(route({ router, request: req({ thinking: { type: 'adaptive' } }) }).target).toBe('anthropic,claude-fake');
+    expect(route({ router, request: req({ thinking: { type: 'adaptive' } }) }).target).toBe(
+      'anthropic,claude-fake',
+    );
   });
 });
 
 describe('decideRoute fallbacks', () => {
   it('takes the tail of a slot list, then fallback.<scenario>, de-duplicated, without the primary', () => {
     const router = { ...ROUTER, default: ['openai,gpt-fake', 'backup,b1', 'OPENAI,GPT-FAKE', 'nowhere,x'] };
-    const fallback = { default: ['backup,B1', 'backup,b2', 'openai,gpt-fake'], think: ['gemini,gemini-fake'] };
+    const fallback = {
+      default: ['backup,B1', 'backup,b2', 'openai,gpt-fake'],
+      think: ['gemini,gemini-fake'],
+    };
     const d = route({ router, fallback });
     expect(d.target).toBe('OpenAI,GPT-Fake');
     expect(d.fallbacks).toEqual(['backup,b1', 'backup,b2']);

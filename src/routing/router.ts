@@ -32,6 +32,8 @@ export interface RouteDecision {
   request: CanonicalRequest;
 }
 
+const SESSION_LONG_MIN_TOKENS = 20_000;
+
 /** Claude Code's 1M-context alias suffix. */
 export function stripContextSuffix(model: string): string {
   return model.replace(/\[1m\]$/i, '');
@@ -89,8 +91,11 @@ export function decideRoute(input: RouteInput): RouteDecision {
     return explicit;
   }
   const threshold = router.longContextThreshold;
+  // CCR's lastUsage rule: a session whose last turn was long stays there while this turn is still sizeable
+  // (> 20k), so small side requests of the same session are not dragged to the long-context model.
+  const sessionWasLong = (input.previousInputTokens ?? 0) > threshold && input.tokenCount > SESSION_LONG_MIN_TOKENS;
   const candidates: Array<[Scenario, boolean]> = [
-    ['longContext', input.tokenCount > threshold || (input.previousInputTokens ?? 0) > threshold],
+    ['longContext', input.tokenCount > threshold || sessionWasLong],
     ['subagent', subagent.target !== undefined],
     ['background', model.toLowerCase().includes('haiku')],
     ['webSearch', (input.request.tools ?? []).some((t) => typeof t.type === 'string' && t.type.startsWith('web_search'))],

@@ -77,7 +77,14 @@ export class RoutingService implements OnModuleInit {
       const result = await this.customRouter({ body: request, headers, tokenCount, sessionId }, this.config.all, {
         log: this.logger,
       });
-      return typeof result === 'string' && result.includes(',') ? result : null;
+      if (typeof result === 'string' && result.length > 0) {
+        if (this.providers.canonical(result) === undefined) {
+          this.logger.warn({ result }, 'custom router returned a target that is not configured; using built-in routing');
+          return null;
+        }
+        return result;
+      }
+      return null;
     } catch (err) {
       this.logger.warn({ err }, 'custom router failed; using built-in routing');
       return null;

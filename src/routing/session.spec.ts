@@ -28,7 +28,9 @@ describe('sessionIdOf', () => {
   });
 
   it('prefers the x-claude-code-session-id header over metadata', () => {
-    expect(sessionIdOf(withUser(JSON_FORM), { 'x-claude-code-session-id': 'from-header' })).toBe('from-header');
+    expect(sessionIdOf(withUser(JSON_FORM), { 'x-claude-code-session-id': 'from-header' })).toBe(
+      'from-header',
+    );
     expect(sessionIdOf({}, { 'x-claude-code-session-id': 'from-header' })).toBe('from-header');
   });
 
