@@ -5,6 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module';
+import { registerCompression } from './compression/register-compression';
 import type { LoadedConfig } from './config/load-config';
 import { requestIdFor } from './logging/request-id';
 import type { ModuleMetadata } from '@nestjs/common';
@@ -47,6 +48,8 @@ export async function createApp(options: CreateAppOptions): Promise<NestFastifyA
     void reply.header('x-request-id', request.id);
     done();
   });
+  // Before init: the plugin hooks into routes as Nest declares them.
+  await registerCompression(app);
   // Fastify-level failures (invalid JSON, body over the limit) reach AllExceptionsFilter through Nest's
   // own Fastify error handler, so there is one error path.
   return app;

@@ -6,6 +6,7 @@ import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
 import { ShutdownService } from './common/shutdown.service';
 import { AppConfigModule } from './config/config.module';
 import type { LoadedConfig } from './config/load-config';
+import { CompressionModule } from './compression/compression.module';
 import { GatewayModule } from './gateway/gateway.module';
 import { HealthModule } from './health/health.module';
 import { LoggingModule } from './logging/logging.module';
@@ -28,6 +29,7 @@ export class AppModule {
         AppConfigModule.forRoot(options.loaded),
         LoggingModule.forRoot(options.logDestination),
         RedisModule,
+        CompressionModule,
         HealthModule,
         GatewayModule,
         ...(options.imports ?? []),

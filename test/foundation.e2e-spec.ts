@@ -44,7 +44,11 @@ describe('foundation', () => {
     it('serves /health/ready with config details and Redis disabled', async () => {
       const res = await request(t.url).get('/health/ready').expect(200);
       expect(res.body.details.config.status).toBe('up');
-      expect(res.body.details.redis).toEqual({ status: 'up', mode: 'disabled' });
+      expect(res.body.details.redis).toEqual({
+        status: 'up',
+        mode: 'disabled',
+        subsystems: expect.objectContaining({ cache: 'disabled' }),
+      });
     });
 
     it('echoes a client x-request-id and puts it on every log line the request causes', async () => {
@@ -152,7 +156,12 @@ describe('foundation', () => {
           async () => (await request(t.url).get('/health/ready')).body.details?.redis?.mode === 'redis',
         );
         const up = await request(t.url).get('/health/ready').expect(200);
-        expect(up.body.details.redis).toEqual({ status: 'up', mode: 'redis', latencyMs: expect.any(Number) });
+        expect(up.body.details.redis).toEqual({
+          status: 'up',
+          mode: 'redis',
+          latencyMs: expect.any(Number),
+          subsystems: expect.objectContaining({ cache: 'redis' }),
+        });
 
         await redis.stop();
         await waitFor(
@@ -164,6 +173,7 @@ describe('foundation', () => {
           status: 'up',
           mode: 'degraded',
           error: expect.any(String),
+          subsystems: expect.objectContaining({ cache: 'local' }),
         });
         await request(t.url).get('/health/live').expect(200);
 

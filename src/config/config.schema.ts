@@ -56,6 +56,35 @@ const routerSchema = z.looseObject({
   image: targetOrList.optional(),
 });
 
+/** Named failover trigger classes (`Failover.triggers`); see docs/failover.md. */
+export const FAILOVER_TRIGGERS = [
+  'connect',
+  'upstream_timeout',
+  'first_byte_timeout',
+  'http_408',
+  'http_429',
+  'http_500',
+  'http_502',
+  'http_503',
+  'http_504',
+  'http_529',
+  'first_event_error',
+  'protocol',
+  'context_window',
+] as const;
+
+/** Active provider probes: `Failover.health`, overridable per provider as `Providers[].health`. */
+export const providerHealthSchema = z.object({
+  enabled: z.boolean().optional(),
+  mode: z.enum(['models', 'request']).optional(),
+  intervalMs: positiveInt.optional(),
+  timeoutMs: positiveInt.optional(),
+  /** Request mode: the model probed (default: the provider's first model). */
+  model: z.string().min(1).optional(),
+  /** Models mode: an explicit URL when the provider's models endpoint is not the derived one. */
+  url: z.url().optional(),
+});
+
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
 export const configSchema = z.looseObject({
@@ -93,6 +122,24 @@ export const configSchema = z.looseObject({
     cluster: z.array(z.object({ host: z.string(), port: z.number().int() })).optional(),
     sentinels: z.array(z.object({ host: z.string(), port: z.number().int() })).optional(),
     name: z.string().optional(),
+    /** Password of the Sentinel processes themselves (the data nodes use `password`). */
+    sentinelPassword: z.string().optional(),
+    /** Ping period of the hot connection's watchdog: a Redis that stops answering is noticed this fast. */
+    watchdogIntervalMs: positiveInt,
+  }),
+  // Exact-match response cache (docs/caching.md): memory LRU tier in front of a Redis tier.
+  Cache: z.object({
+    enabled: z.boolean(),
+    /** Seconds; default `Redis.ttl`. */
+    ttl: positiveInt.optional(),
+    maxMemoryBytes: positiveInt,
+    scenarios: z.array(z.string().min(1)),
+    skipWhenTemperatureAbove: z.number().min(0).nullable(),
+    partitionByKey: z.boolean(),
+    /** pause_turn is never storable: it is a partial answer the client must continue. */
+    storeStopReasons: z.array(z.enum(['end_turn', 'tool_use', 'stop_sequence', 'max_tokens', 'refusal'])),
+    snapshotPath: z.string().min(1).nullable(),
+    paceReplayMs: nonNegativeInt,
   }),
   Logging: z.object({
     level: logLevel,
@@ -105,12 +152,44 @@ export const configSchema = z.looseObject({
     threshold: nonNegativeInt,
     level: z.number().int().min(0).max(11),
     encodings: z.array(z.enum(['gzip', 'br', 'deflate'])).min(1),
+    /** Also compress SSE, flushed per event (off by default: small deltas gain little, memory per stream). */
+    streams: z.boolean(),
   }),
+  // Upstream connection pools: warm-up at boot, pings on idle origins, auto-tuned connection limits.
+  Pools: z
+    .object({
+      warmup: z.boolean(),
+      warmConnections: nonNegativeInt,
+      warmupTimeoutMs: positiveInt,
+      /** 0 disables the idle pings. */
+      healthPingMs: nonNegativeInt,
+      autoTune: z.boolean(),
+      minConnections: positiveInt,
+      maxConnections: positiveInt,
+      tuneIntervalMs: positiveInt,
+    })
+    .refine((p) => p.minConnections <= p.maxConnections, {
+      message: 'must not exceed Pools.maxConnections',
+      path: ['minConnections'],
+    }),
   Failover: z.object({
     enabled: z.boolean(),
     providers: z.object({ primary: target.optional(), fallback: z.array(target).optional() }),
     maxRetries: nonNegativeInt,
     timeout: positiveInt,
+    // Reliability (docs/failover.md): trigger classes, retry-after cap, breakers, hedging, active probes.
+    triggers: z.array(z.enum(FAILOVER_TRIGGERS)),
+    maxCooldownMs: positiveInt,
+    breaker: z.object({
+      errorRatio: z.number().gt(0).max(1),
+      minRequests: positiveInt,
+      windowMs: positiveInt,
+      consecutiveFailures: positiveInt,
+      openMs: positiveInt,
+      maxOpenMs: positiveInt,
+    }),
+    hedge: z.object({ enabled: z.boolean(), budgetPercent: z.number().min(0).max(100), windowMs: positiveInt }),
+    health: providerHealthSchema.required({ enabled: true, mode: true, intervalMs: true, timeoutMs: true }),
   }),
   AdaptiveTimeout: z.object({
     enabled: z.boolean(),
@@ -118,7 +197,33 @@ export const configSchema = z.looseObject({
     perTokenMs: z.number().nonnegative(),
     maxTimeout: positiveInt,
     modelMultipliers: z.record(z.string(), z.number().positive()),
+    // Learned deadlines (docs/failover.md): p99 × k clamped to [minMs, maxMs].
+    firstByte: z.object({
+      k: z.number().positive(),
+      minMs: positiveInt,
+      maxMs: positiveInt,
+      perInputTokenMs: z.number().nonnegative(),
+    }),
+    idle: z.object({ k: z.number().positive(), minMs: positiveInt, maxMs: positiveInt }),
+    minSamples: positiveInt,
+    historySize: positiveInt,
+    historyPath: z.string().min(1).optional(),
   }),
+  Dedup: z
+    .object({
+      enabled: z.boolean(),
+      crossInstance: z.boolean(),
+      maxWaitMs: positiveInt,
+      maxLogBytes: positiveInt,
+      lockTtlMs: positiveInt,
+      heartbeatMs: positiveInt,
+      batchMs: nonNegativeInt,
+      batchEvents: positiveInt,
+    })
+    .refine((d) => d.heartbeatMs < d.lockTtlMs, {
+      message: 'must be shorter than Dedup.lockTtlMs (the lock would expire between heartbeats)',
+      path: ['heartbeatMs'],
+    }),
   JobQueue: z.object({
     enabled: z.boolean(),
     redis: z.object({ host: z.string(), port: z.number().int() }),

@@ -62,7 +62,7 @@ describe('loadConfig', () => {
 
   it('layers default → NODE_ENV file → user file → environment, later wins', () => {
     const dir = configDir(
-      { PORT: 1000, Compression: { enabled: true, threshold: 1, level: 1, encodings: ['gzip'] } },
+      { PORT: 1000, Compression: { enabled: true, threshold: 1, level: 1, encodings: ['gzip'], streams: false } },
       { production: { PORT: 2000, Compression: { threshold: 2 } } },
     );
     const user = writeJson(tempDir(), 'user.json', { PORT: 3000, Compression: { level: 3 } });
@@ -76,6 +76,7 @@ describe('loadConfig', () => {
       threshold: 2,
       level: 3,
       encodings: ['gzip'],
+      streams: false,
     });
     expect(fromFiles.sources).toEqual([join(dir, 'default.json'), join(dir, 'production.json'), user]);
 

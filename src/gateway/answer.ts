@@ -4,8 +4,9 @@ import { MessageAccumulator } from '../protocol/accumulate';
 import { GatewayError, statusForErrorType } from '../protocol/errors';
 import type { MessageResponse } from '../protocol/types';
 import type { IngressFormat } from './egress-writer';
-import { writeSse } from './egress-writer';
+import { writeSse, type SseOptions } from './egress-writer';
 import type { GatewayAnswer } from './gateway.service';
+import type { RoutedRequest } from '../routing/routing.service';
 
 export interface AnswerOptions {
   format: IngressFormat;
@@ -13,15 +14,34 @@ export interface AnswerOptions {
   includeUsage: boolean;
   clientModel: string;
   pingIntervalMs: number;
+  /** SSE body sink (compression), see SseCompressor. */
+  sink?: SseOptions['sink'];
+}
+
+type RawWithInfo = { switchyard?: Record<string, unknown> };
+
+/** Route headers as soon as the route is known, so that errors carry them too. */
+export function routedHeaders(reply: FastifyReply, request: FastifyRequest, route: RoutedRequest): void {
+  void reply.header('x-switchyard-route', route.scenario);
+  void reply.header('x-switchyard-target', route.target);
+  (request.raw as RawWithInfo).switchyard = { route: route.scenario, target: route.target };
 }
 
 /** Headers that say how the answer was produced, on every answer. */
-export function routeHeaders(reply: FastifyReply, request: FastifyRequest, answer: Pick<GatewayAnswer, 'route' | 'target'>): void {
+export function answerHeaders(reply: FastifyReply, request: FastifyRequest, answer: GatewayAnswer): void {
   void reply.header('x-switchyard-route', answer.route.scenario);
   void reply.header('x-switchyard-target', answer.target);
-  (request.raw as { switchyard?: Record<string, unknown> }).switchyard = {
+  void reply.header('x-switchyard-cache', answer.cache);
+  if (answer.dedup) {
+    void reply.header('x-switchyard-dedup', answer.dedup);
+  }
+  void reply.header('x-switchyard-attempts', String(Math.max(1, answer.attempts.filter((a) => a.outcome !== 'skipped').length)));
+  (request.raw as RawWithInfo).switchyard = {
     route: answer.route.scenario,
     target: answer.target,
+    cache: answer.cache,
+    dedup: answer.dedup,
+    attempts: answer.attempts.length,
   };
 }
 
@@ -59,6 +79,7 @@ export async function sendAnswer(reply: FastifyReply, answer: GatewayAnswer, opt
       model: opts.clientModel,
       pingIntervalMs: opts.pingIntervalMs,
       head: answer.head,
+      sink: opts.sink,
     });
     return;
   }

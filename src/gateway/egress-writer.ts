@@ -1,5 +1,6 @@
-import type { ServerResponse } from 'node:http';
+import type { Writable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
+import { plainSseSink, type SseSink } from '../compression/sse-compressor.service';
 import { AnthropicToOpenAIChunks } from '../protocol/anthropic-stream-to-openai';
 import { encodeAnthropicEvent, encodeOpenAIData, encodeSseComment } from '../protocol/sse';
 import type { StreamEvent } from '../protocol/types';
@@ -17,6 +18,8 @@ export interface SseOptions {
   head: StreamEvent[];
   /** Bytes a slow client may leave unread before we stop pulling from upstream (backpressure). */
   highWaterMark?: number;
+  /** Where the bytes go (a flush-per-event compressor with Compression.streams); the raw response by default. */
+  sink?: (reply: FastifyReply) => SseSink;
 }
 
 export interface StreamOutcome {
@@ -29,7 +32,7 @@ export interface StreamOutcome {
 const PING = Symbol('ping');
 
 /** Writes respecting backpressure: resolves when the socket can take more, or false if it closed. */
-async function writeChunk(res: ServerResponse, chunk: string, highWaterMark: number): Promise<boolean> {
+async function writeChunk(res: Writable, chunk: string, highWaterMark: number): Promise<boolean> {
   if (res.destroyed || res.writableEnded) {
     return false;
   }
@@ -76,23 +79,25 @@ export async function writeSse(
   events: AsyncIterator<StreamEvent>,
   opts: SseOptions,
 ): Promise<StreamOutcome> {
-  const res = reply.raw;
   const highWaterMark = opts.highWaterMark ?? 64 * 1024;
   const encode = serializer(opts);
   const outcome: StreamOutcome = { completed: false, clientClosed: false, bytes: 0 };
   reply.hijack();
+  const sink = opts.sink ? opts.sink(reply) : plainSseSink(reply.raw);
+  const res = sink.stream;
   const headers: Record<string, string | number | string[]> = {};
   for (const [name, value] of Object.entries(reply.getHeaders())) {
     if (value !== undefined) {
       headers[name] = value;
     }
   }
-  res.writeHead(200, {
+  reply.raw.writeHead(200, {
     ...headers,
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache',
     connection: 'keep-alive',
     'x-accel-buffering': 'no',
+    ...sink.headers,
   });
   const ping = opts.format === 'anthropic' ? encodeAnthropicEvent({ type: 'ping' }) : encodeSseComment('ping');
 
@@ -110,7 +115,7 @@ export async function writeSse(
   try {
     for (const ev of opts.head) {
       if (!(await emit(ev)) || ev.type === 'error' || ev.type === 'message_stop') {
-        return finish(res, outcome);
+        return finish(reply, sink, outcome);
       }
     }
     let pending: Promise<IteratorResult<StreamEvent>> | undefined;
@@ -132,18 +137,16 @@ export async function writeSse(
       }
     }
   } finally {
-    finish(res, outcome);
+    finish(reply, sink, outcome);
   }
   return outcome;
 }
 
-function finish(res: ServerResponse, outcome: StreamOutcome): StreamOutcome {
-  if (res.destroyed && !res.writableEnded) {
+function finish(reply: FastifyReply, sink: SseSink, outcome: StreamOutcome): StreamOutcome {
+  if (reply.raw.destroyed && !reply.raw.writableEnded) {
     outcome.clientClosed = true;
   }
-  if (!res.writableEnded && !res.destroyed) {
-    res.end();
-  }
+  sink.end();
   return outcome;
 }
 

@@ -1,4 +1,7 @@
 import { Module } from '@nestjs/common';
+import { CacheModule } from '../cache/cache.module';
+import { DedupModule } from '../dedup/dedup.module';
+import { FailoverModule } from '../failover/failover.module';
 import { ProvidersModule } from '../providers/providers.module';
 import { RoutingModule } from '../routing/routing.module';
 import { ChatCompletionsController } from './chat-completions.controller';
@@ -7,7 +10,7 @@ import { MessagesController } from './messages.controller';
 import { ModelsController } from './models.controller';
 
 @Module({
-  imports: [RoutingModule, ProvidersModule],
+  imports: [RoutingModule, ProvidersModule, CacheModule, DedupModule, FailoverModule],
   controllers: [MessagesController, ChatCompletionsController, ModelsController],
   providers: [GatewayService],
 })

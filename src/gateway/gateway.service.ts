@@ -1,5 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
+import { CacheService } from '../cache/cache.service';
+import { cacheKey as canonicalCacheKey } from '../cache/canonical-key';
+import { cacheHeaderValue } from '../cache/cache-policy';
+import type { CacheHeaderValue, CachePolicy } from '../cache/cache.types';
+import { DedupService } from '../dedup/dedup.service';
+import type { DedupRole } from '../dedup/dedup.types';
+import { FailoverService, type AttemptRecord } from '../failover/failover.service';
 import { GatewayError, statusForErrorType } from '../protocol/errors';
 import { countRequestTokens } from '../protocol/tokens';
 import type { CanonicalRequest, StreamEvent, Usage } from '../protocol/types';
@@ -14,26 +21,55 @@ export interface GatewayAnswer {
   /** Events already pulled (the first one), to be written before the rest. */
   head: StreamEvent[];
   events: AsyncIterator<StreamEvent>;
+  cache: CacheHeaderValue;
+  dedup?: DedupRole;
+  attempts: AttemptRecord[];
 }
 
 export interface OpenOptions {
   headers: Record<string, string | string[] | undefined>;
   signal: AbortSignal;
   requestId: string;
+  /** Set by CacheInterceptor; read from the headers when absent. */
+  cachePolicy?: CachePolicy;
+  /** The key the client presented (for Cache.partitionByKey). */
+  clientKey?: string;
+  /** Called once the route is known, before any upstream work (response headers on errors too). */
+  onRouted?: (route: RoutedRequest) => void;
 }
 
 const totalInput = (u: Partial<Usage> | undefined): number =>
   (u?.input_tokens ?? 0) + (u?.cache_read_input_tokens ?? 0) + (u?.cache_creation_input_tokens ?? 0);
 
+async function* prepend(head: StreamEvent[], rest: AsyncIterator<StreamEvent>): AsyncGenerator<StreamEvent> {
+  try {
+    yield* head;
+    for (;;) {
+      const next = await rest.next();
+      if (next.done) {
+        return;
+      }
+      yield next.value;
+    }
+  } finally {
+    // Leaving early (client gone, dedup detach) must release the upstream call.
+    await rest.return?.(undefined);
+  }
+}
+
 /**
- * Routes a canonical request and opens the upstream answer. Everything before the first event is
- * retriable and reported as an HTTP error; the caller commits (writes the first byte) afterwards.
+ * The request path after ingress: route → cache lookup → coalesce identical in-flight requests → failover
+ * along the target chain → record the answer for the cache. Everything before the first event is retriable
+ * and reported as an HTTP error; the caller commits (writes the first byte) afterwards.
  */
 @Injectable()
 export class GatewayService {
   constructor(
     private readonly routing: RoutingService,
     private readonly providers: ProviderRegistryService,
+    private readonly cache: CacheService,
+    private readonly dedup: DedupService,
+    private readonly failover: FailoverService,
     private readonly logger: PinoLogger,
   ) {
     this.logger.setContext('gateway');
@@ -41,28 +77,64 @@ export class GatewayService {
 
   async open(request: CanonicalRequest, opts: OpenOptions): Promise<GatewayAnswer> {
     const route = await this.routing.route(request, opts.headers);
-    const target = this.providers.target(route.target) as Target;
-    const adapter = this.providers.adapterFor(target);
-    this.logger.debug({ scenario: route.scenario, target: route.target, tokens: route.tokenCount }, 'routed');
-    const events = await adapter.send(route.request, target, {
-      requestId: opts.requestId,
-      signal: opts.signal,
-      clientHeaders: opts.headers,
-      inputTokensEstimate: route.tokenCount,
-      clientModel: String(request.model),
-      logger: this.logger,
-    });
-    const iterator = this.trackUsage(events, route.sessionId)[Symbol.asyncIterator]();
-    const first = await iterator.next();
+    opts.onRouted?.(route);
+    const policy = opts.cachePolicy ?? this.cache.policyFor(opts.headers);
+    const cacheRoute = { target: route.target, scenario: route.scenario };
+    const key = policy.read || policy.write ? this.cache.keyFor(route.request, cacheRoute, opts.clientKey) : undefined;
+    if (key && policy.read) {
+      const hit = await this.cache.get(key, policy.maxAgeSec);
+      if (hit) {
+        const replay = this.cache.replay(hit, opts.signal);
+        const first = await replay.next();
+        if (!first.done) {
+          return { route, target: hit.target, head: [first.value], events: replay, cache: 'HIT', attempts: [] };
+        }
+      }
+    }
+
+    let served = route.target;
+    let attempts: AttemptRecord[] = [];
+    const leaderCall = async (signal: AbortSignal): Promise<AsyncIterator<StreamEvent>> => {
+      const result = await this.failover.execute({
+        chain: [route.target, ...route.fallbacks],
+        scenario: route.scenario,
+        longContextTarget: this.routing.longContextTarget(),
+        inputTokens: route.tokenCount,
+        maxTokens: route.request.max_tokens,
+        model: String(request.model),
+        stream: request.stream === true,
+        signal,
+        attempt: (target, attemptSignal) => this.attempt(route, request, target, attemptSignal, opts),
+      });
+      served = result.target;
+      attempts = result.attempts;
+      const answer = prepend(result.head, result.events);
+      // Recorded at the source (not per subscriber), so the entry is on its way into the cache before
+      // the coalesced call retires: an identical request right after it never pays the upstream again.
+      return key && policy.write ? this.cache.recorder(key, result.target).tap(answer) : answer;
+    };
+
+    const dedupKey = key ?? canonicalCacheKey(route.request, route.target, opts.clientKey);
+    const joined = await this.dedup.join(dedupKey, leaderCall, opts.signal);
+    const events = this.trackUsage(joined.events, route.sessionId)[Symbol.asyncIterator]();
+    const first = await events.next();
     if (first.done) {
-      throw new GatewayError(502, `upstream ${route.target} ended without answering`, { type: 'api_error' });
+      throw new GatewayError(502, `upstream ${served} ended without answering`, { type: 'api_error' });
     }
     if (first.value.type === 'error') {
-      await iterator.return?.(undefined);
+      await events.return?.(undefined);
       const { type, message } = first.value.error;
       throw new GatewayError(statusForErrorType(type), message, { type });
     }
-    return { route, target: route.target, head: [first.value], events: iterator };
+    return {
+      route,
+      target: served,
+      head: [first.value],
+      events,
+      cache: cacheHeaderValue(policy, key, false),
+      dedup: joined.role,
+      attempts,
+    };
   }
 
   /** Local token count (the same function the router uses), or the upstream's where supported. */
@@ -80,14 +152,7 @@ export class GatewayService {
       return local;
     }
     try {
-      const upstream = await adapter.countTokens(route.request, target, {
-        requestId: opts.requestId,
-        signal: opts.signal,
-        clientHeaders: opts.headers,
-        inputTokensEstimate: local,
-        clientModel: String(request.model),
-        logger: this.logger,
-      });
+      const upstream = await adapter.countTokens(route.request, target, this.context(request, route, opts, opts.signal));
       return upstream ?? local;
     } catch (err) {
       this.logger.debug({ err: (err as Error).message }, 'upstream count_tokens failed; local count used');
@@ -95,18 +160,54 @@ export class GatewayService {
     }
   }
 
+  /** One upstream call to one target of the chain. */
+  private attempt(
+    route: RoutedRequest,
+    request: CanonicalRequest,
+    reference: string,
+    signal: AbortSignal,
+    opts: OpenOptions,
+  ): Promise<AsyncIterable<StreamEvent>> {
+    const target = this.providers.target(reference);
+    if (!target) {
+      throw new GatewayError(404, `model: ${reference} is not a configured "provider,model"`, { type: 'not_found_error' });
+    }
+    return this.providers.adapterFor(target).send(route.request, target, this.context(request, route, opts, signal));
+  }
+
+  private context(request: CanonicalRequest, route: RoutedRequest, opts: OpenOptions, signal: AbortSignal) {
+    return {
+      requestId: opts.requestId,
+      signal,
+      clientHeaders: opts.headers,
+      inputTokensEstimate: route.tokenCount,
+      clientModel: String(request.model),
+      logger: this.logger,
+    };
+  }
+
   /** Remembers the session's context size for the long-context rule once the answer has its usage. */
-  private async *trackUsage(events: AsyncIterable<StreamEvent>, sessionId: string | undefined): AsyncGenerator<StreamEvent> {
+  private async *trackUsage(events: AsyncIterator<StreamEvent>, sessionId: string | undefined): AsyncGenerator<StreamEvent> {
     let input = 0;
-    for await (const ev of events) {
-      if (ev.type === 'message_start') {
-        input = totalInput(ev.message.usage);
-      } else if (ev.type === 'message_delta' && ev.usage.input_tokens !== undefined) {
-        input = totalInput(ev.usage);
-      } else if (ev.type === 'message_stop') {
-        this.routing.recordUsage(sessionId, input);
+    try {
+      for (;;) {
+        const next = await events.next();
+        if (next.done) {
+          return;
+        }
+        const ev = next.value;
+        if (ev.type === 'message_start') {
+          input = totalInput(ev.message.usage);
+        } else if (ev.type === 'message_delta' && ev.usage.input_tokens !== undefined) {
+          input = totalInput(ev.usage);
+        } else if (ev.type === 'message_stop') {
+          this.routing.recordUsage(sessionId, input);
+        }
+        yield ev;
       }
-      yield ev;
+    } finally {
+      // The consumer left early (client gone): detach from the shared answer / release the upstream.
+      await events.return?.(undefined);
     }
   }
 }

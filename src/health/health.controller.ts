@@ -3,6 +3,7 @@ import { HealthCheckService, HealthIndicatorService, type HealthCheckResult } fr
 import type { FastifyReply } from 'fastify';
 import { Public } from '../auth/public.decorator';
 import { AppConfigService } from '../config/config.service';
+import { ProviderHealthIndicator } from './provider.health';
 import { RedisHealthIndicator } from './redis.health';
 
 const PROBE_TIMEOUT_MS = 1000;
@@ -14,6 +15,7 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
     private readonly redis: RedisHealthIndicator,
+    private readonly providers: ProviderHealthIndicator,
     private readonly config: AppConfigService,
   ) {}
 
@@ -28,7 +30,10 @@ export class HealthController {
     ]);
   }
 
-  /** Readiness: configuration loaded, and the state of every dependency (Redis optional ⇒ degraded). */
+  /**
+   * Readiness: configuration loaded, the state of every dependency (Redis optional ⇒ degraded), and
+   * providers: every Router slot has at least one healthy target.
+   */
   @Get('ready')
   ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
     const meta = this.config.meta;
@@ -40,6 +45,8 @@ export class HealthController {
           providers: meta.config.Providers.length,
         }),
       () => this.redis.check(PROBE_TIMEOUT_MS),
+      // From health scores (probes + live traffic): no upstream call on the readiness path.
+      () => this.providers.check(),
     ]);
   }
 

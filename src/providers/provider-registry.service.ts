@@ -1,29 +1,38 @@
-import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
 import { AppConfigService } from '../config/config.service';
+import { PoolMaintenance } from './pool-maintenance';
+import type { WarmTarget } from './pool-warmup';
 import { ProviderRegistry } from './provider.registry';
 import type { ProviderAdapter, ProviderConfig, Target } from './provider.types';
 import { loadCustomTransformers } from './transformers/custom-transformers';
 import { TransformerRegistry } from './transformers/transformer.registry';
-import { UpstreamClient } from './upstream.client';
+import { providerTransport, UpstreamClient } from './upstream.client';
 
 /**
  * Nest wrapper around the provider registry and the one UpstreamClient (undici pools) that every adapter
  * shares. Owns the client's lifecycle: pools close on shutdown.
  */
 @Injectable()
-export class ProviderRegistryService implements OnApplicationShutdown {
+export class ProviderRegistryService implements OnModuleInit, OnApplicationShutdown {
   readonly client: UpstreamClient;
+  readonly pools: PoolMaintenance;
   private readonly registry: ProviderRegistry;
+  private readonly warmTargets: WarmTarget[];
 
   constructor(config: AppConfigService, logger: PinoLogger) {
     logger.setContext('providers');
     const apiTimeout = config.get('API_TIMEOUT_MS');
+    const pools = config.get('Pools');
     this.client = new UpstreamClient({
       headersTimeoutMs: apiTimeout,
       bodyTimeoutMs: apiTimeout,
       proxyUrl: config.get('PROXY_URL'),
+      autoTune: pools.autoTune ? { min: pools.minConnections, max: pools.maxConnections } : undefined,
+      onTune: (event) => logger.debug({ pool: event }, 'upstream pool tuned'),
     });
+    this.pools = new PoolMaintenance(this.client, pools, logger);
+    this.warmTargets = warmTargets(config.get('Providers') as ProviderConfig[]);
     const custom = loadCustomTransformers(config.get('transformers'));
     for (const warning of custom.warnings) {
       logger.warn(warning);
@@ -70,8 +79,14 @@ export class ProviderRegistryService implements OnApplicationShutdown {
     return this.registry.list();
   }
 
+  /** Warm-up is awaited (bounded by Pools.warmupTimeoutMs) so the first requests find open sockets. */
+  async onModuleInit(): Promise<void> {
+    await this.pools.start(this.warmTargets);
+  }
+
   /** In-flight streams were given the shutdown grace period already; whatever is left is cut. */
   async onApplicationShutdown(): Promise<void> {
+    this.pools.stop();
     let timer: NodeJS.Timeout | undefined;
     const closed = await Promise.race([
       this.client.close().then(() => true),
@@ -84,4 +99,16 @@ export class ProviderRegistryService implements OnApplicationShutdown {
       await this.client.destroy();
     }
   }
+}
+
+/** One entry per upstream origin, with the pool settings of the first provider using it. */
+function warmTargets(providers: ProviderConfig[]): WarmTarget[] {
+  const byOrigin = new Map<string, WarmTarget>();
+  for (const p of providers) {
+    const origin = new URL(p.api_base_url).origin;
+    if (!byOrigin.has(origin)) {
+      byOrigin.set(origin, { origin, pool: providerTransport(p).pool });
+    }
+  }
+  return [...byOrigin.values()];
 }

@@ -1,6 +1,10 @@
 import { Pool, ProxyAgent, type Dispatcher } from 'undici';
+import { ElasticPool, type ElasticLimits, type PoolTuneEvent } from './pool-elastic';
+import { OriginLedger, type OriginStats } from './pool-stats';
 import type { ProviderConfig } from './provider.types';
 import { classifyTransportError } from './upstream-errors';
+
+export type { OriginStats } from './pool-stats';
 
 /** Client-wide defaults. Every timeout is explicit: undici's hidden 300 s defaults never apply. */
 export interface UpstreamClientOptions {
@@ -17,6 +21,13 @@ export interface UpstreamClientOptions {
   bodyTimeoutMs?: number;
   /** HTTP(S) proxy for every upstream; one shared ProxyAgent serves all origins. */
   proxyUrl?: string;
+  /**
+   * Pools.autoTune: origins without an explicit `connections` get an elastic limit within [min, max]
+   * (see ElasticPool). An explicit per-provider `pool.connections` pins its origin.
+   */
+  autoTune?: ElasticLimits;
+  /** Told about every grow/shrink (the registry logs them). */
+  onTune?: (event: PoolTuneEvent) => void;
 }
 
 /** Per-origin pool settings (from ProviderConfig.pool / timeouts). The first configuration of an origin wins. */
@@ -52,15 +63,7 @@ export interface UpstreamResponse {
   body: UpstreamBody;
 }
 
-export interface OriginStats {
-  origin: string;
-  connected: number;
-  free: number;
-  pending: number;
-  running: number;
-  queued: number;
-  size: number;
-}
+type OriginPool = Pool | ElasticPool;
 
 const DEFAULTS = {
   connections: 128,
@@ -90,8 +93,10 @@ export function providerTransport(p: ProviderConfig): { pool: OriginOverrides; t
  * module, which calls close() on shutdown.
  */
 export class UpstreamClient {
-  private readonly opts: Required<Omit<UpstreamClientOptions, 'proxyUrl'>> & { proxyUrl?: string };
-  private readonly pools = new Map<string, Pool>();
+  private readonly opts: Required<Omit<UpstreamClientOptions, 'proxyUrl' | 'autoTune' | 'onTune'>> &
+    Pick<UpstreamClientOptions, 'proxyUrl' | 'autoTune' | 'onTune'>;
+  private readonly pools = new Map<string, OriginPool>();
+  private readonly ledger = new OriginLedger();
   private readonly overrides = new Map<string, OriginOverrides>();
   private readonly proxy?: ProxyAgent;
   private closed = false;
@@ -106,6 +111,8 @@ export class UpstreamClient {
       headersTimeoutMs: pick('headersTimeoutMs'),
       bodyTimeoutMs: pick('bodyTimeoutMs'),
       proxyUrl: options.proxyUrl || undefined,
+      autoTune: options.autoTune,
+      onTune: options.onTune,
     };
     if (this.opts.proxyUrl) {
       this.proxy = new ProxyAgent({
@@ -114,7 +121,7 @@ export class UpstreamClient {
         // Tunnelled pools are created by the agent; record them so stats() keeps working behind a proxy.
         factory: (origin: string | URL, opts: object) => {
           const key = new URL(String(origin)).origin;
-          const pool = new Pool(origin, { ...opts, ...this.sizing(this.overrides.get(key) ?? {}) });
+          const pool = this.createPool(key, { ...opts, ...this.sizing(this.overrides.get(key) ?? {}) });
           this.pools.set(key, pool);
           return pool;
         },
@@ -136,15 +143,56 @@ export class UpstreamClient {
     }
     let pool = this.pools.get(origin);
     if (!pool) {
-      pool = new Pool(origin, this.poolOptions(this.overrides.get(origin) ?? {}));
+      pool = this.createPool(origin, this.poolOptions(this.overrides.get(origin) ?? {}));
       this.pools.set(origin, pool);
     }
     return pool;
   }
 
+  /** Origins this client was asked to reach (the ones the idle pings look after). */
+  origins(): string[] {
+    return [...this.overrides.keys()];
+  }
+
+  /** When the origin last carried a real request (warm-up and pings do not count); 0 = never. */
+  lastUsedAt(origin: string): number {
+    return this.ledger.of(origin).lastUsedAt;
+  }
+
+  /** Counts an idle health ping in the origin's stats. */
+  notePing(origin: string, ok: boolean): void {
+    const a = this.ledger.of(origin);
+    a.pings++;
+    if (!ok) {
+      a.pingFailures++;
+    }
+  }
+
+  /** The origin's current connection limit. */
+  limitOf(origin: string): number {
+    const pool = this.pools.get(origin);
+    if (pool instanceof ElasticPool) {
+      return pool.limit;
+    }
+    return this.sizing(this.overrides.get(origin) ?? {}).connections ?? this.opts.connections;
+  }
+
+  /** One auto-tune pass: every elastic pool that stayed unused past its base size gives back a step. */
+  tune(): PoolTuneEvent[] {
+    const events: PoolTuneEvent[] = [];
+    for (const pool of this.pools.values()) {
+      const event = pool instanceof ElasticPool && !pool.closed ? pool.shrinkIfIdle() : undefined;
+      if (event) {
+        events.push(event);
+      }
+    }
+    return events;
+  }
+
   async request(req: UpstreamRequest): Promise<UpstreamResponse> {
     const url = new URL(req.url);
     const dispatcher = this.dispatcherFor(req.url, req.pool);
+    this.ledger.of(url.origin).lastUsedAt = Date.now();
     try {
       const res = await dispatcher.request({
         origin: url.origin,
@@ -169,16 +217,7 @@ export class UpstreamClient {
       if (pool.closed || pool.destroyed) {
         continue;
       }
-      const s = pool.stats;
-      out.push({
-        origin,
-        connected: s.connected,
-        free: s.free,
-        pending: s.pending,
-        running: s.running,
-        queued: s.queued,
-        size: s.size,
-      });
+      out.push(this.ledger.stats(origin, pool.stats, this.limitOf(origin)));
     }
     return out;
   }
@@ -205,6 +244,19 @@ export class UpstreamClient {
     }
     this.pools.clear();
     await Promise.allSettled(all);
+  }
+
+  private createPool(origin: string, options: Pool.Options): OriginPool {
+    const limits = this.opts.autoTune;
+    this.ledger.of(origin);
+    if (!limits || this.overrides.get(origin)?.connections !== undefined) {
+      return new Pool(origin, options);
+    }
+    const { connections: _fixed, ...rest } = options;
+    return new ElasticPool(origin, rest, limits, (event) => {
+      this.ledger.of(origin).tuneEvents++;
+      this.opts.onTune?.(event);
+    });
   }
 
   private sizing(o: OriginOverrides): Pool.Options {

@@ -1,6 +1,8 @@
 import { Global, Module } from '@nestjs/common';
+import { DegradedModeService } from './degraded-mode.service';
 import { RedisService } from './redis.service';
 
+/** Global: every subsystem reads the shared connection and the degraded-mode switch from here. */
 @Global()
-@Module({ providers: [RedisService], exports: [RedisService] })
+@Module({ providers: [RedisService, DegradedModeService], exports: [RedisService, DegradedModeService] })
 export class RedisModule {}

@@ -59,6 +59,13 @@ export class RoutingService implements OnModuleInit {
     return { ...decision, tokenCount, sessionId };
   }
 
+  /** Where a context-window overflow moves to (the Router's longContext slot), if configured. */
+  longContextTarget(): string | undefined {
+    const slot = this.config.get('Router').longContext;
+    const head = Array.isArray(slot) ? slot[0] : slot;
+    return typeof head === 'string' ? this.providers.canonical(head) : undefined;
+  }
+
   /** Called with the usage of a finished answer. */
   recordUsage(sessionId: string | undefined, inputTokens: number): void {
     this.sessions.set(sessionId, inputTokens);

@@ -26,10 +26,16 @@ describe('Anthropic SDK through the gateway', () => {
 
   describe.each(KINDS)('%s kind', (kind, model) => {
     it('messages.create answers with a complete message', async () => {
-      const msg = await client.messages.create({ model, max_tokens: 100, messages: [{ role: 'user', content: 'Hi' }] });
+      const msg = await client.messages.create({
+        model,
+        max_tokens: 100,
+        messages: [{ role: 'user', content: 'Hi' }],
+      });
       expect(msg.type).toBe('message');
       expect(msg.role).toBe('assistant');
-      expect(msg.content).toEqual([expect.objectContaining({ type: 'text', text: 'Hello from fake provider' })]);
+      expect(msg.content).toEqual([
+        expect.objectContaining({ type: 'text', text: 'Hello from fake provider' }),
+      ]);
       expect(msg.stop_reason).toBe('end_turn');
       expect(msg.usage.input_tokens).toBeGreaterThan(0);
       expect(msg.usage.output_tokens).toBeGreaterThan(0);
@@ -50,7 +56,11 @@ describe('Anthropic SDK through the gateway', () => {
       const final = await stream.finalMessage();
       expect(final.stop_reason).toBe('tool_use');
       const tool = final.content.find((b) => b.type === 'tool_use');
-      expect(tool).toMatchObject({ type: 'tool_use', name: 'get_weather', input: { city: expect.any(String) } });
+      expect(tool).toMatchObject({
+        type: 'tool_use',
+        name: 'get_weather',
+        input: { city: expect.any(String) },
+      });
       expect(tool?.type === 'tool_use' && tool.id).toMatch(/^[a-zA-Z0-9_-]+$/);
       expect(types[0]).toBe('message_start');
       expect(types).toContain('content_block_delta');
@@ -76,10 +86,16 @@ describe('Anthropic SDK through the gateway', () => {
         messages: [
           { role: 'user', content: 'MOCK_TOOL_USE' },
           { role: 'assistant', content: first.content },
-          { role: 'user', content: [{ type: 'tool_result', tool_use_id: call.id, content: 'sunny, 21 degrees' }] },
+          {
+            role: 'user',
+            content: [{ type: 'tool_result', tool_use_id: call.id, content: 'sunny, 21 degrees' }],
+          },
         ],
       });
-      expect(second.content[0]).toMatchObject({ type: 'text', text: expect.stringContaining('sunny, 21 degrees') });
+      expect(second.content[0]).toMatchObject({
+        type: 'text',
+        text: expect.stringContaining('sunny, 21 degrees'),
+      });
     });
   });
 
@@ -88,7 +104,8 @@ describe('Anthropic SDK through the gateway', () => {
       model: 'openai,gpt-fake',
       max_tokens: 100,
       stream: true,
-      messages: [{ role: 'user', content: 'Hi' }],
+      // A prompt no other test sends: this checks the upstream's stream, not a cache replay.
+      messages: [{ role: 'user', content: 'Hi, raw stream please' }],
     });
     const events: Anthropic.MessageStreamEvent[] = [];
     for await (const ev of stream) {
@@ -136,10 +153,20 @@ describe('Anthropic SDK through the gateway', () => {
   describe('errors become the SDK error classes', () => {
     const directive = (fault: object): string => `Hi [[fake:${JSON.stringify({ fault })}]]`;
     const cases: Array<[string, () => Promise<unknown>, unknown, number]> = [
-      ['400', () => client.messages.create({ model: 'x', max_tokens: 0, messages: [] }), Anthropic.BadRequestError, 400],
+      [
+        '400',
+        () => client.messages.create({ model: 'x', max_tokens: 0, messages: [] }),
+        Anthropic.BadRequestError,
+        400,
+      ],
       [
         '404',
-        () => client.messages.create({ model: 'nope,model', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }),
+        () =>
+          client.messages.create({
+            model: 'nope,model',
+            max_tokens: 5,
+            messages: [{ role: 'user', content: 'x' }],
+          }),
         Anthropic.NotFoundError,
         404,
       ],
@@ -192,10 +219,18 @@ describe('Anthropic SDK through the gateway', () => {
       try {
         const bad = new Anthropic({ baseURL: keyed.url, apiKey: 'wrong-key', maxRetries: 0 });
         await expect(
-          bad.messages.create({ model: 'openai,gpt-fake', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }),
+          bad.messages.create({
+            model: 'openai,gpt-fake',
+            max_tokens: 5,
+            messages: [{ role: 'user', content: 'x' }],
+          }),
         ).rejects.toBeInstanceOf(Anthropic.AuthenticationError);
         const good = new Anthropic({ baseURL: keyed.url, apiKey: 'right-key', maxRetries: 0 });
-        const ok = await good.messages.create({ model: 'openai,gpt-fake', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] });
+        const ok = await good.messages.create({
+          model: 'openai,gpt-fake',
+          max_tokens: 5,
+          messages: [{ role: 'user', content: 'x' }],
+        });
         expect(ok.content.length).toBeGreaterThan(0);
       } finally {
         await keyed.stop();
@@ -203,6 +238,21 @@ describe('Anthropic SDK through the gateway', () => {
     });
 
     it('429 keeps the upstream retry-after and 529/503 become overloaded_error', async () => {
+      // A fresh gateway: the 429 above put openai,gpt-fake into its retry-after cooldown on `gw`.
+      const fresh = await startGateway();
+      try {
+        await expectUpstreamStatusMapping(fresh);
+      } finally {
+        await fresh.stop();
+      }
+    });
+  });
+});
+
+async function expectUpstreamStatusMapping(gw: GatewayUnderTest): Promise<void> {
+  const directive = (fault: object): string => `Hi [[fake:${JSON.stringify({ fault })}]]`;
+  {
+    {
       const limited = await fetch(`${gw.url}/v1/messages`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -217,12 +267,16 @@ describe('Anthropic SDK through the gateway', () => {
       expect(limited.headers.get('retry-after')).toBe('7');
       expect(limited.headers.get('content-type')).toContain('application/json');
       expect(await limited.json()).toMatchObject({ type: 'error', error: { type: 'rate_limit_error' } });
-      for (const status of [503, 529]) {
+      // Other targets than the one the 429 just put into its retry-after cooldown.
+      for (const [status, model] of [
+        [503, 'anthropic,claude-fake'],
+        [529, 'gemini,gemini-fake'],
+      ] as const) {
         const res = await fetch(`${gw.url}/v1/messages`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({
-            model: 'openai,gpt-fake',
+            model,
             max_tokens: 5,
             stream: true,
             messages: [{ role: 'user', content: directive({ type: 'status', status }) }],
@@ -231,6 +285,6 @@ describe('Anthropic SDK through the gateway', () => {
         expect(res.status).toBe(status);
         expect(await res.json()).toMatchObject({ type: 'error', error: { type: 'overloaded_error' } });
       }
-    });
-  });
-});
+    }
+  }
+}

@@ -2,6 +2,7 @@ import { HttpException } from '@nestjs/common';
 import { GatewayError, anthropicErrorBody, errorTypeForStatus, openAIErrorBody } from '../../protocol/errors';
 import type { AnthropicErrorType, ErrorPayload } from '../../protocol/types';
 import { ProviderError } from '../../providers/provider.types';
+import { attemptsOf } from '../../failover/failover.types';
 
 export type ErrorFormat = 'anthropic' | 'openai' | 'plain';
 
@@ -103,6 +104,10 @@ export function buildErrorResponse(err: unknown, url: string, requestId: string 
   const c = classify(err);
   const payload: ErrorPayload = { type: c.type ?? errorTypeForStatus(c.status), message: c.message };
   const headers = { ...c.headers };
+  const attempts = attemptsOf(err);
+  if (attempts) {
+    headers['x-switchyard-attempts'] = String(attempts.filter((a) => a.outcome !== 'skipped').length);
+  }
   if (c.status >= 400 && c.status < 500 && c.status !== 408 && c.status !== 409 && c.status !== 429) {
     headers['x-should-retry'] = 'false';
   }

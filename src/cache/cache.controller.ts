@@ -1,0 +1,54 @@
+import { Body, Controller, Delete, Get, Headers, HttpCode, Post, Query } from '@nestjs/common';
+import { z } from 'zod';
+import { presentedKey } from '../auth/api-key.guard';
+import { GatewayError } from '../protocol/errors';
+import type { CanonicalRequest } from '../protocol/types';
+import { CacheService } from './cache.service';
+import type { CacheExplanation, CacheStats, PurgeResult } from './cache.types';
+
+const target = z.string().regex(/^[^,]+,.+$/, 'must be "provider,model"');
+
+const explainBody = z.object({
+  request: z.looseObject({ messages: z.array(z.unknown()) }),
+  target,
+  scenario: z.string().min(1).default('default'),
+});
+
+function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new GatewayError(400, `${issue.path.join('.') || 'body'}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+/** Cache administration; protected by the global API key guard like every non-health route. */
+@Controller('api/cache')
+export class CacheController {
+  constructor(private readonly cache: CacheService) {}
+
+  @Get('stats')
+  async stats(): Promise<CacheStats> {
+    await this.cache.refreshRedisEntries();
+    return this.cache.stats();
+  }
+
+  /** Purges everything, or one target with `?target=provider,model`. */
+  @Delete()
+  purge(@Query('target') only?: string): Promise<PurgeResult> {
+    return this.cache.purge(only === undefined ? undefined : parse(target, only));
+  }
+
+  /** The fields that went into the key (each hashed) and the key, for `{request, target, scenario?}`. */
+  @Post('explain')
+  @HttpCode(200)
+  explain(@Body() body: unknown, @Headers() headers: Record<string, string | undefined>): CacheExplanation {
+    const { request, target: to, scenario } = parse(explainBody, body);
+    return this.cache.explain(
+      request as unknown as CanonicalRequest,
+      { target: to, scenario },
+      presentedKey(headers),
+    );
+  }
+}

@@ -1,0 +1,310 @@
+import { Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { createCache, type Cache } from 'cache-manager';
+import type { Keyv } from 'keyv';
+import { PinoLogger } from 'nestjs-pino';
+import type { SwitchyardConfig } from '../config/config.schema';
+import { AppConfigService } from '../config/config.service';
+import type { CanonicalRequest, StreamEvent } from '../protocol/types';
+import { DegradedModeService } from '../redis/degraded-mode.service';
+import { RedisService } from '../redis/redis.service';
+import { cacheKeyFromDigests, fieldDigests } from './canonical-key';
+import { codecFor, decodeEntry, encodeEntry, refusalReason, type EntryCodec } from './cache-entry.codec';
+import { parseCachePolicy } from './cache-policy';
+import { CacheRecorder, replayEvents } from './cache-recorder';
+import { CacheSnapshotter } from './cache-snapshotter';
+import type {
+  CachedAnswer,
+  CacheExplanation,
+  CachePolicy,
+  CacheRoute,
+  CacheStats,
+  PurgeResult,
+} from './cache.types';
+import { globEscape, rawKeyv } from './cache-tiers';
+import { IoredisKeyvStore } from './ioredis-keyv.store';
+import { MemoryLruStore } from './memory-keyv.store';
+import { MemoryTargetIndex, RedisTargetIndex } from './target-index';
+
+type Headers = Record<string, string | string[] | undefined>;
+
+/**
+ * The exact-match response cache: a byte-bounded memory LRU in front of Redis, both through cache-manager.
+ * Entries are compressed canonical event logs, so any client format can be served from any other's entry.
+ * Every public method is total: the cache can make a request faster, never fail it or make it wait on Redis.
+ */
+@Injectable()
+export class CacheService implements OnModuleInit, OnApplicationShutdown {
+  private readonly cfg: SwitchyardConfig['Cache'];
+  private readonly ttlMs: number;
+  private readonly codec: EntryCodec;
+  private readonly memoryIndex = new MemoryTargetIndex();
+  /**
+   * Answers being encoded and written right now. An identical request arriving in that window (the
+   * coalesced call has just finished, the entry is not in a tier yet) is served from here instead of
+   * paying the upstream again. Entries live only for the duration of one store().
+   */
+  private readonly pending = new Map<string, { target: string; storedAt: number; events: StreamEvent[] }>();
+  readonly memory: MemoryLruStore;
+  private readonly redisStore?: IoredisKeyvStore;
+  private readonly redisIndex?: RedisTargetIndex;
+  private readonly tiers: Cache;
+  private readonly snapshotter: CacheSnapshotter;
+  private counters = { hits: 0, misses: 0, stores: 0, errors: 0, rawBytes: 0, storedBytes: 0 };
+  private redisEntries: number | null = null;
+
+  constructor(
+    config: AppConfigService,
+    private readonly redis: RedisService,
+    private readonly degraded: DegradedModeService,
+    private readonly logger: PinoLogger,
+  ) {
+    this.logger.setContext('cache');
+    this.cfg = config.get('Cache');
+    this.ttlMs = (this.cfg.ttl ?? config.get('Redis').ttl) * 1000;
+    this.codec = codecFor(config.get('Compression'));
+    this.memory = new MemoryLruStore(this.cfg.maxMemoryBytes, (key) => this.memoryIndex.remove(key));
+    const stores = [rawKeyv(this.memory)];
+    if (redis.configured) {
+      this.redisStore = new IoredisKeyvStore({
+        client: () => (degraded.isDistributed('cache') ? redis.available : undefined),
+        match: `${globEscape(redis.keyPrefix)}cache:v1:*`,
+        commandTimeoutMs: redis.commandTimeoutMs,
+        onError: (err) => this.logger.debug({ err: err.message }, 'Redis cache tier error; memory tier used'),
+      });
+      this.redisIndex = new RedisTargetIndex(this.redisStore, redis.keyPrefix);
+      stores.push(rawKeyv(this.redisStore));
+    }
+    this.tiers = createCache({ stores, ttl: this.ttlMs });
+    this.snapshotter = new CacheSnapshotter(
+      this.cfg.snapshotPath,
+      redis.keyPrefix,
+      this.memory,
+      this.memoryIndex,
+    );
+  }
+
+  async onModuleInit(): Promise<void> {
+    try {
+      const loaded = await this.snapshotter.load();
+      if (loaded) {
+        this.logger.info(loaded, 'cache snapshot loaded into the memory tier');
+      }
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message }, 'cache snapshot not loaded');
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    try {
+      const saved = await this.snapshotter.save();
+      if (saved) {
+        this.logger.info(saved, 'cache snapshot written');
+      }
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message }, 'cache snapshot not written');
+    }
+  }
+
+  policyFor(headers: Headers): CachePolicy {
+    return parseCachePolicy(headers, this.cfg.enabled);
+  }
+
+  /** The full cache key (`<prefix>cache:v1:<sha256>`), or undefined when this request is not cacheable. */
+  keyFor(req: CanonicalRequest, route: CacheRoute, clientKey?: string): string | undefined {
+    if (this.notCacheable(req, route) !== undefined) {
+      return undefined;
+    }
+    return this.redis.key(
+      'cache',
+      1,
+      cacheKeyFromDigests(fieldDigests(req, route.target), this.partition(clientKey)),
+    );
+  }
+
+  explain(req: CanonicalRequest, route: CacheRoute, clientKey?: string): CacheExplanation {
+    const fields = fieldDigests(req, route.target);
+    const reason = this.notCacheable(req, route);
+    const key = this.redis.key('cache', 1, cacheKeyFromDigests(fields, this.partition(clientKey)));
+    return reason === undefined
+      ? { key, cacheable: true, fields }
+      : { key: null, cacheable: false, reason, fields };
+  }
+
+  /** Memory first, then Redis (promoting the entry to memory for its remaining lifetime). Never throws. */
+  async get(key: string, maxAgeSec?: number): Promise<CachedAnswer | undefined> {
+    const pending = this.pending.get(key);
+    if (pending && (maxAgeSec === undefined || Date.now() - pending.storedAt <= maxAgeSec * 1000)) {
+      this.counters.hits++;
+      return { events: structuredClone(pending.events), storedAt: pending.storedAt, tier: 'memory', target: pending.target };
+    }
+    try {
+      const [memoryKeyv, redisKeyv] = this.tiers.stores as Array<Keyv<Buffer>>;
+      const fromMemory = await this.read(memoryKeyv, key, 'memory', maxAgeSec);
+      if (fromMemory) {
+        this.counters.hits++;
+        return fromMemory;
+      }
+      const raw = redisKeyv ? await redisKeyv.get(key, { raw: true }) : undefined;
+      const fromRedis = raw?.value ? await this.decode(raw.value, 'redis', maxAgeSec) : undefined;
+      if (fromRedis && raw?.value) {
+        const remaining = typeof raw.expires === 'number' ? raw.expires - Date.now() : this.ttlMs;
+        if (remaining > 0 && (await memoryKeyv.set(key, raw.value, remaining))) {
+          this.memoryIndex.add(key, fromRedis.target);
+        }
+        this.counters.hits++;
+        return fromRedis;
+      }
+    } catch (err) {
+      this.fail(err, 'cache read failed');
+    }
+    this.counters.misses++;
+    return undefined;
+  }
+
+  /** Stores a complete, successful log in both tiers; returns whether any tier took it. Never throws. */
+  async store(key: string, events: StreamEvent[], target: string): Promise<boolean> {
+    const refusal = refusalReason(events, this.cfg.storeStopReasons);
+    if (refusal !== undefined) {
+      this.logger.debug({ target, refusal }, 'answer not cached');
+      return false;
+    }
+    const entry = {
+      v: 1 as const,
+      target,
+      storedAt: Date.now(),
+      events: events.filter((e) => e.type !== 'ping'),
+    };
+    this.pending.set(key, entry);
+    try {
+      const { data, rawBytes } = await encodeEntry(entry, this.codec);
+      const [memoryKeyv, redisKeyv] = this.tiers.stores as Array<Keyv<Buffer>>;
+      // Through cache-manager: one set writes every tier in parallel; each tier reports on its own below.
+      await this.tiers.set(key, data, this.ttlMs);
+      const inMemory = await memoryKeyv.has(key);
+      if (inMemory) {
+        this.memoryIndex.add(key, target);
+      }
+      const inRedis = redisKeyv ? ((await this.redisIndex?.add(key, target, this.ttlMs)) ?? false) : false;
+      if (!inMemory && !inRedis) {
+        return false;
+      }
+      this.counters.stores++;
+      this.counters.rawBytes += rawBytes;
+      this.counters.storedBytes += data.length;
+      return true;
+    } catch (err) {
+      this.fail(err, 'cache store failed');
+      return false;
+    } finally {
+      if (this.pending.get(key) === entry) {
+        this.pending.delete(key);
+      }
+    }
+  }
+
+  stats(): CacheStats {
+    this.memory.purgeStale();
+    const { hits, misses, stores, rawBytes, storedBytes } = this.counters;
+    return {
+      hits,
+      misses,
+      hitRate: hits + misses === 0 ? 0 : hits / (hits + misses),
+      stores,
+      errors: this.counters.errors + (this.redisStore?.errors ?? 0),
+      tiers: {
+        memory: { entries: this.memory.entries, bytes: this.memory.bytes, maxBytes: this.memory.maxBytes },
+        redis: { entries: this.redisEntries, mode: this.degraded.mode('cache') },
+      },
+      compression: { rawBytes, storedBytes, ratio: storedBytes === 0 ? null : rawBytes / storedBytes },
+    };
+  }
+
+  /** Recounts the Redis tier (bounded SCAN) for `stats()`; the admin endpoint calls it first. */
+  async refreshRedisEntries(budgetMs = 500): Promise<number | null> {
+    this.redisEntries = this.redisStore ? await this.redisStore.count(budgetMs) : null;
+    return this.redisEntries;
+  }
+
+  /** Removes every entry, or only those of one target ("provider,model"). Never throws. */
+  async purge(target?: string): Promise<PurgeResult> {
+    try {
+      if (target === undefined) {
+        this.memory.purgeStale();
+        const memory = this.memory.entries;
+        await this.memory.clear();
+        this.memoryIndex.clear();
+        return { memory, redis: (await this.redisStore?.clearCount()) ?? 0 };
+      }
+      let memory = 0;
+      for (const key of this.memoryIndex.keys(target)) {
+        memory += (await this.memory.delete(key)) ? 1 : 0;
+      }
+      return { memory, redis: (await this.redisIndex?.purge(target)) ?? 0 };
+    } catch (err) {
+      this.fail(err, 'cache purge failed');
+      return { memory: 0, redis: 0 };
+    }
+  }
+
+  /** The answer's events as a stream, paced by `Cache.paceReplayMs` between content deltas (0: at once). */
+  replay(answer: CachedAnswer, signal?: AbortSignal): AsyncGenerator<StreamEvent> {
+    return replayEvents(answer.events, this.cfg.paceReplayMs, signal);
+  }
+
+  /** Records an answer as it streams; `finish()` / the end of `tap()` stores it under `key`. */
+  recorder(key: string, target: string): CacheRecorder {
+    return new CacheRecorder((events) => this.store(key, events, target));
+  }
+
+  private notCacheable(req: CanonicalRequest, route: CacheRoute): string | undefined {
+    if (!this.cfg.enabled) {
+      return 'cache disabled (Cache.enabled: false)';
+    }
+    if (!this.cfg.scenarios.includes(route.scenario)) {
+      return `scenario ${route.scenario} is not in Cache.scenarios`;
+    }
+    const limit = this.cfg.skipWhenTemperatureAbove;
+    // An absent temperature is the API default, 1.0: sampled answers are as random as an explicit 1.0.
+    const temperature = typeof req.temperature === 'number' ? req.temperature : 1;
+    if (limit !== null && temperature > limit) {
+      return `temperature ${temperature} is above Cache.skipWhenTemperatureAbove (${limit})`;
+    }
+    return undefined;
+  }
+
+  private partition(clientKey: string | undefined): string | undefined {
+    return this.cfg.partitionByKey ? (clientKey ?? '') : undefined;
+  }
+
+  private async read(
+    keyv: Keyv<Buffer>,
+    key: string,
+    tier: CachedAnswer['tier'],
+    maxAgeSec: number | undefined,
+  ): Promise<CachedAnswer | undefined> {
+    const data = await keyv.get(key);
+    return data ? this.decode(data, tier, maxAgeSec) : undefined;
+  }
+
+  private async decode(
+    data: Buffer,
+    tier: CachedAnswer['tier'],
+    maxAgeSec: number | undefined,
+  ): Promise<CachedAnswer | undefined> {
+    try {
+      const entry = await decodeEntry(data);
+      if (maxAgeSec !== undefined && Date.now() - entry.storedAt > maxAgeSec * 1000) {
+        return undefined;
+      }
+      return { events: entry.events, storedAt: entry.storedAt, tier, target: entry.target };
+    } catch (err) {
+      this.fail(err, 'undecodable cache entry ignored');
+      return undefined;
+    }
+  }
+
+  private fail(err: unknown, msg: string): void {
+    this.counters.errors++;
+    this.logger.warn({ err: (err as Error).message }, msg);
+  }
+}

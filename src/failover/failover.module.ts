@@ -1,0 +1,17 @@
+import { Module } from '@nestjs/common';
+import { ProvidersModule } from '../providers/providers.module';
+import { TimeoutModule } from '../timeout/timeout.module';
+import { FailoverCounters } from './failover-counters';
+import { FailoverService } from './failover.service';
+import { HealthScoreService } from './health-score';
+import { ProvidersController } from './providers.controller';
+import { TargetStateService } from './target-state.service';
+
+/** Failover chains, breakers, cooldowns, health scores and hedging (docs/failover.md). */
+@Module({
+  imports: [ProvidersModule, TimeoutModule],
+  controllers: [ProvidersController],
+  providers: [FailoverService, HealthScoreService, TargetStateService, FailoverCounters],
+  exports: [FailoverService, HealthScoreService, TargetStateService, FailoverCounters, TimeoutModule],
+})
+export class FailoverModule {}

@@ -1,0 +1,298 @@
+import { Injectable } from '@nestjs/common';
+import { PinoLogger } from 'nestjs-pino';
+import { AppConfigService } from '../config/config.service';
+import { GatewayError } from '../protocol/errors';
+import { ProviderError } from '../providers/provider.types';
+import { ProviderRegistryService } from '../providers/provider-registry.service';
+import { TimeoutPolicyService } from '../timeout/timeout-policy.service';
+import {
+  HedgeLostError,
+  closeQuietly,
+  startAttempt,
+  type AttemptResult,
+  type RunningAttempt,
+} from './attempt';
+import { CommittedStream } from './committed-stream';
+import { FailoverCounters } from './failover-counters';
+import { classifyFailure } from './failover-triggers';
+import { HealthScoreService } from './health-score';
+import { HedgeBudget } from './hedge-budget';
+import { HedgeTimer } from './hedge-timer';
+import { OutcomeRecorder } from './outcome-recorder';
+import { TargetStateService } from './target-state.service';
+import {
+  rememberAttempts,
+  type AttemptRecord,
+  type FailoverInput,
+  type FailoverResult,
+} from './failover.types';
+
+export { attemptsOf } from './failover.types';
+export type { AttemptRecord, FailoverInput, FailoverResult } from './failover.types';
+
+const a0 = (running: RunningAttempt[]): string | undefined => running[0]?.target;
+/** Hard bound on a chain however it is configured. */
+const MAX_CHAIN = 16;
+
+/**
+ * Runs a request along its chain until one target produces a first event. Before that point every
+ * enabled trigger moves on immediately (no sleeping: a retry-after becomes a shared cooldown); targets
+ * cooling down or with an open circuit are skipped without a call; with hedging, a slow first event
+ * starts the next target in parallel. After it, failures are terminal error events of `events`.
+ */
+@Injectable()
+export class FailoverService {
+  private readonly budget: HedgeBudget;
+  private readonly recorder: OutcomeRecorder;
+
+  constructor(
+    private readonly config: AppConfigService,
+    private readonly providers: ProviderRegistryService,
+    private readonly scores: HealthScoreService,
+    private readonly state: TargetStateService,
+    private readonly timeouts: TimeoutPolicyService,
+    private readonly counters: FailoverCounters,
+    private readonly logger: PinoLogger,
+  ) {
+    this.logger.setContext('failover');
+    this.budget = new HedgeBudget(this.config.get('Failover').hedge.windowMs);
+    this.recorder = new OutcomeRecorder(scores, state, timeouts, counters, logger);
+  }
+
+  /** Routed chain + `Failover.providers.fallback` when the head is `Failover.providers.primary`, deduplicated. */
+  buildChain(chain: string[]): string[] {
+    const f = this.config.get('Failover');
+    const canon = (t: string): string => this.providers.canonical(t) ?? t;
+    const all = chain.map(canon);
+    if (f.providers.primary && all[0] !== undefined && canon(f.providers.primary) === all[0]) {
+      all.push(...(f.providers.fallback ?? []).map(canon));
+    }
+    const unique = [...new Set(all)].slice(0, MAX_CHAIN);
+    return f.enabled ? unique : unique.slice(0, 1);
+  }
+
+  async execute(input: FailoverInput): Promise<FailoverResult> {
+    const attempts: AttemptRecord[] = [];
+    try {
+      return await this.run(input, attempts);
+    } catch (err) {
+      rememberAttempts(err, attempts);
+      throw err;
+    }
+  }
+
+  private async run(input: FailoverInput, attempts: AttemptRecord[]): Promise<FailoverResult> {
+    const f = this.config.get('Failover');
+    const triggers = new Set<string>(f.triggers);
+    const maxCalls = f.enabled ? 1 + f.maxRetries : 1;
+    const base = this.buildChain(input.chain);
+    await this.state.refresh(base); // other instances' breakers and cooldowns count for the order too
+    const queue = f.enabled ? this.scores.orderChain(base) : base;
+    this.budget.configure(f.hedge.windowMs);
+    this.budget.noteRequest(Date.now());
+
+    const tried = new Set<string>();
+    const running: RunningAttempt[] = [];
+    let calls = 0;
+    let earliestRecovery = Infinity;
+    let last: { target: string; reason: string; status: number; error: ProviderError } | undefined;
+    let hedged = false;
+
+    /** Starts the next admissible target; false when the chain or the call budget is exhausted. */
+    const launch = async (hedge: boolean): Promise<boolean> => {
+      while (queue.length > 0 && calls < maxCalls) {
+        const target = queue.shift() as string;
+        if (tried.has(target)) {
+          continue;
+        }
+        tried.add(target);
+        const gate = await this.state.admit(target);
+        if (!gate.admitted) {
+          earliestRecovery = Math.min(earliestRecovery, gate.until);
+          attempts.push({ target, outcome: 'skipped', reason: gate.reason, ms: 0 });
+          this.counters.attempt('skipped', gate.reason);
+          continue;
+        }
+        calls += 1;
+        if (last && !hedge) {
+          this.logger.warn(
+            {
+              from: last.target,
+              to: target,
+              reason: last.reason,
+              status: last.status,
+              scenario: input.scenario,
+            },
+            'failover',
+          );
+          this.counters.failover(last.target, target, last.reason);
+        }
+        const plan = this.timeouts.plan({
+          target,
+          model: input.model,
+          inputTokens: input.inputTokens,
+          maxTokens: input.maxTokens,
+          stream: input.stream,
+        });
+        running.push(
+          startAttempt({
+            target,
+            probe: gate.probe,
+            hedge,
+            plan,
+            clientSignal: input.signal,
+            call: input.attempt,
+          }),
+        );
+        return true;
+      }
+      return false;
+    };
+
+    const hedgeTimer = new HedgeTimer();
+    try {
+      this.throwIfClientGone(input.signal);
+      if (!(await launch(false))) {
+        throw this.allUnavailable(attempts, earliestRecovery);
+      }
+      const delay =
+        f.hedge.enabled && input.stream !== false ? this.timeouts.hedgeDelayMs(running[0].target) : undefined;
+      hedgeTimer.arm(delay);
+      for (;;) {
+        const settled = await Promise.race([
+          ...running.map((a) => a.done.then((result) => ({ a, result }))),
+          hedgeTimer.fired,
+        ]);
+        if (settled === 'hedge') {
+          hedgeTimer.consume();
+          if (this.budget.tryAcquire(Date.now(), f.hedge.budgetPercent)) {
+            hedged = await launch(true);
+            if (hedged) {
+              this.logger.info(
+                { primary: a0(running), hedge: running[running.length - 1].target },
+                'hedge started',
+              );
+            }
+          } else {
+            this.counters.hedge('budget_exhausted');
+          }
+          continue;
+        }
+        const { a, result } = settled;
+        running.splice(running.indexOf(a), 1);
+        if (result.ok) {
+          hedgeTimer.disarm();
+          this.abortLosers(running, attempts);
+          if (hedged) {
+            this.counters.hedge(a.hedge ? 'won_hedge' : 'won_primary');
+          }
+          return await this.commit(result, input, attempts);
+        }
+        hedgeTimer.disarm(); // the hedge delay belonged to the attempt that just failed
+        const cls = classifyFailure(result.error, triggers);
+        attempts.push({
+          target: a.target,
+          outcome: 'failed',
+          reason: cls.reason,
+          status: result.error.status,
+          ms: result.ms,
+        });
+        await this.recorder.failed(result, cls, f.maxCooldownMs);
+        last = { target: a.target, reason: cls.reason, status: result.error.status, error: result.error };
+        if (!cls.failover) {
+          this.abortLosers(running, attempts);
+          throw result.error;
+        }
+        if (cls.trigger === 'context_window') {
+          const lc =
+            input.longContextTarget &&
+            (this.providers.canonical(input.longContextTarget) ?? input.longContextTarget);
+          if (!lc || tried.has(lc)) {
+            this.abortLosers(running, attempts);
+            throw result.error;
+          }
+          queue.unshift(lc);
+        }
+        if (running.length > 0) {
+          continue; // the hedge already in flight is this failover's next attempt
+        }
+        this.throwIfClientGone(input.signal);
+        if (!(await launch(false))) {
+          break;
+        }
+      }
+      if (hedged) {
+        this.counters.hedge('both_failed');
+      }
+      if (!last) {
+        throw this.allUnavailable(attempts, earliestRecovery);
+      }
+      this.logger.warn(
+        { target: last.target, reason: last.reason, attempts: attempts.length, scenario: input.scenario },
+        'every attempt failed',
+      );
+      throw last.error;
+    } finally {
+      hedgeTimer.disarm();
+    }
+  }
+
+  private async commit(
+    result: Extract<AttemptResult, { ok: true }>,
+    input: FailoverInput,
+    attempts: AttemptRecord[],
+  ): Promise<FailoverResult> {
+    const opened = result.opened;
+    attempts.push({ target: opened.target, outcome: 'ok', ms: opened.ttfbMs });
+    this.counters.attempt('ok');
+    await this.recorder.committed(opened, input.stream !== false);
+    const events = new CommittedStream(opened, (end) =>
+      this.recorder.ended(opened, end, input.stream !== false),
+    );
+    return { target: opened.target, head: opened.head, events, attempts };
+  }
+
+  /** The slower half of a hedge: aborted (the fake sees its socket close), released, recorded as lost. */
+  private abortLosers(running: RunningAttempt[], attempts: AttemptRecord[]): void {
+    for (const loser of running.splice(0)) {
+      loser.deadline.abort(new HedgeLostError(loser.target));
+      const ms = Math.round(performance.now() - loser.startedAt);
+      attempts.push({ target: loser.target, outcome: 'failed', reason: 'hedge_lost', ms });
+      this.counters.attempt('failed', 'hedge_lost');
+      if (loser.probe) {
+        this.state.releaseProbe(loser.target);
+      }
+      void loser.done.then((r) => {
+        if (r.ok) {
+          closeQuietly(r.opened.iterator);
+          r.opened.deadline.dispose();
+        }
+      });
+    }
+  }
+
+  private allUnavailable(attempts: AttemptRecord[], earliest: number): GatewayError {
+    this.counters.allUnavailable();
+    const seconds = Number.isFinite(earliest) ? Math.max(1, Math.ceil((earliest - Date.now()) / 1000)) : 1;
+    const skipped = attempts.map((a) => `${a.target} (${a.reason})`).join(', ');
+    this.logger.warn({ skipped, retryAfterSeconds: seconds }, 'no target available');
+    return new GatewayError(
+      503,
+      `All upstream targets are unavailable right now: ${skipped || 'none configured'}`,
+      {
+        type: 'overloaded_error',
+        headers: { 'retry-after': String(seconds) },
+      },
+    );
+  }
+
+  private throwIfClientGone(signal: AbortSignal): void {
+    if (signal.aborted) {
+      throw new ProviderError('request aborted by the client', {
+        status: 499,
+        kind: 'abort',
+        retryable: false,
+      });
+    }
+  }
+}

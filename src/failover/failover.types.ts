@@ -1,0 +1,53 @@
+import type { StreamEvent } from '../protocol/types';
+import type { UpstreamCall } from './attempt';
+
+/* The public contract of FailoverService.execute (what the gateway calls). */
+
+/** One step of a request's chain (also the `x-switchyard-attempts` header's source). */
+export interface AttemptRecord {
+  target: string;
+  outcome: 'ok' | 'failed' | 'skipped';
+  reason?: string;
+  status?: number;
+  ms: number;
+}
+
+export interface FailoverResult {
+  target: string;
+  /** The first event(s), already pulled. */
+  head: StreamEvent[];
+  /** The rest, with idle/total deadlines enforced. */
+  events: AsyncIterator<StreamEvent>;
+  attempts: AttemptRecord[];
+}
+
+export interface FailoverInput {
+  /** Routed target first, then its fallbacks. */
+  chain: string[];
+  scenario: string;
+  /** Where a context-window 400 moves to. */
+  longContextTarget?: string;
+  inputTokens: number;
+  maxTokens: number;
+  model: string;
+  /** false for non-stream answers (their first event comes at the end): no separate first-byte deadline. */
+  stream?: boolean;
+  /** The client's signal. */
+  signal: AbortSignal;
+  /** One upstream call (adapter.send with the given signal). */
+  attempt: UpstreamCall;
+}
+
+const attemptLog = new WeakMap<object, AttemptRecord[]>();
+
+/** The attempts behind an error thrown by `execute` (for an `x-switchyard-attempts` header). */
+export function attemptsOf(err: unknown): AttemptRecord[] | undefined {
+  return typeof err === 'object' && err !== null ? attemptLog.get(err) : undefined;
+}
+
+/** Keeps the attempt log of a failed execute() with its error (weakly: it goes when the error goes). */
+export function rememberAttempts(err: unknown, attempts: AttemptRecord[]): void {
+  if (typeof err === 'object' && err !== null) {
+    attemptLog.set(err, attempts);
+  }
+}

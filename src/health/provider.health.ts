@@ -1,0 +1,184 @@
+import { Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
+import { PinoLogger } from 'nestjs-pino';
+import { AppConfigService } from '../config/config.service';
+import { HealthScoreService } from '../failover/health-score';
+import type { ProviderConfig, Target } from '../providers/provider.types';
+import { ProviderRegistryService } from '../providers/provider-registry.service';
+import {
+  probeModels,
+  probeRequest,
+  probeSettings,
+  type ProbeResult,
+  type ProbeSettings,
+} from './provider-probe';
+
+export interface SlotHealth {
+  healthy: string[];
+  unhealthy: string[];
+}
+
+/**
+ * Active provider checks (terminus indicator). Each provider is probed on its own interval — its models
+ * endpoint, or a max_tokens:1 request through its adapter — and every result feeds the same health
+ * scores live traffic feeds. The first probe waits one interval: until then traffic is the only evidence
+ * and targets count as healthy. Readiness: every configured Router slot has a healthy target.
+ */
+@Injectable()
+export class ProviderHealthIndicator implements OnModuleInit, OnApplicationShutdown {
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly running = new Map<string, Promise<ProbeResult>>();
+  private readonly last = new Map<string, ProbeResult & { at: string }>();
+  private readonly settings = new Map<string, ProbeSettings>();
+  private stopped = false;
+
+  constructor(
+    private readonly health: HealthIndicatorService,
+    private readonly providers: ProviderRegistryService,
+    private readonly scores: HealthScoreService,
+    private readonly config: AppConfigService,
+    private readonly logger: PinoLogger,
+  ) {
+    this.logger.setContext('provider-health');
+  }
+
+  onModuleInit(): void {
+    const defaults = this.config.get('Failover').health;
+    for (const provider of this.configured()) {
+      const s = probeSettings(provider, defaults); // throws with the key path: a bad block stops the boot
+      this.settings.set(provider.name, s);
+      if (s.enabled) {
+        this.schedule(provider.name, s.intervalMs * (1 + Math.random() * 0.1)); // jitter: no probe storms
+      }
+    }
+  }
+
+  onApplicationShutdown(): void {
+    this.stopped = true;
+    for (const t of this.timers.values()) {
+      clearTimeout(t);
+    }
+    this.timers.clear();
+  }
+
+  /** Probes one provider now (concurrent calls share the probe in flight). */
+  probe(name: string): Promise<ProbeResult> {
+    const inFlight = this.running.get(name);
+    if (inFlight) {
+      return inFlight;
+    }
+    const p = this.runProbe(name).finally(() => this.running.delete(name));
+    this.running.set(name, p);
+    return p;
+  }
+
+  async probeAll(): Promise<Record<string, ProbeResult>> {
+    const names = this.configured().map((p) => p.name);
+    const results = await Promise.all(names.map((n) => this.probe(n)));
+    return Object.fromEntries(names.map((n, i) => [n, results[i]]));
+  }
+
+  /** Router slot → its targets (slot list, `fallback.<slot>`), as configured spellings. */
+  slots(): Record<string, string[]> {
+    const router = this.config.get('Router') as Record<string, unknown>;
+    const fallback = this.config.get('fallback') ?? {};
+    const out: Record<string, string[]> = {};
+    for (const [slot, value] of Object.entries(router)) {
+      const listed =
+        typeof value === 'string'
+          ? [value]
+          : Array.isArray(value)
+            ? (value as unknown[]).filter((v): v is string => typeof v === 'string')
+            : [];
+      if (listed.length === 0) {
+        continue;
+      }
+      const all = [...listed, ...(fallback[slot] ?? [])]
+        .map((t) => this.providers.canonical(t))
+        .filter((t): t is string => !!t);
+      out[slot] = [...new Set(all)];
+    }
+    return out;
+  }
+
+  check(key = 'providers'): HealthIndicatorResult {
+    const indicator = this.health.check(key);
+    const slots: Record<string, SlotHealth> = {};
+    const empty: string[] = [];
+    for (const [slot, targets] of Object.entries(this.slots())) {
+      const healthy = targets.filter((t) => this.scores.healthy(t));
+      slots[slot] = { healthy, unhealthy: targets.filter((t) => !healthy.includes(t)) };
+      if (healthy.length === 0) {
+        empty.push(slot);
+      }
+    }
+    const details = { slots, probes: Object.fromEntries(this.last) };
+    return empty.length === 0
+      ? indicator.up(details)
+      : indicator.down({ ...details, slotsWithoutHealthyTarget: empty });
+  }
+
+  private async runProbe(name: string): Promise<ProbeResult> {
+    const provider = this.configured().find((p) => p.name === name);
+    const s =
+      this.settings.get(name) ?? (provider && probeSettings(provider, this.config.get('Failover').health));
+    if (!provider || !s) {
+      return { ok: false, ms: 0, error: `provider ${name} is not configured` };
+    }
+    const target: Target = { provider, model: s.model ?? provider.models[0] };
+    const kind = this.providers.kindOf(target);
+    const result =
+      s.mode === 'request'
+        ? await probeRequest(this.providers.adapterFor(target), provider, s)
+        : await probeModels(this.providers.client, provider, kind, s);
+    this.last.set(name, { ...result, at: new Date().toISOString() });
+    this.scores.recordProbe(
+      name,
+      {
+        ok: result.ok,
+        source: 'probe',
+        status: result.status,
+        error: result.error,
+        ttfbMs: result.target ? result.ms : undefined,
+      },
+      result.target,
+    );
+    if (result.status === 401 || result.status === 403) {
+      this.scores.markKeyBad(name, result.status, result.error ?? 'key rejected');
+    }
+    if (!result.ok) {
+      this.logger.warn(
+        { provider: name, mode: s.mode, status: result.status, error: result.error, ms: result.ms },
+        'provider probe failed',
+      );
+    }
+    return result;
+  }
+
+  private schedule(name: string, delayMs: number): void {
+    if (this.stopped) {
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.timers.delete(name);
+      void this.probe(name)
+        .catch((err: unknown) =>
+          this.logger.warn({ provider: name, err: (err as Error).message }, 'provider probe crashed'),
+        )
+        .finally(() => this.schedule(name, this.settings.get(name)?.intervalMs ?? delayMs));
+    }, delayMs);
+    timer.unref();
+    this.timers.set(name, timer);
+  }
+
+  private configured(): ProviderConfig[] {
+    const seen = new Map<string, ProviderConfig>();
+    for (const t of this.providers.list()) {
+      const target = this.providers.target(`${t.provider},${t.model}`);
+      if (target && !seen.has(target.provider.name)) {
+        seen.set(target.provider.name, target.provider);
+      }
+    }
+    return [...seen.values()];
+  }
+}

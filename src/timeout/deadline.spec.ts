@@ -1,0 +1,60 @@
+import { ABORTED, AttemptDeadline, UpstreamTimeoutError } from './deadline';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe('AttemptDeadline', () => {
+  it('fires the first-byte deadline with a timeout-named reason', async () => {
+    const d = new AttemptDeadline({ totalMs: 10_000, firstByteMs: 20, idleMs: 10_000, target: 'p,m' });
+    const r = await d.race(new Promise(() => undefined));
+    expect(r).toBe(ABORTED);
+    expect(d.expired).toBeInstanceOf(UpstreamTimeoutError);
+    expect(d.expired?.kind).toBe('first_byte');
+    expect(d.signal.reason).toBe(d.expired);
+    expect((d.signal.reason as Error).name).toMatch(/timeout/i);
+    d.dispose();
+  });
+
+  it('firstEvent() cancels the first-byte deadline; idle runs only while armed', async () => {
+    const d = new AttemptDeadline({ totalMs: 10_000, firstByteMs: 20, idleMs: 30, target: 'p,m' });
+    d.firstEvent();
+    await sleep(50);
+    expect(d.aborted).toBe(false); // no read pending: a slow client is not a stalled upstream
+    d.armIdle();
+    await sleep(60);
+    expect(d.expired?.kind).toBe('idle');
+    d.dispose();
+  });
+
+  it('follows the client signal and never reports it as a timeout', async () => {
+    const client = new AbortController();
+    const d = new AttemptDeadline({
+      clientSignal: client.signal,
+      totalMs: 10_000,
+      firstByteMs: 10_000,
+      idleMs: 10_000,
+    });
+    const pending = d.race(new Promise(() => undefined));
+    client.abort(new Error('client left'));
+    expect(await pending).toBe(ABORTED);
+    expect(d.expired).toBeUndefined();
+    d.dispose();
+  });
+
+  it('dispose clears every timer and the client listener', async () => {
+    const client = new AbortController();
+    const d = new AttemptDeadline({ clientSignal: client.signal, totalMs: 20, firstByteMs: 20, idleMs: 20 });
+    d.armIdle();
+    d.dispose();
+    await sleep(40);
+    expect(d.aborted).toBe(false);
+    client.abort();
+    expect(d.aborted).toBe(false);
+  });
+
+  it('race passes values and rejections through', async () => {
+    const d = new AttemptDeadline({ totalMs: 1000, firstByteMs: 1000, idleMs: 1000 });
+    await expect(d.race(Promise.resolve(7))).resolves.toBe(7);
+    await expect(d.race(Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    d.dispose();
+  });
+});

@@ -1,0 +1,272 @@
+import { Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { PinoLogger } from 'nestjs-pino';
+import { AppConfigService } from '../config/config.service';
+import { RedisService } from '../redis/redis.service';
+import { LatencyWindow, type Percentiles } from './latency-window';
+import { TimeoutHistoryStore, type HistoryRecord } from './timeout-history.store';
+
+export interface PlanInput {
+  target: string;
+  /** The client's model name; `modelMultipliers` are looked up by target, its model, then this. */
+  model: string;
+  inputTokens: number;
+  maxTokens: number;
+  /** Non-stream answers produce their first event only at the end: no separate first-byte deadline. */
+  stream?: boolean;
+}
+
+export interface AttemptPlan {
+  totalMs: number;
+  firstByteMs: number;
+  idleMs: number;
+  /** 'learned' once the target has `minSamples` samples, else the configured default. */
+  firstByteSource: 'learned' | 'default';
+  idleSource: 'learned' | 'default';
+}
+
+interface TargetHistory {
+  ttfb: LatencyWindow;
+  gap: LatencyWindow;
+  /** Samples recorded by this process since start (the rest came from persistence). */
+  live: { ttfb: number; gap: number };
+}
+
+export interface TargetPrediction {
+  target: string;
+  firstByteMs: number;
+  firstByteSource: 'learned' | 'default';
+  idleMs: number;
+  idleSource: 'learned' | 'default';
+  hedgeDelayMs: number | null;
+  ttfb: Percentiles;
+  idleGap: Percentiles;
+}
+
+const FLUSH_MS = 10_000;
+const RESTORE_DELAY_MS = 1_000;
+const HISTORY_TTL_MS = 7 * 24 * 3600 * 1000;
+/** Targets come from configuration; the cap only guards against a config that keeps growing under reload. */
+const MAX_TARGETS = 1_000;
+
+const clamp = (v: number, min: number, max: number): number => Math.min(max, Math.max(min, v));
+
+/**
+ * Adaptive deadlines. Total = min(maxTimeout, (baseTimeout + perTokenMs × tokens) × multiplier); first
+ * byte and idle gap = p99 of the target's recent history × k, clamped, falling back to configured values
+ * until `minSamples` exist. History is in memory, persisted to Redis (shared) and/or a JSON file so a
+ * restart does not forget it.
+ */
+@Injectable()
+export class TimeoutPolicyService implements OnModuleInit, OnApplicationShutdown {
+  private readonly targets = new Map<string, TargetHistory>();
+  private readonly dirty = new Set<string>();
+  private store!: TimeoutHistoryStore;
+  private flushTimer?: NodeJS.Timeout;
+  private restoreTimer?: NodeJS.Timeout;
+  private restoredFromRedis = false;
+  private flushing?: Promise<void>;
+
+  constructor(
+    private readonly config: AppConfigService,
+    private readonly redis: RedisService,
+    private readonly logger: PinoLogger,
+  ) {
+    this.logger.setContext('timeouts');
+  }
+
+  onModuleInit(): void {
+    const redis = this.config.get('Redis');
+    this.store = new TimeoutHistoryStore({
+      redis: () => this.redis.available,
+      key: `${redis.keyPrefix}timeouts:v1:history`,
+      ttlMs: HISTORY_TTL_MS,
+      commandTimeoutMs: redis.commandTimeoutMs,
+      path: this.config.get('AdaptiveTimeout').historyPath,
+    });
+    this.merge(this.store.loadFile());
+    this.flushTimer = setInterval(() => void this.flush(), FLUSH_MS);
+    this.flushTimer.unref();
+    // Redis connects asynchronously after init; pick its history up as soon as it is likely there.
+    this.restoreTimer = setTimeout(() => void this.restore(), RESTORE_DELAY_MS);
+    this.restoreTimer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.flushTimer);
+    clearTimeout(this.restoreTimer);
+    await this.flush();
+  }
+
+  plan(input: PlanInput): AttemptPlan {
+    const at = this.config.get('AdaptiveTimeout');
+    const totalMs = this.totalMs(input);
+    const first = this.firstByte(input.target, input.inputTokens);
+    const idle = this.idle(input.target);
+    return {
+      totalMs,
+      firstByteMs: input.stream === false ? totalMs : Math.min(first.ms, totalMs),
+      firstByteSource: at.enabled ? first.source : 'default',
+      idleMs: Math.min(idle.ms, totalMs),
+      idleSource: idle.source,
+    };
+  }
+
+  totalMs(input: Pick<PlanInput, 'target' | 'model' | 'inputTokens' | 'maxTokens'>): number {
+    const at = this.config.get('AdaptiveTimeout');
+    if (!at.enabled) {
+      return at.maxTimeout;
+    }
+    const m = at.modelMultipliers;
+    const model = input.target.slice(input.target.indexOf(',') + 1);
+    const multiplier = m[input.target] ?? m[model] ?? m[input.model] ?? 1;
+    const tokens = Math.max(0, input.inputTokens) + Math.max(0, input.maxTokens);
+    return Math.round(Math.min(at.maxTimeout, (at.baseTimeout + at.perTokenMs * tokens) * multiplier));
+  }
+
+  /** p99 TTFB × k clamped, plus a prefill allowance per input token; Failover.timeout without history. */
+  firstByte(target: string, inputTokens = 0): { ms: number; source: 'learned' | 'default' } {
+    const at = this.config.get('AdaptiveTimeout');
+    const prefill = Math.max(0, inputTokens) * at.firstByte.perInputTokenMs;
+    const h = this.targets.get(target);
+    if (!at.enabled || !h || h.ttfb.size < at.minSamples) {
+      return { ms: Math.round(this.config.get('Failover').timeout + prefill), source: 'default' };
+    }
+    const learned = clamp(
+      (h.ttfb.percentile(99) ?? 0) * at.firstByte.k,
+      at.firstByte.minMs,
+      at.firstByte.maxMs,
+    );
+    return { ms: Math.round(learned + prefill), source: 'learned' };
+  }
+
+  /** p99 of each stream's longest gap × k clamped; idle.maxMs without history. */
+  idle(target: string): { ms: number; source: 'learned' | 'default' } {
+    const at = this.config.get('AdaptiveTimeout');
+    const h = this.targets.get(target);
+    if (!at.enabled || !h || h.gap.size < at.minSamples) {
+      return { ms: at.idle.maxMs, source: 'default' };
+    }
+    return {
+      ms: Math.round(clamp((h.gap.percentile(99) ?? 0) * at.idle.k, at.idle.minMs, at.idle.maxMs)),
+      source: 'learned',
+    };
+  }
+
+  /** The learned p95 TTFB (when a hedge should start), or undefined while there is too little history. */
+  hedgeDelayMs(target: string): number | undefined {
+    const h = this.targets.get(target);
+    if (!h || h.ttfb.size < this.config.get('AdaptiveTimeout').minSamples) {
+      return undefined;
+    }
+    return h.ttfb.percentile(95) ?? undefined;
+  }
+
+  recordFirstByte(target: string, ms: number): void {
+    const h = this.history(target);
+    h.ttfb.add(ms);
+    h.live.ttfb = Math.min(h.live.ttfb + 1, h.ttfb.capacity);
+    this.dirty.add(target);
+  }
+
+  /** One sample per finished stream: its longest wait for an upstream event. */
+  recordIdleGap(target: string, maxGapMs: number): void {
+    const h = this.history(target);
+    h.gap.add(maxGapMs);
+    h.live.gap = Math.min(h.live.gap + 1, h.gap.capacity);
+    this.dirty.add(target);
+  }
+
+  predictions(): TargetPrediction[] {
+    return [...this.targets.keys()].sort().map((target) => {
+      const h = this.targets.get(target) as TargetHistory;
+      const first = this.firstByte(target);
+      const idle = this.idle(target);
+      return {
+        target,
+        firstByteMs: first.ms,
+        firstByteSource: first.source,
+        idleMs: idle.ms,
+        idleSource: idle.source,
+        hedgeDelayMs: this.hedgeDelayMs(target) ?? null,
+        ttfb: h.ttfb.summary(),
+        idleGap: h.gap.summary(),
+      };
+    });
+  }
+
+  /** Persists what changed since the last flush (coalesced: one flush at a time). */
+  async flush(): Promise<void> {
+    this.flushing ??= this.doFlush().finally(() => {
+      this.flushing = undefined;
+    });
+    return this.flushing;
+  }
+
+  private async doFlush(): Promise<void> {
+    await this.restore();
+    const changed: HistoryRecord = {};
+    for (const target of this.dirty) {
+      const h = this.targets.get(target);
+      if (h) {
+        changed[target] = { ttfb: h.ttfb.values(), gap: h.gap.values() };
+      }
+    }
+    this.dirty.clear();
+    try {
+      await this.store.save(changed, () => this.all());
+    } catch (err) {
+      for (const target of Object.keys(changed)) {
+        this.dirty.add(target); // try again next time
+      }
+      this.logger.debug({ err: (err as Error).message }, 'timeout history not persisted');
+    }
+  }
+
+  /** Merges the shared history from Redis once it is reachable (once per process). */
+  private async restore(): Promise<void> {
+    if (this.restoredFromRedis || !this.redis.available) {
+      return;
+    }
+    try {
+      const record = await this.store.loadRedis();
+      if (record) {
+        this.merge(record);
+        this.restoredFromRedis = true;
+      }
+    } catch (err) {
+      this.logger.debug({ err: (err as Error).message }, 'timeout history not restored from Redis yet');
+    }
+  }
+
+  /** Persisted samples are older than this process's own: they go first and the newest are kept. */
+  private merge(record: HistoryRecord): void {
+    for (const [target, samples] of Object.entries(record)) {
+      const h = this.history(target);
+      h.ttfb.load([...samples.ttfb, ...h.ttfb.values().slice(h.ttfb.size - h.live.ttfb)]);
+      h.gap.load([...samples.gap, ...h.gap.values().slice(h.gap.size - h.live.gap)]);
+    }
+  }
+
+  private all(): HistoryRecord {
+    const out: HistoryRecord = {};
+    for (const [target, h] of this.targets) {
+      out[target] = { ttfb: h.ttfb.values(), gap: h.gap.values() };
+    }
+    return out;
+  }
+
+  private history(target: string): TargetHistory {
+    let h = this.targets.get(target);
+    if (!h) {
+      if (this.targets.size >= MAX_TARGETS) {
+        const oldest = this.targets.keys().next().value as string;
+        this.targets.delete(oldest);
+        this.dirty.delete(oldest);
+      }
+      const size = this.config.get('AdaptiveTimeout').historySize;
+      h = { ttfb: new LatencyWindow(size), gap: new LatencyWindow(size), live: { ttfb: 0, gap: 0 } };
+      this.targets.set(target, h);
+    }
+    return h;
+  }
+}

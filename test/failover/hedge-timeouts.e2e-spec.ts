@@ -1,0 +1,157 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FakeProvider } from '../fake-provider';
+import { calls, provider, startFakes, startHarness, type Harness } from './harness';
+
+const warmUp = async (h: Harness, target: string, n: number): Promise<void> => {
+  for (let i = 0; i < n; i++) {
+    expect((await h.run([target])).result?.target).toBe(target);
+  }
+};
+
+describe('hedging (fake providers over HTTP)', () => {
+  let fakes: FakeProvider[];
+  let h: Harness;
+  const start = (budgetPercent: number): Promise<Harness> =>
+    startHarness({
+      providers: [provider('p1', fakes[0].url), provider('p2', fakes[1].url)],
+      config: { AdaptiveTimeout: { minSamples: 5 }, Failover: { hedge: { enabled: true, budgetPercent } } },
+    });
+
+  beforeAll(async () => {
+    fakes = await startFakes(2);
+  });
+  afterAll(async () => {
+    await Promise.all(fakes.map((f) => f.close()));
+  });
+  beforeEach(() => fakes.forEach((f) => f.reset()));
+  afterEach(() => h.close());
+
+  it('a primary slower than its p95 TTFB is hedged; the hedge wins and the primary is aborted', async () => {
+    h = await start(100);
+    await warmUp(h, 'p1,m1', 6);
+    const p95 = h.timeouts.hedgeDelayMs('p1,m1') ?? Infinity;
+    expect(p95).toBeLessThan(500);
+    fakes[0].configure({ firstByteDelayMs: 3000 });
+    const out = await h.run(['p1,m1', 'p2,m1']);
+    expect(out.result?.target).toBe('p2,m1');
+    expect(out.events.some((e) => e.type === 'message_stop')).toBe(true);
+    expect(out.attempts.map((a) => [a.target, a.outcome, a.reason])).toEqual([
+      ['p1,m1', 'failed', 'hedge_lost'],
+      ['p2,m1', 'ok', undefined],
+    ]);
+    expect(out.ms).toBeLessThan(2000); // p95 + p2's answer, far from p1's 3 s
+    expect(h.counters.get('hedges{outcome=won_hedge}')).toBe(1);
+    await fakes[0].waitFor((rs) => rs.some((r) => r.api === 'openai' && r.closedByClient), 2000);
+    // A lost hedge is not a failure of the primary.
+    expect(h.state.view('p1,m1').window.failures).toBe(0);
+  });
+
+  it('the primary can still win; then the hedge is the one aborted', async () => {
+    h = await start(100);
+    await warmUp(h, 'p1,m2', 6);
+    fakes[0].configure({ firstByteDelayMs: 250 });
+    fakes[1].configure({ firstByteDelayMs: 3000 });
+    const out = await h.run(['p1,m2', 'p2,m2']);
+    expect(out.result?.target).toBe('p1,m2');
+    expect(out.attempts.map((a) => [a.target, a.reason])).toEqual([
+      ['p2,m2', 'hedge_lost'],
+      ['p1,m2', undefined],
+    ]);
+    expect(h.counters.get('hedges{outcome=won_primary}')).toBe(1);
+    await fakes[1].waitFor((rs) => rs.some((r) => r.api === 'openai' && r.closedByClient), 2000);
+  });
+
+  it('no budget, no hedge: counted as budget_exhausted', async () => {
+    h = await start(0);
+    await warmUp(h, 'p1,m1', 6);
+    fakes[0].configure({ firstByteDelayMs: 300 });
+    const out = await h.run(['p1,m1', 'p2,m1']);
+    expect(out.result?.target).toBe('p1,m1');
+    expect(calls(fakes[1])).toBe(0);
+    expect(h.counters.get('hedges{outcome=budget_exhausted}')).toBe(1);
+  });
+});
+
+describe('adaptive timeouts', () => {
+  let fakes: FakeProvider[];
+
+  beforeAll(async () => {
+    fakes = await startFakes(2);
+  });
+  afterAll(async () => {
+    await Promise.all(fakes.map((f) => f.close()));
+  });
+  beforeEach(() => fakes.forEach((f) => f.reset()));
+
+  it('total deadline follows the formula, capped by maxTimeout', async () => {
+    const h = await startHarness({
+      providers: [provider('p1', fakes[0].url)],
+      config: {
+        AdaptiveTimeout: {
+          baseTimeout: 30_000,
+          perTokenMs: 0.5,
+          maxTimeout: 100_000,
+          modelMultipliers: { m2: 2 },
+        },
+      },
+    });
+    try {
+      const input = { model: 'client', inputTokens: 1000, maxTokens: 1000 };
+      expect(h.timeouts.totalMs({ ...input, target: 'p1,m1' })).toBe(31_000);
+      expect(h.timeouts.totalMs({ ...input, target: 'p1,m2' })).toBe(62_000);
+      expect(h.timeouts.totalMs({ ...input, target: 'p1,m2', inputTokens: 100_000 })).toBe(100_000);
+      // Non-stream answers have no separate first-byte deadline: their first event is the whole answer.
+      expect(h.timeouts.plan({ ...input, target: 'p1,m1', stream: false }).firstByteMs).toBe(31_000);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('a learned first-byte deadline fails a hang over long before the configured default', async () => {
+    const h = await startHarness({
+      providers: [provider('p1', fakes[0].url), provider('p2', fakes[1].url)],
+      config: {
+        Failover: { timeout: 20_000 },
+        AdaptiveTimeout: {
+          minSamples: 5,
+          firstByte: { k: 4, minMs: 300, maxMs: 60_000, perInputTokenMs: 0 },
+        },
+      },
+    });
+    try {
+      expect(h.timeouts.firstByte('p1,m1')).toEqual({ ms: 20_000, source: 'default' });
+      await warmUp(h, 'p1,m1', 6);
+      const learned = h.timeouts.firstByte('p1,m1');
+      expect(learned.source).toBe('learned');
+      expect(learned.ms).toBeGreaterThanOrEqual(300);
+      expect(learned.ms).toBeLessThan(2000);
+      fakes[0].configure({ fault: { type: 'hang' } });
+      const out = await h.run(['p1,m1', 'p2,m1']);
+      expect(out.result?.target).toBe('p2,m1');
+      expect(out.attempts[0]).toMatchObject({ reason: 'first_byte_timeout' });
+      expect(out.ms).toBeLessThan(learned.ms + 2000);
+      const p = h.timeouts.predictions().find((x) => x.target === 'p1,m1');
+      expect(p?.ttfb.samples).toBe(6);
+      expect(p?.idleGap.samples).toBe(6);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('history is persisted to AdaptiveTimeout.historyPath and read back on start', async () => {
+    const historyPath = join(mkdtempSync(join(tmpdir(), 'switchyard-history-')), 'timeouts.json');
+    const config = { AdaptiveTimeout: { minSamples: 3, historyPath } };
+    const first = await startHarness({ providers: [provider('p1', fakes[0].url)], config });
+    await warmUp(first, 'p1,m1', 4);
+    await first.close(); // flushes on shutdown
+    const second = await startHarness({ providers: [provider('p1', fakes[0].url)], config });
+    try {
+      const p = second.timeouts.predictions().find((x) => x.target === 'p1,m1');
+      expect(p).toMatchObject({ firstByteSource: 'learned', ttfb: { samples: 4 } });
+    } finally {
+      await second.close();
+    }
+  });
+});
