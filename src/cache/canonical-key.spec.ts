@@ -157,7 +157,7 @@ describe('cacheKey', () => {
     // String content is keyed as its one-text-block form (what the OpenAI ingress produces).
     const asBlocks = req.messages.map((m) => ({ ...m, content: [{ type: 'text', text: m.content }] }));
     expect(fieldDigests(req, 'p,m').messages).toBe(sha256Hex(canonicalJson(asBlocks)));
-    expect(cacheKey({ ...req, messages: asBlocks } as typeof req, 'p,m')).toBe(cacheKey(req, 'p,m'));
+    expect(cacheKey({ ...req, messages: asBlocks }, 'p,m')).toBe(cacheKey(req, 'p,m'));
     expect(fieldDigests(req, 'p,m').tools).toBe('absent');
   });
 
