@@ -204,7 +204,7 @@ function saving(cells: Cell[], setupMs: number, pattern: Pattern, key: keyof Cel
 function doc(cells: Cell[], startedAt: string, machine: px.MachineInfo, load: string): string {
   const s = (setup: number) =>
     `- **${setup} ms setup:** request #1 is ${saving(cells, setup, 'sequential', 'firstP50')} faster warm ` +
-    `(sequential), the mean of the first ${REQUESTS} ${saving(cells, setup, 'sequential', 'meanP50')}; in a burst ` +
+    `(sequential) and the mean of the first ${REQUESTS} ${saving(cells, setup, 'sequential', 'meanP50')} lower; in a burst ` +
     `of ${REQUESTS} the slowest request gains ${saving(cells, setup, 'burst', 'maxP50')} (only ${WARM} of the ` +
     `${REQUESTS} sockets were warm).`;
   return `# Warm upstream pools benchmark

@@ -1,6 +1,7 @@
 import { Module, type DynamicModule, type ModuleMetadata } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import type { DestinationStream } from 'pino';
+import { AdminModule } from './admin/admin.module';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
 import { ShutdownService } from './common/shutdown.service';
@@ -32,6 +33,7 @@ export class AppModule {
         CompressionModule,
         HealthModule,
         GatewayModule,
+        AdminModule,
         ...(options.imports ?? []),
       ],
       providers: [

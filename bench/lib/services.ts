@@ -56,6 +56,12 @@ export async function startGateway(o: ServiceOptions, port: number, fakePort: nu
       },
     ],
     Router: { default: target, background: target, think: target, longContext: target, webSearch: target, image: target },
+    // The load repeats one body: with the cache or coalescing on, this would measure cache hits, not the
+    // proxy path. bench:cache measures those features; here every request goes upstream.
+    Cache: { enabled: false },
+    Dedup: { enabled: false },
+    Failover: { health: { enabled: false } },
+    Pools: { healthPingMs: 0 },
   };
   const configFile = join(o.tmp, 'config.json');
   writeFileSync(configFile, JSON.stringify(config, null, 2));

@@ -106,6 +106,7 @@ export const configSchema = z.looseObject({
     bodyLimit: positiveInt,
     shutdownGraceMs: nonNegativeInt,
     pingIntervalMs: positiveInt,
+    stalledClientMs: positiveInt,
   }),
   Redis: z.object({
     enabled: z.boolean(),

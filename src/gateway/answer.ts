@@ -16,6 +16,7 @@ export interface AnswerOptions {
   pingIntervalMs: number;
   /** SSE body sink (compression), see SseCompressor. */
   sink?: SseOptions['sink'];
+  stalledClientMs?: number;
 }
 
 type RawWithInfo = { switchyard?: Record<string, unknown> };
@@ -80,6 +81,7 @@ export async function sendAnswer(reply: FastifyReply, answer: GatewayAnswer, opt
       pingIntervalMs: opts.pingIntervalMs,
       head: answer.head,
       sink: opts.sink,
+      stalledClientMs: opts.stalledClientMs,
     });
     return;
   }

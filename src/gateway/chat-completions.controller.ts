@@ -40,6 +40,7 @@ export class ChatCompletionsController {
       includeUsage: openai.stream_options?.include_usage === true,
       clientModel: String(openai.model),
       pingIntervalMs: this.config.get('Server').pingIntervalMs,
+      stalledClientMs: this.config.get('Server').stalledClientMs,
       sink: (r) => this.sse.maybeCompressSse(r, request.headers['accept-encoding']),
     });
   }

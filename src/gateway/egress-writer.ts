@@ -20,6 +20,8 @@ export interface SseOptions {
   highWaterMark?: number;
   /** Where the bytes go (a flush-per-event compressor with Compression.streams); the raw response by default. */
   sink?: (reply: FastifyReply) => SseSink;
+  /** A client that reads nothing for this long is cut (its upstream is then aborted). Default 60 s. */
+  stalledClientMs?: number;
 }
 
 export interface StreamOutcome {
@@ -31,8 +33,12 @@ export interface StreamOutcome {
 
 const PING = Symbol('ping');
 
-/** Writes respecting backpressure: resolves when the socket can take more, or false if it closed. */
-async function writeChunk(res: Writable, chunk: string, highWaterMark: number): Promise<boolean> {
+/**
+ * Writes respecting backpressure: resolves when the socket can take more, or false if it closed. A client
+ * that has not drained within `stalledMs` is cut: holding its answer would hold the upstream call and the
+ * buffered bytes for as long as the client likes.
+ */
+async function writeChunk(res: Writable, chunk: string, highWaterMark: number, stalledMs: number): Promise<boolean> {
   if (res.destroyed || res.writableEnded) {
     return false;
   }
@@ -42,12 +48,17 @@ async function writeChunk(res: Writable, chunk: string, highWaterMark: number): 
   }
   return new Promise<boolean>((resolve) => {
     const done = (value: boolean) => () => {
+      clearTimeout(timer);
       res.off('drain', onDrain);
       res.off('close', onClose);
       resolve(value);
     };
     const onDrain = done(true);
     const onClose = done(false);
+    const timer = setTimeout(() => {
+      onClose();
+      res.destroy(new Error(`client did not read for ${stalledMs} ms`));
+    }, stalledMs);
     res.once('drain', onDrain);
     res.once('close', onClose);
   });
@@ -80,6 +91,7 @@ export async function writeSse(
   opts: SseOptions,
 ): Promise<StreamOutcome> {
   const highWaterMark = opts.highWaterMark ?? 64 * 1024;
+  const stalledMs = opts.stalledClientMs ?? 60_000;
   const encode = serializer(opts);
   const outcome: StreamOutcome = { completed: false, clientClosed: false, bytes: 0 };
   reply.hijack();
@@ -109,7 +121,7 @@ export async function writeSse(
     } else if (ev.type === 'message_stop') {
       outcome.completed = true;
     }
-    return text === '' ? true : writeChunk(res, text, highWaterMark);
+    return text === '' ? true : writeChunk(res, text, highWaterMark, stalledMs);
   };
 
   try {
@@ -123,7 +135,7 @@ export async function writeSse(
       pending ??= events.next();
       const next = await raceWithPing(pending, opts.pingIntervalMs);
       if (next === PING) {
-        if (!(await writeChunk(res, ping, highWaterMark))) {
+        if (!(await writeChunk(res, ping, highWaterMark, stalledMs))) {
           break;
         }
         continue;

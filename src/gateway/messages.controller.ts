@@ -38,6 +38,7 @@ export class MessagesController {
       includeUsage: true,
       clientModel: canonical.model,
       pingIntervalMs: this.config.get('Server').pingIntervalMs,
+      stalledClientMs: this.config.get('Server').stalledClientMs,
       sink: (r) => this.sse.maybeCompressSse(r, request.headers['accept-encoding']),
     });
   }

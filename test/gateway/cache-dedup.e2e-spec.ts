@@ -141,6 +141,14 @@ describe('response cache on the request path', () => {
     const explained = (await explain.json()) as any;
     expect(explained.key).toMatch(/cache:v1:[0-9a-f]{64}$/);
     expect(Object.keys(explained.fields)).toEqual(expect.arrayContaining(['messages', 'target', 'max_tokens']));
+
+    const all = (await (await fetch(`${gw.url}/api/stats`)).json()) as any;
+    expect(all.process.rssMb).toBeGreaterThan(0);
+    expect(all.cache.hits).toBe(stats.hits);
+    expect(all.dedup.leaders).toBeGreaterThan(0);
+    expect(all.pools).toEqual(expect.arrayContaining([expect.objectContaining({ origin: gw.fake.url })]));
+    expect(all.modes.cache).toBe('redis');
+    expect(all.compression).toEqual(expect.objectContaining({ rawBytes: expect.any(Number) }));
   });
 });
 

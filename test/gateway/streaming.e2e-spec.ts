@@ -185,3 +185,35 @@ describe('streaming egress', () => {
     controller.abort();
   });
 });
+
+describe('a client that stops reading', () => {
+  let gw: GatewayUnderTest;
+  beforeAll(async () => {
+    gw = await startGateway({ config: { Server: { stalledClientMs: 500 } } });
+  });
+  afterAll(() => gw.stop());
+
+  it('is cut after Server.stalledClientMs and its upstream call is cancelled; memory is not held for it', async () => {
+    const { connect } = await import('node:net');
+    const url = new URL(gw.url);
+    const payload = JSON.stringify({
+      model: 'openai,gpt-fake',
+      max_tokens: 50,
+      stream: true,
+      // ~8 MB of text in 4,000 deltas, paced so the upstream stays open while the client sleeps.
+      messages: [{ role: 'user', content: `big [[fake:${JSON.stringify({ textBytes: 8_000_000, chunkCount: 4000, chunkGapMs: 1 })}]]` }],
+    });
+    const before = gw.fake.requests.length;
+    const socket = connect(Number(url.port), url.hostname);
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.pause(); // never read: the kernel buffers fill, then the gateway's write buffer
+    socket.write(
+      `POST /v1/messages HTTP/1.1\r\nhost: ${url.host}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(payload)}\r\n\r\n${payload}`,
+    );
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    await eventually(() => gw.fake.requests.slice(before).some((r) => r.closedByClient), 15_000);
+    socket.destroy();
+    await closed;
+    await fetch(`${gw.url}/health/live`).then((r) => expect(r.status).toBe(200));
+  });
+});
