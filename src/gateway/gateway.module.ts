@@ -8,10 +8,11 @@ import { ChatCompletionsController } from './chat-completions.controller';
 import { GatewayService } from './gateway.service';
 import { MessagesController } from './messages.controller';
 import { ModelsController } from './models.controller';
+import { ResponderService } from './responder.service';
 
 @Module({
   imports: [RoutingModule, ProvidersModule, CacheModule, DedupModule, FailoverModule],
   controllers: [MessagesController, ChatCompletionsController, ModelsController],
-  providers: [GatewayService],
+  providers: [GatewayService, ResponderService],
 })
 export class GatewayModule {}

@@ -4,6 +4,7 @@ import { CacheService } from '../cache/cache.service';
 import { cacheKey as canonicalCacheKey } from '../cache/canonical-key';
 import { cacheHeaderValue } from '../cache/cache-policy';
 import type { CacheHeaderValue, CachePolicy } from '../cache/cache.types';
+import { AppConfigService } from '../config/config.service';
 import { DedupService } from '../dedup/dedup.service';
 import type { DedupRole } from '../dedup/dedup.types';
 import { FailoverService, type AttemptRecord } from '../failover/failover.service';
@@ -70,6 +71,7 @@ export class GatewayService {
     private readonly cache: CacheService,
     private readonly dedup: DedupService,
     private readonly failover: FailoverService,
+    private readonly config: AppConfigService,
     private readonly logger: PinoLogger,
   ) {
     this.logger.setContext('gateway');
@@ -114,8 +116,10 @@ export class GatewayService {
       return key && policy.write ? this.cache.recorder(key, result.target).tap(answer) : answer;
     };
 
-    const dedupKey = key ?? canonicalCacheKey(route.request, route.target, opts.clientKey);
-    const joined = await this.dedup.join(dedupKey, leaderCall, opts.signal);
+    // With coalescing off there is nothing to share: no key to hash, no shared log to keep.
+    const joined = this.config.get('Dedup').enabled
+      ? await this.dedup.join(key ?? canonicalCacheKey(route.request, route.target, opts.clientKey), leaderCall, opts.signal)
+      : { role: undefined, events: await leaderCall(opts.signal) };
     const events = this.trackUsage(joined.events, route.sessionId)[Symbol.asyncIterator]();
     const first = await events.next();
     if (first.done) {

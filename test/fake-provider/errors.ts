@@ -1,31 +1,10 @@
 /** Error bodies in the format of the API that was hit (PROTOCOL §2.4, §5.5; Gemini google.rpc.Status). */
+import { errorTypeForStatus } from '../../src/protocol/errors';
 import type { RecordedApi } from './types';
 
+/** The gateway's own status → Anthropic error type table: the fake answers like the real API would. */
 export function anthropicErrorType(status: number): string {
-  switch (status) {
-    case 401:
-      return 'authentication_error';
-    case 402:
-      return 'billing_error';
-    case 403:
-      return 'permission_error';
-    case 404:
-      return 'not_found_error';
-    case 409:
-      return 'conflict_error';
-    case 413:
-      return 'request_too_large';
-    case 429:
-      return 'rate_limit_error';
-    case 408:
-    case 504:
-      return 'timeout_error';
-    case 503:
-    case 529:
-      return 'overloaded_error';
-    default:
-      return status >= 500 ? 'api_error' : 'invalid_request_error';
-  }
+  return errorTypeForStatus(status);
 }
 
 function openaiError(status: number): { type: string; code: string | null } {

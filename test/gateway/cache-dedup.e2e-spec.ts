@@ -208,3 +208,23 @@ describe('in-flight coalescing on the request path', () => {
     expect(gw.fake.requests[gw.fake.requests.length - 1].closedByClient).toBe(false);
   });
 });
+
+describe('with coalescing and the cache switched off', () => {
+  let gw: GatewayUnderTest;
+  beforeAll(async () => {
+    gw = await startGateway({ config: { Dedup: { enabled: false }, Cache: { enabled: false } } });
+  });
+  afterAll(() => gw.stop());
+
+  it('every request goes upstream on its own, and says so', async () => {
+    const prompt = `solo ${randomUUID()} [[fake:${JSON.stringify({ chunkCount: 4, chunkGapMs: 30 })}]]`;
+    const before = gw.fake.count({ api: 'openai' });
+    const replies = await Promise.all([1, 2, 3].map(() => post(gw, '/v1/messages', body(prompt))));
+    for (const r of replies) {
+      expect(r.status).toBe(200);
+      expect(r.headers.get('x-switchyard-dedup')).toBeNull();
+      expect(r.headers.get('x-switchyard-cache')).toBe('BYPASS');
+    }
+    expect(gw.fake.count({ api: 'openai' }) - before).toBe(3);
+  });
+});
