@@ -36,6 +36,8 @@ export interface PhaseResult {
   savedByCoalescing: number;
   maxLateMs: number;
   gatewayCpuUsPerReq: number;
+  /** CPU used by other processes on the machine during the run (cores). */
+  otherLoadCores: number;
   redisKeys?: number;
 }
 
@@ -53,6 +55,7 @@ export interface HitCell {
   cpuUsPerReq: number;
   /** x-switchyard-cache of the probe sent right before the run. */
   probeCache: string;
+  otherLoadCores: number;
 }
 
 export interface CoalesceResult {
@@ -85,7 +88,7 @@ export function summarisePhase(
   name: PhaseResult['name'],
   label: string,
   samples: Sample[],
-  extra: Pick<PhaseResult, 'cacheStats' | 'cacheStatsEnd' | 'upstreamCalls' | 'gatewayCpuUsPerReq'>,
+  extra: Pick<PhaseResult, 'cacheStats' | 'cacheStatsEnd' | 'upstreamCalls' | 'gatewayCpuUsPerReq' | 'otherLoadCores'>,
 ): PhaseResult {
   const ok = samples.filter((s) => s.ok);
   const klass = (s: Sample) => (s.cache === 'HIT' ? 'HIT' : s.dedup === 'follower' ? 'coalesced (follower)' : 'upstream');
@@ -133,12 +136,12 @@ export function phaseTable(phases: PhaseResult[]): string {
     return (
       `| ${p.label} | ${p.sent} | ${p.errors === 0 ? '0' : `**${p.errors}**`} | **${lat(p.total)}** | ${fmtMs(p.total.max)} | ` +
       `${lat(p.ttfb)} | ${hitRate} | ${pct(p.headers.hit / Math.max(1, p.sent))} | ${p.upstreamCalls} | ` +
-      `${p.savedByCache} | ${p.savedByCoalescing} | ${Math.round(p.gatewayCpuUsPerReq)} |`
+      `${p.savedByCache} | ${p.savedByCoalescing} | ${Math.round(p.gatewayCpuUsPerReq)} | ${p.otherLoadCores.toFixed(1)} |`
     );
   });
   return [
-    '| run | requests | errors | latency p50 / p95 / p99 ms | max ms | first byte p50 / p95 / p99 ms | hit rate (/api/cache/stats) | `x-switchyard-cache: HIT` share | upstream calls (fake) | saved by cache (HIT) | saved by coalescing (follower) | gateway CPU µs/req |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| run | requests | errors | latency p50 / p95 / p99 ms | max ms | first byte p50 / p95 / p99 ms | hit rate (/api/cache/stats) | `x-switchyard-cache: HIT` share | upstream calls (fake) | saved by cache (HIT) | saved by coalescing (follower) | gateway CPU µs/req | other load, cores |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
   ].join('\n');
 }
@@ -158,12 +161,12 @@ export function classTable(phases: PhaseResult[]): string {
 
 export function hitTable(cells: HitCell[]): string {
   return [
-    '| cached request | mode | c | req/s | p50 / p95 / p99 ms | max ms | errors | gateway CPU µs/req | probe |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---|',
+    '| cached request | mode | c | req/s | p50 / p95 / p99 ms | max ms | errors | gateway CPU µs/req | probe | other load, cores |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---|---:|',
     ...cells.map(
       (c) =>
         `| ${c.body} (${c.bytes.toLocaleString('en-US')} B) | ${c.stream ? 'stream' : 'non-stream'} | ${c.concurrency} | ${Math.round(c.rps).toLocaleString('en-US')} | ` +
-        `**${fmtMs(c.p50)} / ${fmtMs(c.p95)} / ${fmtMs(c.p99)}** | ${fmtMs(c.max)} | ${c.errors} | ${Math.round(c.cpuUsPerReq)} | ${c.probeCache} |`,
+        `**${fmtMs(c.p50)} / ${fmtMs(c.p95)} / ${fmtMs(c.p99)}** | ${fmtMs(c.max)} | ${c.errors} | ${Math.round(c.cpuUsPerReq)} | ${c.probeCache} | ${c.otherLoadCores.toFixed(1)} |`,
     ),
   ].join('\n');
 }

@@ -207,7 +207,11 @@ function summarise(schedule: ScheduledRequest[], sessions: number): WorkloadSumm
     const k = (s.byKind[r.tag] ??= { requests: 0, repeats: 0, avgBytes: 0 });
     k.requests++;
     k.avgBytes += Buffer.byteLength(r.body);
-    r.stream ? s.stream++ : s.nonStream++;
+    if (r.stream) {
+      s.stream++;
+    } else {
+      s.nonStream++;
+    }
     const first = firstSent.get(r.id);
     if (first === undefined) {
       s.unique++;
@@ -215,7 +219,11 @@ function summarise(schedule: ScheduledRequest[], sessions: number): WorkloadSumm
     } else {
       s.repeats++;
       k.repeats++;
-      r.atMs - first < 2000 ? s.concurrentRepeats++ : s.sequentialRepeats++;
+      if (r.atMs - first < 2000) {
+        s.concurrentRepeats++;
+      } else {
+        s.sequentialRepeats++;
+      }
     }
   }
   for (const k of Object.values(s.byKind)) {

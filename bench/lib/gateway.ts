@@ -7,9 +7,12 @@ import { join } from 'node:path';
 import * as px from './processes';
 import type { ServiceOptions } from './services';
 
-/** `node --import tsx scripts/fake-provider.ts --port P --no-bodies --max-recorded 16 …args`. */
+/**
+ * `node --import tsx scripts/fake-provider.ts --port P --no-bodies --max-recorded 1000000 …args`. The request
+ * log must hold every request of the run: `/__fake/stats` counts what the log holds.
+ */
 export async function startFakeWith(o: ServiceOptions, name: string, port: number, args: string[]): Promise<px.Child> {
-  const all = ['--import', 'tsx', 'scripts/fake-provider.ts', '--port', String(port), '--no-bodies', '--max-recorded', '16', ...args];
+  const all = ['--import', 'tsx', 'scripts/fake-provider.ts', '--port', String(port), '--no-bodies', '--max-recorded', '1000000', ...args];
   const fake = px.spawnChild(name, process.execPath, all, {
     cwd: o.root,
     env: { ...process.env, NODE_ENV: 'production' },
@@ -83,3 +86,26 @@ export const fakeStats = (origin: string) => getJson<FakeStats>(`${origin}/__fak
 export const fakeConfigure = (origin: string, behaviour: Record<string, unknown>) =>
   postJson<Record<string, unknown>>(`${origin}/__fake/configure`, behaviour);
 export const fakeReset = (origin: string) => postJson<Record<string, unknown>>(`${origin}/__fake/reset`, {});
+
+/**
+ * CPU used by processes other than ours (the children in `pids` and this harness) while the meter runs, in
+ * cores: other sessions' builds and tests on a shared box. `stop()` returns the average since `start`.
+ */
+export function otherLoadMeter(pids: number[]): { stop: () => number } {
+  const ours = () => {
+    const u = process.cpuUsage();
+    let sum = u.user + u.system;
+    for (const pid of pids) {
+      try {
+        sum += px.cpuMicros(pid);
+      } catch {
+        // exited meanwhile
+      }
+    }
+    return sum;
+  };
+  const [m0, o0, t0] = [px.machineBusyMicros(), ours(), performance.now()];
+  return {
+    stop: () => Math.max(0, (px.machineBusyMicros() - m0 - (ours() - o0)) / ((performance.now() - t0) * 1000)),
+  };
+}

@@ -19,6 +19,7 @@ export interface BenchRedis {
 
 async function withClient<T>(port: number, fn: (c: Redis) => Promise<T>): Promise<T> {
   const c = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  c.on('error', () => undefined); // connect failures are reported by connect() itself
   try {
     await c.connect();
     return await fn(c);

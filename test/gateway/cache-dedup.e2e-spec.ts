@@ -228,3 +228,42 @@ describe('with coalescing and the cache switched off', () => {
     expect(gw.fake.count({ api: 'openai' }) - before).toBe(3);
   });
 });
+
+describe('Redis going away under the gateway', () => {
+  it('keeps answering from memory, never waits on Redis, and uses Redis again once it is back', async () => {
+    const redis = await startRedisServer();
+    const gw = await startGateway({ env: { REDIS_URL: redis.url } });
+    const mode = async (): Promise<string> =>
+      ((await (await fetch(`${gw.url}/health/ready`)).json()) as any).details.redis.subsystems.cache;
+    try {
+      await eventually(async () => (await mode()) === 'redis');
+      const cached = `outage ${randomUUID()}`;
+      await post(gw, '/v1/messages', body(cached));
+      await eventually(async () => (await post(gw, '/v1/messages', body(cached))).headers.get('x-switchyard-cache') === 'HIT');
+
+      await redis.stop();
+      await eventually(async () => (await mode()) === 'local', 3000);
+      const hit = await post(gw, '/v1/messages', body(cached));
+      expect(hit.status).toBe(200);
+      expect(hit.headers.get('x-switchyard-cache')).toBe('HIT');
+      const fresh = `during outage ${randomUUID()}`;
+      const started = Date.now();
+      const miss = await post(gw, '/v1/messages', body(fresh, { stream: true }));
+      expect(miss.status).toBe(200);
+      expect(miss.text).toContain('event: message_stop');
+      // Nothing on the request path waited for the dead Redis (its command timeout is 250 ms).
+      expect(Date.now() - started).toBeLessThan(2000);
+
+      await redis.restart();
+      await eventually(async () => (await mode()) === 'redis', 5000);
+      const after = `after outage ${randomUUID()}`;
+      await post(gw, '/v1/messages', body(after));
+      await eventually(async () => (await post(gw, '/v1/messages', body(after))).headers.get('x-switchyard-cache') === 'HIT');
+      const stats = (await (await fetch(`${gw.url}/api/cache/stats`)).json()) as any;
+      expect(stats.tiers.redis.mode).toBe('redis');
+    } finally {
+      await gw.stop();
+      await redis.stop();
+    }
+  });
+});

@@ -1,0 +1,135 @@
+/** docs/benchmarks/failover.md, generated from a FailoverRunResult by bench/failover.ts. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { baselineOf, detailTable, evaluateFailoverTargets, scenarioTable, type FailoverRunResult } from './failover-report';
+import { fmtMs } from './open-loop';
+import { targetsTable } from './report';
+
+function why(r: FailoverRunResult): string[] {
+  const out: string[] = [];
+  const fb = Number(r.options.firstByteMs);
+  const base = baselineOf(r);
+  const s = (n: string) => r.scenarios.find((x) => x.name === n);
+  const refused = s('refused');
+  if (refused) {
+    out.push(
+      `- **Refused.** ${refused.errors.total} client-visible error(s)` +
+        (refused.errors.inFlightAtOnset > 0
+          ? `, ${refused.errors.inFlightAtOnset} of them on requests already in flight when the primary's process stopped: ` +
+            'an answer whose first event had already reached the client cannot move to another target (the commit point, ' +
+            'docs/failover.md) and ends with an `error` event; the stopped process also cut answers it was still sending. '
+          : '. ') +
+        `Requests sent after the onset: ${refused.errors.afterOnset} error(s). Breaker ` +
+        (refused.breakerOpenAfterMs === null ? 'never seen open.' : `seen open ${fmtMs(refused.breakerOpenAfterMs)} ms after the onset.`),
+    );
+  }
+  const s503 = s('status503');
+  if (s503) {
+    out.push(
+      `- **503.** Each 503 fails over at once to the backup (no sleeping): the first request after the onset got its first ` +
+        `byte after ${fmtMs(s503.firstAfterOnset?.ttfbMs ?? NaN)} ms (served by ${s503.firstAfterOnset?.target ?? '?'}); the breaker ` +
+        (s503.breakerOpenAfterMs === null ? 'was never seen open.' : `was seen open ${fmtMs(s503.breakerOpenAfterMs)} ms after the onset.`),
+    );
+  }
+  const hang = s('hang');
+  if (hang) {
+    out.push(
+      `- **Hang.** A hanging primary is only noticed when a deadline fires. Streamed requests have a first-byte deadline ` +
+        `(${fb} ms here: \`Failover.timeout\` while the target has fewer than \`AdaptiveTimeout.minSamples\` TTFB samples, ` +
+        `then p99 TTFB × k clamped to \`firstByte.minMs\` = ${fb} ms, plus 0.01 ms per input token), so the worst streamed first ` +
+        `byte after the onset was ${fmtMs(hang.worstTtfb.stream)} ms. Non-stream requests have **no separate first-byte ` +
+        'deadline** (`TimeoutPolicyService.plan`: `firstByteMs = totalMs` when `stream === false`, because their first event is ' +
+        'the whole answer), so a non-stream request sent to the hanging primary before its breaker opened waits for the total ' +
+        `deadline (\`AdaptiveTimeout.baseTimeout\` 30 s + 0.5 ms per token) before failing over: worst non-stream first byte ` +
+        `${fmtMs(hang.worstTtfb.nonStream)} ms. The breaker can only open once ${fb} ms deadlines have fired ` +
+        `(seen open ${hang.breakerOpenAfterMs === null ? 'never' : `${fmtMs(hang.breakerOpenAfterMs)} ms`} after the onset), ` +
+        'so "opens within 1 s" cannot hold for a hang with a first-byte deadline above 1 s.',
+    );
+  }
+  if (base) {
+    out.push(
+      `- **Once the breaker is open** requests skip the primary without a call; what is added is measured from the first ` +
+        `poll that saw it open to the end of the run, against the healthy run (p50 ${fmtMs(base.all.total.p50)} ms, p99 ` +
+        `${fmtMs(base.all.total.p99)} ms). The window includes the breaker's half-open probes (one request each, ` +
+        'every `openMs` × 2^(level−1)), which pay the failure again.',
+    );
+  }
+  return out;
+}
+
+function method(r: FailoverRunResult): string {
+  const o = r.options;
+  return `- **Processes.** Two fake providers, each in its own process (\`scripts/fake-provider.ts\`, ${r.fake}):
+  \`primary\` and \`backup\`. A fresh gateway per scenario (\`node dist/main.js\`, \`NODE_ENV=production\`,
+  \`LOG_LEVEL=warn\`, no Redis: breakers, scores and timeout history in memory), so no scenario inherits another's
+  breaker state or history. Both fakes are reset (\`POST /__fake/reset\`) before each scenario; the primary is
+  restarted if a scenario stopped it.
+- **Load.** Open loop: ${o.rate} req/s at fixed intervals (every other request streamed), small unique Anthropic
+  Messages bodies (~200 bytes, so neither the cache nor coalescing — both off — can hide a failure), sent by an undici
+  client with unlimited connections whether or not earlier answers arrived. Latency is measured from each request's
+  scheduled send time; first byte = first body chunk. Every answer is checked (200 and a complete SSE stream with
+  \`message_stop\` and no \`error\` event, or a JSON message); anything else is a client-visible error.
+- **Scenario timeline.** ${o.warmupS} s warm-up at the same rate (not measured; it gives the adaptive timeouts their
+  history), then ${o.preS} s healthy, then the **onset** and ${o.failS} s of failure; then the harness waits for every
+  answer. Onsets: *refused* — SIGTERM to the primary's process (its port then refuses connections; the process
+  closes its open sockets as it exits); *503* — \`POST /__fake/configure {"fault":{"type":"status","status":503}}\`;
+  *hang* — \`POST /__fake/configure {"fault":{"type":"hang"}}\` (accept, never send headers).
+- **A shared box.** Before each scenario the harness waits (up to \`--quiet-wait\` s) for other processes to go
+  quiet; the CPU the gateway and other processes used during the run is in the table (cores).
+- **Breaker.** \`GET /api/providers\` polled every 100 ms during the run; the time the primary's circuit was first seen
+  \`open\` (resolution ~100 ms).
+- **Per scenario:** errors (split into requests sent after the onset and requests already in flight at it), latency of
+  requests sent after the onset and of requests sent once the breaker was seen open, both also as the difference to
+  the healthy run's percentiles (added), the first request after the onset (its first byte and which target served
+  it), the time from the onset to the first byte the backup served, the worst first byte after the onset, and the
+  upstream calls each fake counted.`;
+}
+
+export function writeFailoverDoc(path: string, r: FailoverRunResult): void {
+  const m = r.machine;
+  const doc = [
+    '# Failover benchmark',
+    '',
+    `Generated by \`npm run bench:failover\` (bench/failover.ts) on ${r.finishedAt}. Raw numbers: ` +
+      '`bench/results/failover-latest.json`. How to run: [bench/README.md](../../bench/README.md). ' +
+      'Behaviour and configuration: [failover.md](../failover.md).',
+    '',
+    `Machine: ${m.cpuModel}, ${m.cores} cores shared by the load generator, both fakes and the gateway; ` +
+      `${m.memoryGb} GB, ${m.kernel}, Node.js ${m.node}. Options: \`${JSON.stringify(r.options)}\`.`,
+    '',
+    '## Targets',
+    '',
+    targetsTable(evaluateFailoverTargets(r)),
+    '',
+    '## Why',
+    '',
+    ...why(r),
+    ...(r.notes.length > 0 ? ['', 'Notes on this run:', '', ...r.notes.map((n) => `- ${n}`)] : []),
+    '',
+    '## Scenarios',
+    '',
+    scenarioTable(r),
+    '',
+    detailTable(r),
+    '',
+    '## Configuration used',
+    '',
+    'The gateway config of the run (ports vary). Everything not listed is the default of `config/default.json` ' +
+      '(`Failover.maxRetries` 2, breaker ≥ 50% of ≥ 5 requests in 30 s or 5 consecutive failures, `openMs` 5000, ' +
+      `\`AdaptiveTimeout.baseTimeout\` 30000, \`minSamples\` 20). \`Failover.timeout\` and \`AdaptiveTimeout.firstByte.minMs\` ` +
+      `are set to ${String(r.options.firstByteMs)} ms: the fake answers in ~20–40 ms, so the learned deadline (p99 × 4) ` +
+      'is below the floor and the floor decides; the default `Failover.timeout` of 5000 ms would only apply while a ' +
+      'target has no history.',
+    '',
+    '```json',
+    JSON.stringify(r.config, null, 2),
+    '```',
+    '',
+    '## Method',
+    '',
+    method(r),
+    '',
+  ].join('\n');
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, doc);
+}
