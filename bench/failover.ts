@@ -153,10 +153,13 @@ async function scenario(name: ScenarioName, fakes: Fakes): Promise<FailoverRunRe
   const meter = otherLoadMeter([gw.pid, fakes.primary.pid, fakes.backup.pid]);
   const run = runOpenLoop(schedule(PRE_S + FAIL_S, name), { origin: gwOrigin, t0, timeoutMs: 120_000 });
   let onsetActionMs = NaN;
+  /** The stopped primary's counter, read right before it was stopped (refused). */
+  let primaryAtStop = NaN;
   const fault = (async () => {
     await new Promise((r) => setTimeout(r, Math.max(0, t0 + onsetMs - performance.now())));
     const a = performance.now();
     if (name === 'refused') {
+      primaryAtStop = (await fakeStats(origin(fakes.primaryPort))).openai;
       fakes.primary.proc.kill('SIGTERM');
       await fakes.primary.exited;
     } else if (name === 'status503') {
@@ -180,7 +183,7 @@ async function scenario(name: ScenarioName, fakes: Fakes): Promise<FailoverRunRe
   const samples = await run.done;
   writeFileSync(join(tmp, `samples-${name}.json`), JSON.stringify({ onsetMs, breaker, cpu, samples }));
   const after = {
-    primary: fakes.primary.alive ? (await fakeStats(origin(fakes.primaryPort))).openai : NaN,
+    primary: fakes.primary.alive ? (await fakeStats(origin(fakes.primaryPort))).openai : primaryAtStop,
     backup: (await fakeStats(origin(fakes.backupPort))).openai,
   };
   await px.stopChild(gw);

@@ -63,7 +63,9 @@ function analysis(r: CacheRunResult): string[] {
         `${Math.round(best).toLocaleString('en-US')}/s (2 cores shared by the load generator and the gateway; the overhead ` +
         `benchmark's bare \`node:http\` server that only parses a 1 KB body reaches ~3,100 req/s at c=64 here). ` +
         (c1 ? `One hit alone (c=1) takes p50 ${fmtMs(c1.p50)} ms, p99 ${fmtMs(c1.p99)} ms. ` : '') +
-        'At c=64 the number measures queueing on two cores, not the cost of a hit.',
+        `Each hit costs the gateway ${c64.map((c) => `${Math.round(c.cpuUsPerReq).toLocaleString('en-US')} µs (${c.body}, ${c.stream ? 'stream' : 'non-stream'})`).join(', ')} ` +
+        `of CPU at c=64, so one core cannot serve more than ~${Math.round(1e6 / Math.min(...c64.map((c) => c.cpuUsPerReq))).toLocaleString('en-US')} hits/s even of the smallest: at c=64 the number ` +
+        'measures queueing behind that CPU cost on two shared cores, not the latency of one hit.',
     );
   }
   return out;

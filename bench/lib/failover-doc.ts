@@ -43,7 +43,10 @@ function why(r: FailoverRunResult): string[] {
         `deadline (\`AdaptiveTimeout.baseTimeout\` 30 s + 0.5 ms per token) before failing over: worst non-stream first byte ` +
         `${fmtMs(hang.worstTtfb.nonStream)} ms. The breaker can only open once ${fb} ms deadlines have fired ` +
         `(seen open ${hang.breakerOpenAfterMs === null ? 'never' : `${fmtMs(hang.breakerOpenAfterMs)} ms`} after the onset), ` +
-        'so "opens within 1 s" cannot hold for a hang with a first-byte deadline above 1 s.',
+        'so "opens within 1 s" cannot hold for a hang with a first-byte deadline above 1 s. The non-stream wait is the ' +
+        "gateway's behaviour, not the benchmark's; ways out: fail over the attempts still waiting on a target when its " +
+        'breaker opens (they are doomed), give non-stream attempts a deadline learned from non-stream durations, or ' +
+        'let hedging cover non-stream requests (today `input.stream !== false` excludes them).',
     );
   }
   if (base) {
@@ -51,7 +54,8 @@ function why(r: FailoverRunResult): string[] {
       `- **Once the breaker is open** requests skip the primary without a call; what is added is measured from the first ` +
         `poll that saw it open to the end of the run, against the healthy run (p50 ${fmtMs(base.all.total.p50)} ms, p99 ` +
         `${fmtMs(base.all.total.p99)} ms). The window includes the breaker's half-open probes (one request each, ` +
-        'every `openMs` × 2^(level−1)), which pay the failure again.',
+        'every `openMs` × 2^(level−1)), which pay the failure again. Negative differences are run-to-run noise: ' +
+        'the healthy run is a different gateway process a minute earlier.',
     );
   }
   return out;

@@ -143,7 +143,7 @@ export function scenarioTable(r: FailoverRunResult): string {
       s.name === 'healthy' ? '–' : msOrDash(s.firstFallbackByteAfterMs),
       `${fmtMs(s.worstTtfb.all)} (stream ${fmtMs(s.worstTtfb.stream)}, non-stream ${fmtMs(s.worstTtfb.nonStream)})`,
       s.name === 'healthy' ? '–' : s.breakerOpenAfterMs === null ? '**never**' : `**${fmtMs(s.breakerOpenAfterMs)}**`,
-      `${s.upstream.primary} / ${s.upstream.backup}`,
+      `${s.upstream.primary}${s.name === 'refused' ? ' (until stopped)' : ''} / ${s.upstream.backup}`,
       `${s.gatewayCores.toFixed(2)} / ${s.otherLoadCores.toFixed(1)}`,
     ].join(' | ');
   });

@@ -178,6 +178,8 @@ export const configSchema = z.looseObject({
     providers: z.object({ primary: target.optional(), fallback: z.array(target).optional() }),
     maxRetries: nonNegativeInt,
     timeout: positiveInt,
+    /** Call upstreams in streaming mode even for non-stream clients, so a hang is caught by the first-byte deadline. */
+    streamUpstream: z.boolean(),
     // Reliability (docs/failover.md): trigger classes, retry-after cap, breakers, hedging, active probes.
     triggers: z.array(z.enum(FAILOVER_TRIGGERS)),
     maxCooldownMs: positiveInt,
@@ -189,7 +191,11 @@ export const configSchema = z.looseObject({
       openMs: positiveInt,
       maxOpenMs: positiveInt,
     }),
-    hedge: z.object({ enabled: z.boolean(), budgetPercent: z.number().min(0).max(100), windowMs: positiveInt }),
+    hedge: z.object({
+      enabled: z.boolean(),
+      budgetPercent: z.number().min(0).max(100),
+      windowMs: positiveInt,
+    }),
     health: providerHealthSchema.required({ enabled: true, mode: true, intervalMs: true, timeoutMs: true }),
   }),
   AdaptiveTimeout: z.object({

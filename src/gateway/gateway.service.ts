@@ -82,20 +82,35 @@ export class GatewayService {
     opts.onRouted?.(route);
     const policy = opts.cachePolicy ?? this.cache.policyFor(opts.headers);
     const cacheRoute = { target: route.target, scenario: route.scenario };
-    const key = policy.read || policy.write ? this.cache.keyFor(route.request, cacheRoute, opts.clientKey) : undefined;
+    const key =
+      policy.read || policy.write ? this.cache.keyFor(route.request, cacheRoute, opts.clientKey) : undefined;
     if (key && policy.read) {
       const hit = await this.cache.get(key, policy.maxAgeSec);
       if (hit) {
         const replay = this.cache.replay(hit, opts.signal);
         const first = await replay.next();
         if (!first.done) {
-          return { route, target: hit.target, head: [first.value], events: replay, cache: 'HIT', attempts: [] };
+          return {
+            route,
+            target: hit.target,
+            head: [first.value],
+            events: replay,
+            cache: 'HIT',
+            attempts: [],
+          };
         }
       }
     }
 
     let served = route.target;
     let attempts: AttemptRecord[] = [];
+    // A non-stream upstream answers nothing until it is done, so a hang would only be caught by the total
+    // deadline: streaming upstream calls give every request a first-byte deadline (the client still gets JSON).
+    const upstreamStreams = request.stream === true || this.config.get('Failover').streamUpstream;
+    const upstreamRequest =
+      upstreamStreams === route.request.stream
+        ? route.request
+        : { ...route.request, stream: upstreamStreams };
     const leaderCall = async (signal: AbortSignal): Promise<AsyncIterator<StreamEvent>> => {
       const result = await this.failover.execute({
         chain: [route.target, ...route.fallbacks],
@@ -104,9 +119,10 @@ export class GatewayService {
         inputTokens: route.tokenCount,
         maxTokens: route.request.max_tokens,
         model: String(request.model),
-        stream: request.stream === true,
+        stream: upstreamStreams,
         signal,
-        attempt: (target, attemptSignal) => this.attempt(route, request, target, attemptSignal, opts),
+        attempt: (target, attemptSignal) =>
+          this.attempt({ ...route, request: upstreamRequest }, request, target, attemptSignal, opts),
       });
       served = result.target;
       attempts = result.attempts;
@@ -118,7 +134,11 @@ export class GatewayService {
 
     // With coalescing off there is nothing to share: no key to hash, no shared log to keep.
     const joined = this.config.get('Dedup').enabled
-      ? await this.dedup.join(key ?? canonicalCacheKey(route.request, route.target, opts.clientKey), leaderCall, opts.signal)
+      ? await this.dedup.join(
+          key ?? canonicalCacheKey(route.request, route.target, opts.clientKey),
+          leaderCall,
+          opts.signal,
+        )
       : { role: undefined, events: await leaderCall(opts.signal) };
     const events = this.trackUsage(joined.events, route.sessionId)[Symbol.asyncIterator]();
     const first = await events.next();
@@ -156,7 +176,11 @@ export class GatewayService {
       return local;
     }
     try {
-      const upstream = await adapter.countTokens(route.request, target, this.context(request, route, opts, opts.signal));
+      const upstream = await adapter.countTokens(
+        route.request,
+        target,
+        this.context(request, route, opts, opts.signal),
+      );
       return upstream ?? local;
     } catch (err) {
       this.logger.debug({ err: (err as Error).message }, 'upstream count_tokens failed; local count used');
@@ -174,9 +198,13 @@ export class GatewayService {
   ): Promise<AsyncIterable<StreamEvent>> {
     const target = this.providers.target(reference);
     if (!target) {
-      throw new GatewayError(404, `model: ${reference} is not a configured "provider,model"`, { type: 'not_found_error' });
+      throw new GatewayError(404, `model: ${reference} is not a configured "provider,model"`, {
+        type: 'not_found_error',
+      });
     }
-    return this.providers.adapterFor(target).send(route.request, target, this.context(request, route, opts, signal));
+    return this.providers
+      .adapterFor(target)
+      .send(route.request, target, this.context(request, route, opts, signal));
   }
 
   private context(request: CanonicalRequest, route: RoutedRequest, opts: OpenOptions, signal: AbortSignal) {
@@ -191,7 +219,10 @@ export class GatewayService {
   }
 
   /** Remembers the session's context size for the long-context rule once the answer has its usage. */
-  private async *trackUsage(events: AsyncIterator<StreamEvent>, sessionId: string | undefined): AsyncGenerator<StreamEvent> {
+  private async *trackUsage(
+    events: AsyncIterator<StreamEvent>,
+    sessionId: string | undefined,
+  ): AsyncGenerator<StreamEvent> {
     let input = 0;
     try {
       for (;;) {
