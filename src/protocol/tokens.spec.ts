@@ -17,7 +17,6 @@ const captures = loadClaudeCodeCaptures();
 let referenceEncoder: Tiktoken | undefined;
 const reference = (): Tiktoken => (referenceEncoder ??= new Tiktoken(cl100k));
 const copy = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
-const ms = (start: number): string => `${(performance.now() - start).toFixed(2)} ms`;
 
 /** A ~400 KB Claude Code-like body: the fixture plus a long session of small turns and one big file read. */
 function syntheticBody(seed: number): CanonicalRequest {
@@ -41,11 +40,8 @@ function syntheticBody(seed: number): CanonicalRequest {
   return body;
 }
 
-beforeAll(() => {
-  const start = performance.now();
-  warmTokenizer();
-  console.log(`warmTokenizer (rank map + JIT warm-up): ${ms(start)}`);
-}, 60_000);
+// Timings live in the overhead benchmark (bench/lib/tokens.ts), not in tests.
+beforeAll(() => warmTokenizer(), 60_000);
 
 beforeEach(() => resetTokenCounter());
 
@@ -55,15 +51,9 @@ describe('countRequestTokens', () => {
     (name, capture) => {
       const first = copy(capture.body);
       const second = copy(capture.body);
-      let start = performance.now();
       const cold = countRequestTokens(first);
-      const coldTime = ms(start);
       const afterCold = tokenCounterStats();
-      start = performance.now();
       const warm = countRequestTokens(second);
-      console.log(
-        `${name} (${JSON.stringify(capture.body).length} B): ${cold} tokens, cold ${coldTime}, warm ${ms(start)}`,
-      );
 
       // cl100k puts the 76 KB body at ~13.2 k tokens; the count adds framing and may estimate parts.
       expect(cold).toBeGreaterThan(10_000);
@@ -76,18 +66,11 @@ describe('countRequestTokens', () => {
     },
   );
 
-  it('counts a synthetic 400 KB body (timings printed, not asserted)', () => {
+  it('counts a synthetic 400 KB body, the same both times', () => {
     const body = syntheticBody(1);
     const again = copy(body);
-    let start = performance.now();
     const cold = countRequestTokens(body);
-    const coldTime = ms(start);
-    start = performance.now();
     expect(countRequestTokens(again)).toBe(cold);
-    console.log(
-      `synthetic (${JSON.stringify(body).length} B): ${cold} tokens, cold ${coldTime}, warm ${ms(start)}`,
-      tokenCounterStats(),
-    );
     expect(cold).toBeGreaterThan(60_000);
   });
 
