@@ -267,6 +267,13 @@ async function main(): Promise<void> {
   await px.stopChild(fake);
   await px.stopChild(redis.child);
   result.finishedAt = new Date().toISOString();
+  const busy = [...result.phases.map((p) => p.otherLoadCores), ...result.hitCells.map((c) => c.otherLoadCores)];
+  if (Math.max(...busy) > 0.2) {
+    result.notes.push(
+      `other processes on the machine used up to ${Math.max(...busy).toFixed(1)} cores (of ${result.machine.cores}) during ` +
+        'some measurements (the "other load" columns): those rows are depressed and noisy.',
+    );
+  }
   writeJson(join(RESULTS, 'cache-latest.json'), result);
   console.log(cacheConsoleReport(result));
   writeCacheDoc(join(ROOT, 'docs/benchmarks/cache.md'), result);

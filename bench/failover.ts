@@ -107,6 +107,13 @@ interface Fakes {
 
 const origin = (port: number) => `http://127.0.0.1:${port}`;
 
+interface DeadlineView {
+  target: string;
+  firstByteMs: number;
+  firstByteSource: string;
+  ttfb?: { p99?: number | null };
+}
+
 async function scenario(name: ScenarioName, fakes: Fakes): Promise<FailoverRunResult['scenarios'][number]> {
   if (!fakes.primary.alive) {
     fakes.primary = await startFakeWith(svc, 'fake primary', fakes.primaryPort, FAKE_ARGS);
@@ -153,10 +160,15 @@ async function scenario(name: ScenarioName, fakes: Fakes): Promise<FailoverRunRe
   const meter = otherLoadMeter([gw.pid, fakes.primary.pid, fakes.backup.pid]);
   const run = runOpenLoop(schedule(PRE_S + FAIL_S, name), { origin: gwOrigin, t0, timeoutMs: 120_000 });
   let onsetActionMs = NaN;
+  /** The primary's deadlines (GET /api/timeouts) right before the onset. */
+  const seen: { deadline: DeadlineView | null } = { deadline: null };
   /** The stopped primary's counter, read right before it was stopped (refused). */
   let primaryAtStop = NaN;
   const fault = (async () => {
     await new Promise((r) => setTimeout(r, Math.max(0, t0 + onsetMs - performance.now())));
+    seen.deadline = await getJson<{ targets: DeadlineView[] }>(`${gwOrigin}/api/timeouts`, 2000)
+      .then((v) => v.targets.find((t) => t.target === PRIMARY) ?? null)
+      .catch(() => null);
     const a = performance.now();
     if (name === 'refused') {
       primaryAtStop = (await fakeStats(origin(fakes.primaryPort))).openai;
@@ -196,8 +208,19 @@ async function scenario(name: ScenarioName, fakes: Fakes): Promise<FailoverRunRe
     warmupErrors: warmErrors,
     otherLoadCores,
     gatewayCores,
+    firstByteDeadline: seen.deadline
+      ? { ms: seen.deadline.firstByteMs, source: seen.deadline.firstByteSource, ttfbP99: seen.deadline.ttfb?.p99 ?? null }
+      : null,
+    settleMs: seen.deadline?.firstByteMs ?? FIRST_BYTE_MS,
     failoverLogLines: gwLog.split('\n').filter((l) => l.includes('"msg":"failover"')).length,
   });
+  if (result.breakerOpenAfterMs !== null) {
+    // Gateway CPU from the onset until the attempts started before the breaker opened have all failed over.
+    const end = onsetMs + result.breakerOpenAfterMs + result.settleMs;
+    const a = cpu.find((c) => c.atMs >= onsetMs);
+    const b = [...cpu].reverse().find((c) => c.atMs <= end);
+    result.gatewayCoresFailingOver = a && b && b.atMs > a.atMs ? (b.gw - a.gw) / (b.atMs - a.atMs) : null;
+  }
   log(
     `${name}: ${result.sent} sent, ${result.errors.total} errors, post-onset p50/p99 ${result.postOnset.total.p50.toFixed(0)}/` +
       `${result.postOnset.total.p99.toFixed(0)} ms, breaker open ${result.breakerOpenAfterMs === null ? '—' : `${result.breakerOpenAfterMs.toFixed(0)} ms`} after onset`,
@@ -245,6 +268,13 @@ async function main(): Promise<void> {
   await px.stopChild(fakes.primary);
   await px.stopChild(fakes.backup);
   result.finishedAt = new Date().toISOString();
+  const busy = Math.max(...result.scenarios.map((x) => x.otherLoadCores));
+  if (busy > 0.2) {
+    result.notes.push(
+      `other processes on the machine used up to ${busy.toFixed(1)} cores (of ${result.machine.cores}) during some ` +
+        'scenarios (last column): their latencies are depressed and noisy.',
+    );
+  }
   writeJson(join(RESULTS, 'failover-latest.json'), result);
   console.log(failoverConsoleReport(result));
   writeFailoverDoc(join(ROOT, 'docs/benchmarks/failover.md'), result);

@@ -53,6 +53,17 @@ function analysis(r: CacheRunResult): string[] {
         `by \`x-switchyard-cache: HIT\` headers ${pct(on.headers.hit / Math.max(1, on.sent))}.`,
     );
   }
+  if (on && off) {
+    out.push(
+      `- **CPU.** The gateway used ${Math.round(on.gatewayCpuUsPerReq).toLocaleString('en-US')} µs of CPU per request with the ` +
+        `cache on vs ${Math.round(off.gatewayCpuUsPerReq).toLocaleString('en-US')} µs with it off ` +
+        `(${pct(on.gatewayCpuUsPerReq / Math.max(1, off.gatewayCpuUsPerReq))}), although ${pct(1 - on.upstreamCalls / Math.max(1, off.upstreamCalls))} ` +
+        'fewer upstream calls were made: a hit still parses, validates, routes (token count) and hashes the whole ' +
+        '~75 KB Claude Code body and decompresses the stored entry, and a miss now also records, compresses and ' +
+        'stores its answer (memory + Redis) — the hit cells below put one hit at ' +
+        `${r.hitCells.map((c) => Math.round(c.cpuUsPerReq).toLocaleString('en-US')).join(' / ')} µs.`,
+    );
+  }
   const c64 = r.hitCells.filter((c) => c.concurrency === 64);
   if (c64.length > 0) {
     const best = Math.max(...c64.map((c) => c.rps));

@@ -33,20 +33,28 @@ function why(r: FailoverRunResult): string[] {
   }
   const hang = s('hang');
   if (hang) {
+    const dl = hang.firstByteDeadline;
+    const dlText = dl ? `${fmtMs(dl.ms)} ms at the onset by \`GET /api/timeouts\` (${dl.source})` : `${fb} ms`;
     out.push(
-      `- **Hang.** A hanging primary is only noticed when a deadline fires. Streamed requests have a first-byte deadline ` +
-        `(${fb} ms here: \`Failover.timeout\` while the target has fewer than \`AdaptiveTimeout.minSamples\` TTFB samples, ` +
-        `then p99 TTFB × k clamped to \`firstByte.minMs\` = ${fb} ms, plus 0.01 ms per input token), so the worst streamed first ` +
-        `byte after the onset was ${fmtMs(hang.worstTtfb.stream)} ms. Non-stream requests have **no separate first-byte ` +
-        'deadline** (`TimeoutPolicyService.plan`: `firstByteMs = totalMs` when `stream === false`, because their first event is ' +
-        'the whole answer), so a non-stream request sent to the hanging primary before its breaker opened waits for the total ' +
-        `deadline (\`AdaptiveTimeout.baseTimeout\` 30 s + 0.5 ms per token) before failing over: worst non-stream first byte ` +
-        `${fmtMs(hang.worstTtfb.nonStream)} ms. The breaker can only open once ${fb} ms deadlines have fired ` +
-        `(seen open ${hang.breakerOpenAfterMs === null ? 'never' : `${fmtMs(hang.breakerOpenAfterMs)} ms`} after the onset), ` +
-        'so "opens within 1 s" cannot hold for a hang with a first-byte deadline above 1 s. The non-stream wait is the ' +
-        "gateway's behaviour, not the benchmark's; ways out: fail over the attempts still waiting on a target when its " +
-        'breaker opens (they are doomed), give non-stream attempts a deadline learned from non-stream durations, or ' +
-        'let hedging cover non-stream requests (today `input.stream !== false` excludes them).',
+      `- **Hang.** A hanging primary is only noticed when a deadline fires: the first-byte deadline, ${dlText} — ` +
+        `\`Failover.timeout\` while the target has fewer than \`AdaptiveTimeout.minSamples\` TTFB samples, then p99 TTFB × k ` +
+        `clamped to \`firstByte.minMs\` = ${fb} ms, plus 0.01 ms per input token. Worst first byte after the onset: ` +
+        `${fmtMs(hang.worstTtfb.stream)} ms streamed, ${fmtMs(hang.worstTtfb.nonStream)} ms non-stream — the deadline plus the ` +
+        'backup\'s answer plus queueing in the gateway: requests sent once the breaker was open, which skip the primary, ' +
+        `also waited (p95 ${hang.afterOpen ? fmtMs(hang.afterOpen.total.p95) : '–'} ms) while the attempts started before it ` +
+        'opened were timing out and failing over, up to one per request sent during the previous deadline period (each ' +
+        'hung attempt also holds an upstream connection, so the primary\'s pool opens a new one for every request); ' +
+        `gateway CPU ${hang.gatewayCoresFailingOver ? `${hang.gatewayCoresFailingOver.toFixed(2)} cores then vs ${hang.gatewayCores.toFixed(2)} on average` : 'not measured'}. ` +
+        (hang.worstTtfb.nonStream > 5000
+          ? 'Non-stream requests have **no separate first-byte deadline** (their first event is the whole answer), so a ' +
+            'non-stream request sent to the hanging primary before its breaker opened waits for the total deadline ' +
+            '(`AdaptiveTimeout.baseTimeout` 30 s + 0.5 ms per token) before failing over. '
+          : 'Non-stream requests fail over like streamed ones: with `Failover.streamUpstream` (default true) the gateway ' +
+            'calls the upstream in streaming mode for them too, so the same first-byte deadline applies. ') +
+        `The breaker can only open once deadlines have fired (seen open ${hang.breakerOpenAfterMs === null ? 'never' : `${fmtMs(hang.breakerOpenAfterMs)} ms`} ` +
+        'after the onset), so "opens within 1 s" cannot hold for a hang while the first-byte deadline is above 1 s; the ' +
+        'requests started on the primary before it opened still time out and fail over during the next deadline ' +
+        'period, which is why the table also shows the added latency from that point on.',
     );
   }
   if (base) {
@@ -121,9 +129,10 @@ export function writeFailoverDoc(path: string, r: FailoverRunResult): void {
     'The gateway config of the run (ports vary). Everything not listed is the default of `config/default.json` ' +
       '(`Failover.maxRetries` 2, breaker ≥ 50% of ≥ 5 requests in 30 s or 5 consecutive failures, `openMs` 5000, ' +
       `\`AdaptiveTimeout.baseTimeout\` 30000, \`minSamples\` 20). \`Failover.timeout\` and \`AdaptiveTimeout.firstByte.minMs\` ` +
-      `are set to ${String(r.options.firstByteMs)} ms: the fake answers in ~20–40 ms, so the learned deadline (p99 × 4) ` +
-      'is below the floor and the floor decides; the default `Failover.timeout` of 5000 ms would only apply while a ' +
-      'target has no history.',
+      `are ${String(r.options.firstByteMs)} ms (\`--first-byte-ms\`): the fake answers in ~20–60 ms, so the learned ` +
+      'deadline (p99 TTFB × 4) is below that floor and the floor decides (the deadline in force at each onset, read ' +
+      'from `GET /api/timeouts`, is in the second table). The default `Failover.timeout` of 5000 ms applies only ' +
+      'while a target has fewer than `minSamples` TTFB samples.',
     '',
     '```json',
     JSON.stringify(r.config, null, 2),

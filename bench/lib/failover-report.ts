@@ -46,6 +46,14 @@ export interface ScenarioResult {
   breakerOpenAfterMs: number | null;
   /** Requests scheduled once the breaker was seen open, until the end of the run. */
   afterOpen: Lat | null;
+  /**
+   * The same from `settleMs` after the breaker opened: the attempts started before it opened have all hit their
+   * first-byte deadline and failed over by then (their extra work no longer shares the gateway's CPU).
+   */
+  afterOpenSettled: Lat | null;
+  settleMs: number;
+  /** The primary's first-byte deadline from GET /api/timeouts right before the onset. */
+  firstByteDeadline: { ms: number; source: string; ttfbP99: number | null } | null;
   servedBy: Record<string, number>;
   attempts: Record<string, number>;
   upstream: { primary: number; backup: number };
@@ -53,6 +61,8 @@ export interface ScenarioResult {
   otherLoadCores: number;
   /** Gateway CPU during the measured run (cores, average). */
   gatewayCores: number;
+  /** Gateway CPU from the onset to breaker open + settle time (cores), while requests fail over. */
+  gatewayCoresFailingOver?: number | null;
   failoverLogLines: number;
 }
 
@@ -78,7 +88,7 @@ const count = (xs: (string | undefined)[]) =>
 export function analyseScenario(
   name: ScenarioName,
   samples: Sample[],
-  x: Pick<ScenarioResult, 'onsetMs' | 'onsetActionMs' | 'breaker' | 'upstream' | 'warmupErrors' | 'otherLoadCores' | 'gatewayCores' | 'failoverLogLines'>,
+  x: Pick<ScenarioResult, 'onsetMs' | 'onsetActionMs' | 'breaker' | 'upstream' | 'warmupErrors' | 'otherLoadCores' | 'gatewayCores' | 'failoverLogLines' | 'firstByteDeadline' | 'settleMs'>,
 ): ScenarioResult {
   const onset = x.onsetMs;
   const pre = samples.filter((s) => s.atMs < onset);
@@ -111,6 +121,7 @@ export function analyseScenario(
     worstTtfb: { all: maxTtfb(post), stream: maxTtfb(post.filter((s) => s.stream)), nonStream: maxTtfb(post.filter((s) => !s.stream)) },
     breakerOpenAfterMs: open ? Math.max(0, open.atMs - onset) : null,
     afterOpen: open ? lat(samples.filter((s) => s.atMs >= open.atMs)) : null,
+    afterOpenSettled: open ? lat(samples.filter((s) => s.atMs >= open.atMs + x.settleMs)) : null,
     servedBy: count(post.filter((s) => s.ok).map((s) => s.target)),
     attempts: count(post.map((s) => s.attempts)),
     ...x,
@@ -139,18 +150,22 @@ export function scenarioTable(r: FailoverRunResult): string {
       b ? added(s.postOnset.total, b) : '–',
       s.afterOpen ? trio(s.afterOpen.total) : '–',
       s.afterOpen && b ? `**${added(s.afterOpen.total, b)}**` : '–',
+      s.afterOpenSettled && b && s.afterOpenSettled.n > 0 ? added(s.afterOpenSettled.total, b) : '–',
       s.name === 'healthy' ? '–' : msOrDash(s.firstAfterOnset?.ttfbMs) + (s.firstAfterOnset?.target ? ` (${s.firstAfterOnset.target})` : ''),
       s.name === 'healthy' ? '–' : msOrDash(s.firstFallbackByteAfterMs),
       `${fmtMs(s.worstTtfb.all)} (stream ${fmtMs(s.worstTtfb.stream)}, non-stream ${fmtMs(s.worstTtfb.nonStream)})`,
       s.name === 'healthy' ? '–' : s.breakerOpenAfterMs === null ? '**never**' : `**${fmtMs(s.breakerOpenAfterMs)}**`,
       `${s.upstream.primary}${s.name === 'refused' ? ' (until stopped)' : ''} / ${s.upstream.backup}`,
-      `${s.gatewayCores.toFixed(2)} / ${s.otherLoadCores.toFixed(1)}`,
+      `${s.gatewayCores.toFixed(2)}${s.gatewayCoresFailingOver ? ` (${s.gatewayCoresFailingOver.toFixed(2)} while failing over)` : ''} / ${s.otherLoadCores.toFixed(1)}`,
     ].join(' | ');
   });
   return [
-    '| scenario | requests | client-visible errors | latency after onset p50 / p95 / p99 ms | added vs healthy p50 / p95 / p99 ms | latency once breaker open p50 / p95 / p99 ms | **added once open** p50 / p95 / p99 ms | first request after onset: first byte ms (served by) | onset → first byte from backup ms | worst first byte after onset ms | breaker open after onset ms | upstream calls primary / backup | CPU, cores: gateway / other processes |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| scenario | requests | client-visible errors | latency after onset p50 / p95 / p99 ms | added vs healthy p50 / p95 / p99 ms | latency once breaker open p50 / p95 / p99 ms | **added once open** p50 / p95 / p99 ms | added from open + settle time ¹ p50 / p95 / p99 ms | first request after onset: first byte ms (served by) | onset → first byte from backup ms | worst first byte after onset ms | breaker open after onset ms | upstream calls primary / backup | CPU, cores: gateway / other processes |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows.map((x) => `| ${x} |`),
+    '',
+    '¹ requests sent from one first-byte deadline (the primary\'s, from `/api/timeouts` at the onset) after the breaker was seen open: ' +
+      'by then every attempt started on the primary before it opened has timed out and failed over.',
   ].join('\n');
 }
 
@@ -159,12 +174,13 @@ export function detailTable(r: FailoverRunResult): string {
     const timeline = s.breaker.map((b) => `${(b.atMs / 1000).toFixed(1)} s ${b.state}`).join(' → ');
     const served = Object.entries(s.servedBy).map(([k, v]) => `${k}: ${v}`).join(', ');
     const att = Object.entries(s.attempts).map(([k, v]) => `${k}: ${v}`).join(', ');
-    return `| ${s.label} | ${trio(s.preOnset.total)} | ${trio(s.postOnset.stream.ttfb)} | ${trio(s.postOnset.nonStream.total)} | ${served} | ${att} | ${s.failoverLogLines} | ${timeline} |`;
+    const dl = s.firstByteDeadline ? `${fmtMs(s.firstByteDeadline.ms)} (${s.firstByteDeadline.source}; p99 TTFB ${fmtMs(s.firstByteDeadline.ttfbP99 ?? NaN)})` : '–';
+    return `| ${s.label} | ${dl} | ${trio(s.preOnset.total)} | ${trio(s.postOnset.stream.ttfb)} | ${trio(s.postOnset.nonStream.total)} | ${served} | ${att} | ${s.failoverLogLines} | ${timeline} |`;
   });
   return [
-    '| scenario | before onset p50 / p95 / p99 ms | after onset, stream first byte p50 / p95 / p99 ms | after onset, non-stream p50 / p95 / p99 ms | answers after onset by target | `x-switchyard-attempts` after onset | `failover` log lines | primary circuit (polled every 100 ms; onset at ' +
+    '| scenario | primary first-byte deadline at onset ms (/api/timeouts) | before onset p50 / p95 / p99 ms | after onset, stream first byte p50 / p95 / p99 ms | after onset, non-stream p50 / p95 / p99 ms | answers after onset by target | `x-switchyard-attempts` after onset | `failover` log lines | primary circuit (polled every 100 ms; onset at ' +
       `${(Number(r.options.preS) || 0).toFixed(1)} s) |`,
-    '|---|---:|---:|---:|---|---|---:|---|',
+    '|---|---:|---:|---:|---:|---|---|---:|---|',
     ...rows,
   ].join('\n');
 }
