@@ -161,15 +161,15 @@ export class GatewayService {
     };
   }
 
-  /** Local token count (the same function the router uses), or the upstream's where supported. */
+  /** Local token count (the same one the router computes), or the upstream's where supported. */
   async countTokens(request: CanonicalRequest, opts: OpenOptions): Promise<number> {
-    const local = countRequestTokens(request);
     let route: RoutedRequest;
     try {
       route = await this.routing.route(request, opts.headers);
     } catch {
-      return local;
+      return countRequestTokens(request);
     }
+    const local = route.tokenCount;
     const target = this.providers.target(route.target) as Target;
     const adapter = this.providers.adapterFor(target);
     if (!adapter.countTokens) {

@@ -21,6 +21,7 @@ import {
   type Target,
   type UpstreamCallContext,
 } from '../provider.types';
+import { providerHost } from '../provider-host';
 import type { UpstreamBody } from '../upstream.client';
 import { midStreamErrorPayload, providerErrorFromResponse } from '../upstream-errors';
 
@@ -79,7 +80,7 @@ export function anthropicCountTokensUrl(base: string): string {
 }
 
 function isFirstParty(target: Target): boolean {
-  return new URL(target.provider.api_base_url).hostname.toLowerCase() === 'api.anthropic.com';
+  return providerHost(target.provider) === 'api.anthropic.com';
 }
 
 /** Anthropic Messages → Anthropic-compatible upstream (api.anthropic.com, DeepSeek/Kimi/Ollama/OpenRouter A-APIs). */

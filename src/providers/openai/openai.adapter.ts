@@ -1,4 +1,5 @@
 import { messageToEvents } from '../../protocol/accumulate';
+import { providerHost } from '../provider-host';
 import { anthropicToOpenAIRequest } from '../../protocol/anthropic-to-openai';
 import type { OpenAIChatCompletion } from '../../protocol/openai-types';
 import { OpenAIStreamToAnthropic } from '../../protocol/openai-stream-to-anthropic';
@@ -44,7 +45,7 @@ const OPENAI_REASONING_MODELS = /^(o\d|gpt-5)/i;
  * transformer configured, and a CCR config that lists the transformer anyway gets the same result.
  */
 export function defaultOpenAIOptions(target: Target, req: CanonicalRequest): OpenAIRequestOptions {
-  const host = new URL(target.provider.api_base_url).hostname.toLowerCase();
+  const host = providerHost(target.provider);
   const opts: OpenAIRequestOptions = {
     model: target.model,
     maxTokensField: 'max_tokens',
