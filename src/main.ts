@@ -2,10 +2,24 @@ import { Logger } from 'nestjs-pino';
 import { createApp } from './app.factory';
 import { ConfigError, loadConfig, type LoadedConfig } from './config/load-config';
 
+/** `--role api|worker|all` on the command line wins over SWITCHYARD_ROLE and the config files. */
+function roleArgument(argv: string[]): string | undefined {
+  for (let i = 0; i < argv.length; i += 1) {
+    if (argv[i] === '--role') {
+      return argv[i + 1];
+    }
+    if (argv[i].startsWith('--role=')) {
+      return argv[i].slice('--role='.length);
+    }
+  }
+  return undefined;
+}
+
 async function bootstrap(): Promise<void> {
   let loaded: LoadedConfig;
   try {
-    loaded = loadConfig();
+    const role = roleArgument(process.argv.slice(2));
+    loaded = loadConfig(role ? { env: { ...process.env, SWITCHYARD_ROLE: role } } : {});
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`switchyard: ${err.message}\n`);

@@ -85,6 +85,18 @@ export const providerHealthSchema = z.object({
   url: z.url().optional(),
 });
 
+/** One priority class of JobQueue (higher `priority` = served first, as in the seed). */
+const queueClassSchema = z.object({
+  priority: z.number().int().min(1).max(1000),
+  /** Jobs one worker process runs at once for this class. */
+  concurrency: positiveInt,
+  /** Longest wait before the upstream call starts; interactive past it ⇒ 503 with retry-after. */
+  maxWaitMs: positiveInt,
+  /** BullMQ attempts with exponential backoff (interactive: 1, failover does the retrying). */
+  attempts: positiveInt,
+  backoffMs: positiveInt,
+});
+
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
 export const configSchema = z.looseObject({
@@ -231,13 +243,65 @@ export const configSchema = z.looseObject({
       message: 'must be shorter than Dedup.lockTtlMs (the lock would expire between heartbeats)',
       path: ['heartbeatMs'],
     }),
+  // Scale-out (docs/scaling.md): BullMQ queues (or the in-process scheduler), roles, provider concurrency.
   JobQueue: z.object({
+    /** BullMQ queues on Redis; false (or Redis down) ⇒ the in-process priority scheduler. */
     enabled: z.boolean(),
-    redis: z.object({ host: z.string(), port: z.number().int() }),
-    queues: z.record(
-      z.enum(['interactive', 'batch', 'background']),
-      z.object({ priority: z.number().int(), concurrency: positiveInt }),
-    ),
+    /** The seed's separate queue Redis (host/port); default: the `Redis` section's server. */
+    redis: z.object({ host: z.string(), port: z.number().int() }).optional(),
+    /** BullMQ key prefix (under `Redis.keyPrefix`). */
+    prefix: z.string().min(1),
+    /** Which parts this process runs (`--role`, env SWITCHYARD_ROLE). */
+    role: z.enum(['api', 'worker', 'all']),
+    queues: z.object({
+      interactive: queueClassSchema,
+      batch: queueClassSchema,
+      background: queueClassSchema,
+    }),
+    /** Completed / failed jobs kept (count, age in seconds): Redis memory stays bounded. */
+    keepCompleted: z.object({ count: nonNegativeInt, ageSec: positiveInt }),
+    keepFailed: z.object({ count: nonNegativeInt, ageSec: positiveInt }),
+    /** A worker refreshes a liveness key per running job this often; the API side gives up after workerLostMs. */
+    workerHeartbeatMs: positiveInt,
+    workerLostMs: positiveInt,
+    /** Cluster-wide concurrent upstream calls per provider name (a Redis semaphore; local at limit/N). */
+    providerConcurrency: z.record(z.string(), positiveInt),
+    /** Lease of a provider slot; refreshed while held, so a dead process frees its slots after this long. */
+    slotLeaseMs: positiveInt,
+    /** Cluster-wide repeatable jobs (one run per cluster, not per instance). */
+    scheduled: z.object({
+      healthProbeMs: nonNegativeInt,
+      pruneMs: nonNegativeInt,
+      warmupMs: nonNegativeInt,
+    }),
+  }),
+  // Cross-instance rate limits (docs/ratelimit.md).
+  RateLimit: z.object({
+    enabled: z.boolean(),
+    /** Per client key (0 = unlimited). */
+    client: z.object({ rpm: nonNegativeInt, tpm: nonNegativeInt }),
+    /** Overrides per client key: keyed by the key's name in `keys` or by the key itself (hashed, never logged). */
+    keys: z.record(z.string(), z.object({ rpm: nonNegativeInt.optional(), tpm: nonNegativeInt.optional() })),
+    /** Per provider name. */
+    providers: z.record(z.string(), z.object({ rpm: nonNegativeInt.optional(), tpm: nonNegativeInt.optional() })),
+    /** Learn provider limits from anthropic-ratelimit-*, x-ratelimit-* and retry-after headers. */
+    learnFromHeaders: z.boolean(),
+  }),
+  // Session affinity (docs/scaling.md): a Claude Code session stays on the target that served it well.
+  Affinity: z.object({
+    enabled: z.boolean(),
+    ttlSec: positiveInt,
+    /** Consecutive answers from another target before a session moves (failover moves it at once). */
+    moveAfter: positiveInt,
+  }),
+  // Anthropic-compatible Message Batches API, run by the gateway on the batch queue.
+  Batches: z.object({
+    enabled: z.boolean(),
+    maxRequests: positiveInt,
+    /** A batch not finished after this long ends; unfinished requests become `expired`. */
+    expiresAfterSec: positiveInt,
+    /** Results are kept this long after the batch ended. */
+    retainSec: positiveInt,
   }),
 });
 

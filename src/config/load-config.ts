@@ -111,6 +111,9 @@ function envLayer(env: NodeJS.ProcessEnv): Json {
   if (env.SWITCHYARD_API_KEY) {
     layer.APIKEY = env.SWITCHYARD_API_KEY;
   }
+  if (env.SWITCHYARD_ROLE) {
+    setPath(layer, ['JobQueue', 'role'], env.SWITCHYARD_ROLE);
+  }
   if (env.REDIS_URL) {
     setPath(layer, ['Redis', 'url'], env.REDIS_URL);
     setPath(layer, ['Redis', 'enabled'], true);

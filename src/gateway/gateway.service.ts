@@ -4,6 +4,7 @@ import { CacheService } from '../cache/cache.service';
 import { cacheKey as canonicalCacheKey } from '../cache/canonical-key';
 import { cacheHeaderValue } from '../cache/cache-policy';
 import type { CacheHeaderValue, CachePolicy } from '../cache/cache.types';
+import type { UsageListener } from '../common/request-hooks';
 import { AppConfigService } from '../config/config.service';
 import { DedupService } from '../dedup/dedup.service';
 import type { DedupRole } from '../dedup/dedup.types';
@@ -37,6 +38,8 @@ export interface OpenOptions {
   clientKey?: string;
   /** Called once the route is known, before any upstream work (response headers on errors too). */
   onRouted?: (route: RoutedRequest) => void;
+  /** Called once with the answer's final usage (cache hits too), when the answer completed. */
+  onUsage?: UsageListener;
 }
 
 const totalInput = (u: Partial<Usage> | undefined): number =>
@@ -87,7 +90,13 @@ export class GatewayService {
     if (key && policy.read) {
       const hit = await this.cache.get(key, policy.maxAgeSec);
       if (hit) {
-        const replay = this.cache.replay(hit, opts.signal);
+        const replay = this.trackUsage(
+          this.cache.replay(hit, opts.signal),
+          route.sessionId,
+          () => hit.target,
+          true,
+          opts.onUsage,
+        )[Symbol.asyncIterator]();
         const first = await replay.next();
         if (!first.done) {
           return {
@@ -140,7 +149,9 @@ export class GatewayService {
           opts.signal,
         )
       : { role: undefined, events: await leaderCall(opts.signal) };
-    const events = this.trackUsage(joined.events, route.sessionId)[Symbol.asyncIterator]();
+    const events = this.trackUsage(joined.events, route.sessionId, () => served, false, opts.onUsage)[
+      Symbol.asyncIterator
+    ]();
     const first = await events.next();
     if (first.done) {
       throw new GatewayError(502, `upstream ${served} ended without answering`, { type: 'api_error' });
@@ -222,8 +233,17 @@ export class GatewayService {
   private async *trackUsage(
     events: AsyncIterator<StreamEvent>,
     sessionId: string | undefined,
+    servedBy: () => string,
+    cache: boolean,
+    onUsage: UsageListener | undefined,
   ): AsyncGenerator<StreamEvent> {
     let input = 0;
+    let usage: Usage = {
+      input_tokens: 0,
+      output_tokens: 0,
+      cache_creation_input_tokens: 0,
+      cache_read_input_tokens: 0,
+    };
     try {
       for (;;) {
         const next = await events.next();
@@ -232,11 +252,16 @@ export class GatewayService {
         }
         const ev = next.value;
         if (ev.type === 'message_start') {
+          usage = { ...usage, ...ev.message.usage };
           input = totalInput(ev.message.usage);
-        } else if (ev.type === 'message_delta' && ev.usage.input_tokens !== undefined) {
-          input = totalInput(ev.usage);
+        } else if (ev.type === 'message_delta') {
+          usage = { ...usage, ...ev.usage };
+          if (ev.usage.input_tokens !== undefined) {
+            input = totalInput(ev.usage);
+          }
         } else if (ev.type === 'message_stop') {
           this.routing.recordUsage(sessionId, input);
+          onUsage?.(usage, servedBy(), { cache });
         }
         yield ev;
       }

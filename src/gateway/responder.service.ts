@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { presentedKey } from '../auth/api-key.guard';
 import { cachePolicyOf } from '../cache/cache.interceptor';
+import { usageEmitterFor } from '../common/request-hooks';
 import { SseCompressor } from '../compression/sse-compressor.service';
 import { AppConfigService } from '../config/config.service';
 import type { CanonicalRequest } from '../protocol/types';
@@ -36,6 +37,7 @@ export class ResponderService {
       cachePolicy: cachePolicyOf(request.raw),
       clientKey: presentedKey(request.headers),
       onRouted: (route) => routedHeaders(reply, request, route),
+      onUsage: usageEmitterFor(request.raw),
     });
     answerHeaders(reply, request, answer);
     const server = this.config.get('Server');
