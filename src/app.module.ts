@@ -11,6 +11,7 @@ import { CompressionModule } from './compression/compression.module';
 import { GatewayModule } from './gateway/gateway.module';
 import { HealthModule } from './health/health.module';
 import { LoggingModule } from './logging/logging.module';
+import { RateLimitModule } from './ratelimit/ratelimit.module';
 import { RedisModule } from './redis/redis.module';
 
 export interface AppModuleOptions {
@@ -30,6 +31,7 @@ export class AppModule {
         AppConfigModule.forRoot(options.loaded),
         LoggingModule.forRoot(options.logDestination),
         RedisModule,
+        RateLimitModule,
         CompressionModule,
         HealthModule,
         GatewayModule,

@@ -4,13 +4,16 @@ import { AppConfigService } from '../config/config.service';
 import { GatewayError } from '../protocol/errors';
 import { ProviderError } from '../providers/provider.types';
 import { ProviderRegistryService } from '../providers/provider-registry.service';
+import { ProviderSlotsService, type SlotLease } from '../ratelimit/provider-slots.service';
 import { TimeoutPolicyService } from '../timeout/timeout-policy.service';
+import type { StreamEvent } from '../protocol/types';
 import {
   HedgeLostError,
   closeQuietly,
   startAttempt,
   type AttemptResult,
   type RunningAttempt,
+  type UpstreamCall,
 } from './attempt';
 import { CommittedStream } from './committed-stream';
 import { FailoverCounters } from './failover-counters';
@@ -31,6 +34,52 @@ export { attemptsOf } from './failover.types';
 export type { AttemptRecord, FailoverInput, FailoverResult } from './failover.types';
 
 const a0 = (running: RunningAttempt[]): string | undefined => running[0]?.target;
+const providerOf = (target: string): string => target.slice(0, target.indexOf(','));
+
+/** Moves the session's preferred target to the front (admission still skips it if it is open or cooling). */
+function preferFirst(queue: string[], preferred: string | undefined): void {
+  const i = preferred ? queue.indexOf(preferred) : -1;
+  if (i > 0) {
+    queue.splice(i, 1);
+    queue.unshift(preferred as string);
+  }
+}
+
+/** The provider slot is held until the call's stream is finished, abandoned or failed. */
+function holdingSlot(call: UpstreamCall, lease: SlotLease): UpstreamCall {
+  return async (target, signal) => {
+    let iterable: AsyncIterable<StreamEvent>;
+    try {
+      iterable = await call(target, signal);
+    } catch (err) {
+      lease.release();
+      throw err;
+    }
+    return {
+      [Symbol.asyncIterator]: () => {
+        const it = iterable[Symbol.asyncIterator]();
+        return {
+          next: async () => {
+            try {
+              const r = await it.next();
+              if (r.done) {
+                lease.release();
+              }
+              return r;
+            } catch (err) {
+              lease.release();
+              throw err;
+            }
+          },
+          return: async (value?: unknown) => {
+            lease.release();
+            return (await it.return?.(value)) ?? { done: true, value: undefined };
+          },
+        };
+      },
+    };
+  };
+}
 /** Hard bound on a chain however it is configured. */
 const MAX_CHAIN = 16;
 
@@ -52,6 +101,7 @@ export class FailoverService {
     private readonly state: TargetStateService,
     private readonly timeouts: TimeoutPolicyService,
     private readonly counters: FailoverCounters,
+    private readonly slots: ProviderSlotsService,
     private readonly logger: PinoLogger,
   ) {
     this.logger.setContext('failover');
@@ -88,6 +138,7 @@ export class FailoverService {
     const base = this.buildChain(input.chain);
     await this.state.refresh(base); // other instances' breakers and cooldowns count for the order too
     const queue = f.enabled ? this.scores.orderChain(base) : base;
+    preferFirst(queue, input.preferred && (this.providers.canonical(input.preferred) ?? input.preferred));
     this.budget.configure(f.hedge.windowMs);
     this.budget.noteRequest(Date.now());
 
@@ -111,6 +162,29 @@ export class FailoverService {
           earliestRecovery = Math.min(earliestRecovery, gate.until);
           attempts.push({ target, outcome: 'skipped', reason: gate.reason, ms: 0 });
           this.counters.attempt('skipped', gate.reason);
+          continue;
+        }
+        // A provider at its cluster-wide concurrency waits here, by priority; too long ⇒ the next target.
+        const waitStart = performance.now();
+        const slot = await this.slots.acquire(
+          providerOf(target),
+          input.priority ?? 0,
+          input.signal,
+          input.maxSlotWaitMs ?? f.timeout,
+        );
+        if (!slot.ok) {
+          if (gate.probe) {
+            this.state.releaseProbe(target);
+          }
+          this.throwIfClientGone(input.signal);
+          earliestRecovery = Math.min(earliestRecovery, slot.until);
+          attempts.push({
+            target,
+            outcome: 'skipped',
+            reason: 'saturated',
+            ms: Math.round(performance.now() - waitStart),
+          });
+          this.counters.attempt('skipped', 'saturated');
           continue;
         }
         calls += 1;
@@ -141,7 +215,7 @@ export class FailoverService {
             hedge,
             plan,
             clientSignal: input.signal,
-            call: input.attempt,
+            call: holdingSlot(input.attempt, slot.lease),
           }),
         );
         return true;

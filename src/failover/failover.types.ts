@@ -36,6 +36,12 @@ export interface FailoverInput {
   signal: AbortSignal;
   /** One upstream call (adapter.send with the given signal). */
   attempt: UpstreamCall;
+  /** The request class' priority (JobQueue.queues.<class>.priority; higher is served first). */
+  priority?: number;
+  /** Longest wait for a provider slot (JobQueue.providerConcurrency) before the target is skipped. */
+  maxSlotWaitMs?: number;
+  /** Session affinity: the target that served this session well, tried first while it is admissible. */
+  preferred?: string;
 }
 
 const attemptLog = new WeakMap<object, AttemptRecord[]>();

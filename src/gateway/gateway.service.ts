@@ -14,6 +14,7 @@ import { countRequestTokens } from '../protocol/tokens';
 import type { CanonicalRequest, StreamEvent, Usage } from '../protocol/types';
 import type { Target } from '../providers/provider.types';
 import { ProviderRegistryService } from '../providers/provider-registry.service';
+import type { QueueClass } from '../queue/queue.types';
 import { RoutingService, type RoutedRequest } from '../routing/routing.service';
 
 export interface GatewayAnswer {
@@ -40,6 +41,10 @@ export interface OpenOptions {
   onRouted?: (route: RoutedRequest) => void;
   /** Called once with the answer's final usage (cache hits too), when the answer completed. */
   onUsage?: UsageListener;
+  /** The request's priority class (default: classified from the route and headers). */
+  queueClass?: QueueClass;
+  /** Already running inside a queue worker: call upstream here, do not enqueue again. */
+  direct?: boolean;
 }
 
 const totalInput = (u: Partial<Usage> | undefined): number =>

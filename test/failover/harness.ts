@@ -21,6 +21,7 @@ import { ProviderHealthIndicator } from '../../src/health/provider.health';
 import { LoggingModule } from '../../src/logging/logging.module';
 import type { StreamEvent } from '../../src/protocol/types';
 import { ProviderRegistryService } from '../../src/providers/provider-registry.service';
+import { RateLimitModule } from '../../src/ratelimit/ratelimit.module';
 import { RedisModule } from '../../src/redis/redis.module';
 import { RedisService } from '../../src/redis/redis.service';
 import { TimeoutPolicyService } from '../../src/timeout/timeout-policy.service';
@@ -116,7 +117,7 @@ export async function startHarness(opts: {
   // nestjs-pino keeps the first logger of the process for code outside a request: point it at this capture.
   __resetOutOfContextForTests();
   const module = await Test.createTestingModule({
-    imports: [AppConfigModule.forRoot(loaded), LoggingModule.forRoot(logs), RedisModule, HealthModule],
+    imports: [AppConfigModule.forRoot(loaded), LoggingModule.forRoot(logs), RedisModule, RateLimitModule, HealthModule],
   }).compile();
   await module.init();
   const failover = module.get(FailoverService);
