@@ -11,6 +11,7 @@ import { CompressionModule } from './compression/compression.module';
 import { GatewayModule } from './gateway/gateway.module';
 import { HealthModule } from './health/health.module';
 import { LoggingModule } from './logging/logging.module';
+import { QueueModule } from './queue/queue.module';
 import { RateLimitModule } from './ratelimit/ratelimit.module';
 import { RedisModule } from './redis/redis.module';
 
@@ -32,6 +33,7 @@ export class AppModule {
         LoggingModule.forRoot(options.logDestination),
         RedisModule,
         RateLimitModule,
+        QueueModule.forRoot(options.loaded.config),
         CompressionModule,
         HealthModule,
         GatewayModule,

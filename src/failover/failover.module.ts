@@ -6,12 +6,20 @@ import { FailoverService } from './failover.service';
 import { HealthScoreService } from './health-score';
 import { ProvidersController } from './providers.controller';
 import { TargetStateService } from './target-state.service';
+import { UpstreamCallService } from './upstream-call.service';
 
 /** Failover chains, breakers, cooldowns, health scores and hedging (docs/failover.md). */
 @Module({
   imports: [ProvidersModule, TimeoutModule],
   controllers: [ProvidersController],
-  providers: [FailoverService, HealthScoreService, TargetStateService, FailoverCounters],
-  exports: [FailoverService, HealthScoreService, TargetStateService, FailoverCounters, TimeoutModule],
+  providers: [FailoverService, HealthScoreService, TargetStateService, FailoverCounters, UpstreamCallService],
+  exports: [
+    FailoverService,
+    HealthScoreService,
+    TargetStateService,
+    FailoverCounters,
+    UpstreamCallService,
+    TimeoutModule,
+  ],
 })
 export class FailoverModule {}

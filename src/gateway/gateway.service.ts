@@ -8,7 +8,14 @@ import type { UsageListener } from '../common/request-hooks';
 import { AppConfigService } from '../config/config.service';
 import { DedupService } from '../dedup/dedup.service';
 import type { DedupRole } from '../dedup/dedup.types';
-import { FailoverService, type AttemptRecord } from '../failover/failover.service';
+import type { AttemptRecord } from '../failover/failover.service';
+import {
+  UpstreamCallService,
+  forwardedHeaders,
+  prepend,
+  type UpstreamJob,
+} from '../failover/upstream-call.service';
+import { QueueService } from '../queue/queue.service';
 import { GatewayError, statusForErrorType } from '../protocol/errors';
 import { countRequestTokens } from '../protocol/tokens';
 import type { CanonicalRequest, StreamEvent, Usage } from '../protocol/types';
@@ -50,22 +57,6 @@ export interface OpenOptions {
 const totalInput = (u: Partial<Usage> | undefined): number =>
   (u?.input_tokens ?? 0) + (u?.cache_read_input_tokens ?? 0) + (u?.cache_creation_input_tokens ?? 0);
 
-async function* prepend(head: StreamEvent[], rest: AsyncIterator<StreamEvent>): AsyncGenerator<StreamEvent> {
-  try {
-    yield* head;
-    for (;;) {
-      const next = await rest.next();
-      if (next.done) {
-        return;
-      }
-      yield next.value;
-    }
-  } finally {
-    // Leaving early (client gone, dedup detach) must release the upstream call.
-    await rest.return?.(undefined);
-  }
-}
-
 /**
  * The request path after ingress: route → cache lookup → coalesce identical in-flight requests → failover
  * along the target chain → record the answer for the cache. Everything before the first event is retriable
@@ -78,7 +69,8 @@ export class GatewayService {
     private readonly providers: ProviderRegistryService,
     private readonly cache: CacheService,
     private readonly dedup: DedupService,
-    private readonly failover: FailoverService,
+    private readonly upstream: UpstreamCallService,
+    private readonly queue: QueueService,
     private readonly config: AppConfigService,
     private readonly logger: PinoLogger,
   ) {
@@ -125,19 +117,23 @@ export class GatewayService {
       upstreamStreams === route.request.stream
         ? route.request
         : { ...route.request, stream: upstreamStreams };
+    const cls = opts.queueClass ?? this.queue.classify(route.scenario, opts.headers);
+    const job: UpstreamJob = {
+      requestId: opts.requestId,
+      request: upstreamRequest,
+      clientModel: String(request.model),
+      chain: [route.target, ...route.fallbacks],
+      scenario: route.scenario,
+      longContextTarget: this.routing.longContextTarget(),
+      tokenCount: route.tokenCount,
+      headers: forwardedHeaders(opts.headers),
+      priority: this.queue.priorityOf(cls),
+      maxSlotWaitMs: this.config.get('JobQueue').queues[cls].maxWaitMs,
+    };
     const leaderCall = async (signal: AbortSignal): Promise<AsyncIterator<StreamEvent>> => {
-      const result = await this.failover.execute({
-        chain: [route.target, ...route.fallbacks],
-        scenario: route.scenario,
-        longContextTarget: this.routing.longContextTarget(),
-        inputTokens: route.tokenCount,
-        maxTokens: route.request.max_tokens,
-        model: String(request.model),
-        stream: upstreamStreams,
-        signal,
-        attempt: (target, attemptSignal) =>
-          this.attempt({ ...route, request: upstreamRequest }, request, target, attemptSignal, opts),
-      });
+      const result = opts.direct
+        ? await this.upstream.call(job, signal)
+        : await this.queue.run(job, cls, signal);
       served = result.target;
       attempts = result.attempts;
       const answer = prepend(result.head, result.events);
@@ -202,25 +198,6 @@ export class GatewayService {
       this.logger.debug({ err: (err as Error).message }, 'upstream count_tokens failed; local count used');
       return local;
     }
-  }
-
-  /** One upstream call to one target of the chain. */
-  private attempt(
-    route: RoutedRequest,
-    request: CanonicalRequest,
-    reference: string,
-    signal: AbortSignal,
-    opts: OpenOptions,
-  ): Promise<AsyncIterable<StreamEvent>> {
-    const target = this.providers.target(reference);
-    if (!target) {
-      throw new GatewayError(404, `model: ${reference} is not a configured "provider,model"`, {
-        type: 'not_found_error',
-      });
-    }
-    return this.providers
-      .adapterFor(target)
-      .send(route.request, target, this.context(request, route, opts, signal));
   }
 
   private context(request: CanonicalRequest, route: RoutedRequest, opts: OpenOptions, signal: AbortSignal) {

@@ -1,0 +1,110 @@
+import { Injectable } from '@nestjs/common';
+import { PinoLogger } from 'nestjs-pino';
+import { GatewayError } from '../protocol/errors';
+import type { CanonicalRequest, StreamEvent } from '../protocol/types';
+import { ProviderRegistryService } from '../providers/provider-registry.service';
+import { FailoverService, type FailoverResult } from './failover.service';
+
+/** Client headers an upstream call may need (adapters read the Anthropic ones); the rest stay at the edge. */
+const FORWARDED_HEADERS = ['anthropic-beta', 'anthropic-version', 'user-agent', 'x-claude-code-session-id'];
+
+/**
+ * Everything one upstream call needs, as plain JSON: it is what a queue job carries to a worker on
+ * another process, and what the direct path runs in place.
+ */
+export interface UpstreamJob {
+  requestId: string;
+  /** The routed request, `stream` already set to how the upstream is called. */
+  request: CanonicalRequest;
+  /** The model name the client asked for (echoed in answers). */
+  clientModel: string;
+  /** Routed target first, then its fallbacks. */
+  chain: string[];
+  scenario: string;
+  longContextTarget?: string;
+  tokenCount: number;
+  headers: Record<string, string>;
+  /** The request class' priority (higher first) for provider slots. */
+  priority: number;
+  /** Longest wait for a provider slot. */
+  maxSlotWaitMs?: number;
+  /** Session affinity's pinned target. */
+  preferred?: string;
+}
+
+export function forwardedHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of FORWARDED_HEADERS) {
+    const v = headers[name];
+    const value = Array.isArray(v) ? v.join(',') : v;
+    if (value) {
+      out[name] = value;
+    }
+  }
+  return out;
+}
+
+/** Puts the already-pulled head back in front of the rest. */
+export async function* prepend(head: StreamEvent[], rest: AsyncIterator<StreamEvent>): AsyncGenerator<StreamEvent> {
+  try {
+    yield* head;
+    for (;;) {
+      const next = await rest.next();
+      if (next.done) {
+        return;
+      }
+      yield next.value;
+    }
+  } finally {
+    // Leaving early (client gone, dedup detach) must release the upstream call.
+    await rest.return?.(undefined);
+  }
+}
+
+/**
+ * One request's upstream work: the failover chain over the providers' adapters, under adaptive timeouts
+ * and provider slots. The direct path and queue workers both run it, so queued requests behave exactly
+ * like direct ones.
+ */
+@Injectable()
+export class UpstreamCallService {
+  constructor(
+    private readonly failover: FailoverService,
+    private readonly providers: ProviderRegistryService,
+    private readonly logger: PinoLogger,
+  ) {
+    this.logger.setContext('upstream');
+  }
+
+  call(job: UpstreamJob, signal: AbortSignal): Promise<FailoverResult> {
+    return this.failover.execute({
+      chain: job.chain,
+      scenario: job.scenario,
+      longContextTarget: job.longContextTarget,
+      inputTokens: job.tokenCount,
+      maxTokens: job.request.max_tokens,
+      model: job.clientModel,
+      stream: job.request.stream === true,
+      signal,
+      priority: job.priority,
+      maxSlotWaitMs: job.maxSlotWaitMs,
+      preferred: job.preferred,
+      attempt: (reference, attemptSignal) => {
+        const target = this.providers.target(reference);
+        if (!target) {
+          throw new GatewayError(404, `model: ${reference} is not a configured "provider,model"`, {
+            type: 'not_found_error',
+          });
+        }
+        return this.providers.adapterFor(target).send(job.request, target, {
+          requestId: job.requestId,
+          signal: attemptSignal,
+          clientHeaders: job.headers,
+          inputTokensEstimate: job.tokenCount,
+          clientModel: job.clientModel,
+          logger: this.logger,
+        });
+      },
+    });
+  }
+}

@@ -1,0 +1,87 @@
+import type Redis from 'ioredis';
+import type { StreamEvent } from '../protocol/types';
+import type { EndMarker, HeadMarker, StartMarker } from './job-stream';
+
+/** Events per XADD at most; a batch also goes out after FLUSH_MS. */
+const MAX_BATCH = 64;
+const FLUSH_MS = 2;
+
+/**
+ * The worker side of a queued request: appends the answer to the job's stream (batched: the first event
+ * at once, then every few milliseconds) and tells the waiting API instance, by a PUBLISH on its relay
+ * channel, that there is something to read. Writes are chained, so entries keep their order.
+ */
+export class JobPublisher {
+  private buffer: StreamEvent[] = [];
+  private timer?: NodeJS.Timeout;
+  private writes: Promise<void> = Promise.resolve();
+  private failed?: Error;
+
+  constructor(
+    private readonly client: () => Redis | undefined,
+    private readonly streamKey: string,
+    private readonly relayChannel: string,
+    private readonly jobId: string,
+    private readonly ttlMs: number,
+  ) {}
+
+  start(marker: StartMarker): void {
+    this.write(['start', JSON.stringify(marker)]);
+  }
+
+  head(marker: HeadMarker, events: StreamEvent[]): void {
+    this.write(['head', JSON.stringify(marker), 'e', JSON.stringify(events)]);
+  }
+
+  push(event: StreamEvent): void {
+    this.buffer.push(event);
+    if (this.buffer.length >= MAX_BATCH) {
+      this.flush();
+    } else if (!this.timer) {
+      this.timer = setTimeout(() => this.flush(), FLUSH_MS);
+    }
+  }
+
+  /** Flushes, writes the end marker and resolves when everything is on Redis (or failed). */
+  end(marker: EndMarker): Promise<void> {
+    this.flush();
+    this.write(['end', JSON.stringify(marker)]);
+    return this.writes;
+  }
+
+  /** The first Redis failure, if any (the API side then sees the worker as lost). */
+  get error(): Error | undefined {
+    return this.failed;
+  }
+
+  private flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.buffer.length === 0) {
+      return;
+    }
+    const batch = this.buffer;
+    this.buffer = [];
+    this.write(['e', JSON.stringify(batch)]);
+  }
+
+  private write(fields: string[]): void {
+    this.writes = this.writes.then(async () => {
+      const client = this.client();
+      if (this.failed || !client) {
+        this.failed ??= new Error('Redis unavailable');
+        return;
+      }
+      try {
+        await client
+          .pipeline()
+          .xadd(this.streamKey, '*', ...fields)
+          .pexpire(this.streamKey, this.ttlMs)
+          .publish(this.relayChannel, this.jobId)
+          .exec();
+      } catch (err) {
+        this.failed = err as Error;
+      }
+    });
+  }
+}

@@ -1,0 +1,270 @@
+import type Redis from 'ioredis';
+import { reviveError } from '../dedup/dedup-errors';
+import { rememberAttempts } from '../failover/failover.types';
+import { GatewayError } from '../protocol/errors';
+import type { StreamEvent } from '../protocol/types';
+import type { RedisClient } from '../redis/redis.service';
+import { parseEntries, type HeadMarker, type JobEntry } from './job-stream';
+
+/** Entries per XREAD; reading pauses while this many events wait for a slow client. */
+const READ_COUNT = 64;
+const HIGH_WATER_EVENTS = 512;
+
+export interface RelayKeys {
+  stream: (jobId: string) => string;
+  waiting: (jobId: string) => string;
+  worker: (jobId: string) => string;
+}
+
+export interface RelaySettings {
+  /** How long a requester's liveness key lives (refreshed each sweep). */
+  aliveMs: number;
+  /** No event and no worker liveness key for this long ⇒ the worker is lost. */
+  workerLostMs: number;
+}
+
+type Waiter = () => void;
+
+/** The API side of one queued request: what its worker has written, in order, at the client's pace. */
+export class RelayHandle {
+  headMarker?: HeadMarker;
+  started = false;
+  startedAt?: number;
+  readonly createdAt = Date.now();
+  lastActivity = Date.now();
+  after = '0';
+  private readonly events: StreamEvent[] = [];
+  private finished = false;
+  private failure?: Error;
+  private wake?: Waiter;
+  private headWaiters: { resolve: (h: HeadMarker) => void; reject: (e: Error) => void }[] = [];
+  reading = false;
+  readAgain = false;
+
+  constructor(
+    readonly jobId: string,
+    readonly onPull: () => void,
+    readonly onClose: () => void,
+  ) {}
+
+  get buffered(): number {
+    return this.events.length;
+  }
+
+  get done(): boolean {
+    return this.finished;
+  }
+
+  /** The chain's target and attempts once the worker committed; rejects with the worker's error. */
+  head(): Promise<HeadMarker> {
+    if (this.headMarker) {
+      return Promise.resolve(this.headMarker);
+    }
+    if (this.failure) {
+      return Promise.reject(this.failure);
+    }
+    return new Promise((resolve, reject) => this.headWaiters.push({ resolve, reject }));
+  }
+
+  apply(entry: JobEntry): void {
+    this.after = entry.id;
+    this.lastActivity = Date.now();
+    if (entry.start && !this.started) {
+      this.started = true;
+      this.startedAt = Date.now();
+    }
+    if (entry.head) {
+      this.headMarker = entry.head;
+      for (const w of this.headWaiters.splice(0)) {
+        w.resolve(entry.head);
+      }
+    }
+    this.events.push(...entry.events);
+    if (entry.end) {
+      if (entry.end.kind === 'failed') {
+        const err = reviveError(entry.end.error);
+        rememberAttempts(err, entry.end.attempts ?? []);
+        this.fail(err);
+      } else {
+        this.finished = true;
+        this.signal();
+      }
+    } else {
+      this.signal();
+    }
+  }
+
+  /** Ends the relay with an error: before the head it is the request's error, after it a terminal event. */
+  fail(err: Error): void {
+    if (this.finished) {
+      return;
+    }
+    this.finished = true;
+    this.failure = err;
+    for (const w of this.headWaiters.splice(0)) {
+      w.reject(err);
+    }
+    this.signal();
+  }
+
+  async *stream(): AsyncGenerator<StreamEvent> {
+    try {
+      for (;;) {
+        if (this.events.length > 0) {
+          const batch = this.events.splice(0, this.events.length);
+          if (this.events.length === 0 && !this.finished) {
+            this.onPull(); // room again: read ahead while the client takes these
+          }
+          yield* batch;
+          continue;
+        }
+        if (this.finished) {
+          if (this.failure) {
+            const status = this.failure instanceof GatewayError ? this.failure.status : 502;
+            yield {
+              type: 'error',
+              error: {
+                type: status === 503 ? 'overloaded_error' : 'api_error',
+                message: this.failure.message,
+              },
+            };
+          }
+          return;
+        }
+        this.onPull();
+        await new Promise<void>((resolve) => (this.wake = resolve));
+      }
+    } finally {
+      this.onClose();
+    }
+  }
+
+  private signal(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+}
+
+/**
+ * Reads queued requests' answers back from their streams for this instance. Workers PUBLISH the job id
+ * on this instance's relay channel after each write; one subscriber connection hears them all and a
+ * non-blocking XREAD fetches the new entries — no blocking connection per request, so thousands of
+ * queued streams cost one socket. A sweep re-reads everything periodically (a notification lost during
+ * a reconnect costs at most one sweep), keeps the requesters' liveness keys alive and notices dead workers.
+ */
+export class JobRelay {
+  private readonly handles = new Map<string, RelayHandle>();
+  private sweeper?: NodeJS.Timeout;
+
+  constructor(
+    private readonly hot: () => Redis | undefined,
+    private readonly subscriber: RedisClient,
+    readonly channel: string,
+    private readonly keys: RelayKeys,
+    private readonly settings: RelaySettings,
+  ) {
+    subscriber.on('message', (_channel: string, jobId: string) => {
+      const handle = this.handles.get(jobId);
+      if (handle) {
+        this.read(handle);
+      }
+    });
+    subscriber.on('ready', () => void subscriber.subscribe(channel).catch(() => undefined));
+    this.sweeper = setInterval(() => void this.sweep(), Math.max(100, Math.floor(settings.aliveMs / 3)));
+    this.sweeper.unref();
+  }
+
+  get size(): number {
+    return this.handles.size;
+  }
+
+  /** Registers a relay before its job is added, so no notification can be missed. */
+  open(jobId: string): RelayHandle {
+    const handle = new RelayHandle(
+      jobId,
+      () => this.read(handle),
+      () => this.close(handle),
+    );
+    this.handles.set(jobId, handle);
+    return handle;
+  }
+
+  close(handle: RelayHandle): void {
+    this.handles.delete(handle.jobId);
+    const client = this.hot();
+    void client?.del(this.keys.waiting(handle.jobId)).catch(() => undefined);
+  }
+
+  stop(): void {
+    clearInterval(this.sweeper);
+    for (const h of this.handles.values()) {
+      h.fail(new GatewayError(503, 'the gateway is shutting down', { type: 'overloaded_error' }));
+    }
+    this.handles.clear();
+  }
+
+  private read(handle: RelayHandle): void {
+    if (handle.reading) {
+      handle.readAgain = true;
+      return;
+    }
+    if (handle.done || handle.buffered >= HIGH_WATER_EVENTS) {
+      return;
+    }
+    const client = this.hot();
+    if (!client) {
+      return; // the sweep (or worker-lost check) decides
+    }
+    handle.reading = true;
+    handle.readAgain = false;
+    client.xread('COUNT', READ_COUNT, 'STREAMS', this.keys.stream(handle.jobId), handle.after).then(
+      (reply) => {
+        const entries = parseEntries(reply as [string, [string, string[]][]][] | null);
+        for (const entry of entries) {
+          handle.apply(entry);
+        }
+        handle.reading = false;
+        if (handle.readAgain || entries.length === READ_COUNT) {
+          this.read(handle);
+        }
+      },
+      () => {
+        handle.reading = false;
+      },
+    );
+  }
+
+  private async sweep(): Promise<void> {
+    const client = this.hot();
+    if (!client || this.handles.size === 0) {
+      return;
+    }
+    const now = Date.now();
+    const pipeline = client.pipeline();
+    const suspects: RelayHandle[] = [];
+    for (const h of this.handles.values()) {
+      pipeline.set(this.keys.waiting(h.jobId), '1', 'PX', this.settings.aliveMs);
+      this.read(h);
+      if (h.started && !h.done && now - h.lastActivity > this.settings.workerLostMs) {
+        suspects.push(h);
+        pipeline.exists(this.keys.worker(h.jobId));
+      }
+    }
+    try {
+      const replies = (await pipeline.exec()) ?? [];
+      const existence = replies.slice(replies.length - suspects.length);
+      suspects.forEach((h, i) => {
+        if (existence[i]?.[1] === 0) {
+          h.fail(
+            new GatewayError(502, 'the worker running this request stopped before finishing it', {
+              type: 'api_error',
+            }),
+          );
+        }
+      });
+    } catch {
+      // Redis trouble: the next sweep tries again; requests time out on their own deadlines
+    }
+  }
+}

@@ -1,0 +1,82 @@
+import { Processor, WorkerHost } from '@nestjs/bullmq';
+import type { OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import type { Job } from 'bullmq';
+import { PinoLogger } from 'nestjs-pino';
+import { AppConfigService } from '../config/config.service';
+import { QueueService } from './queue.service';
+import type { QueueClass } from './queue.types';
+
+/** A dead worker's job goes back to its queue after this long (its lock expires); renewed every half. */
+const LOCK_MS = 10_000;
+
+/**
+ * One BullMQ worker per class, started only on worker roles (`--role worker|all`), with the class'
+ * concurrency. On shutdown a worker stops taking jobs and finishes the ones it runs within the grace
+ * period; what is still running after it is handed back (its lock lapses and another worker takes it).
+ */
+abstract class ClassProcessor extends WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown {
+  protected abstract readonly cls: QueueClass;
+
+  constructor(
+    private readonly queue: QueueService,
+    private readonly config: AppConfigService,
+    private readonly logger: PinoLogger,
+  ) {
+    super();
+  }
+
+  process(job: Job): Promise<unknown> {
+    return this.queue.process(job);
+  }
+
+  onApplicationBootstrap(): void {
+    if (!this.queue.runsWorkers) {
+      return;
+    }
+    const worker = this.worker;
+    worker.concurrency = this.config.get('JobQueue').queues[this.cls].concurrency;
+    worker.on('error', (err) =>
+      this.logger.warn({ err: err.message, queue: this.cls }, 'queue worker error'),
+    );
+    void worker
+      .run()
+      .catch((err: Error) =>
+        this.logger.error({ err: err.message, queue: this.cls }, 'queue worker stopped'),
+      );
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (!this.worker.isRunning()) {
+      return;
+    }
+    const grace = this.config.get('Server').shutdownGraceMs;
+    const closed = this.worker.close();
+    const timer = new Promise<'late'>((r) => setTimeout(() => r('late'), grace).unref());
+    if ((await Promise.race([closed, timer])) === 'late') {
+      this.logger.warn({ queue: this.cls }, 'queue worker: grace period over; handing running jobs back');
+      await this.worker.close(true).catch(() => undefined);
+    }
+  }
+}
+
+const workerOptions = {
+  autorun: false,
+  lockDuration: LOCK_MS,
+  stalledInterval: LOCK_MS / 2,
+  maxStalledCount: 1,
+};
+
+@Processor('interactive', workerOptions)
+export class InteractiveProcessor extends ClassProcessor {
+  protected readonly cls = 'interactive';
+}
+
+@Processor('batch', workerOptions)
+export class BatchProcessor extends ClassProcessor {
+  protected readonly cls = 'batch';
+}
+
+@Processor('background', workerOptions)
+export class BackgroundProcessor extends ClassProcessor {
+  protected readonly cls = 'background';
+}

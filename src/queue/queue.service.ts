@@ -1,0 +1,621 @@
+import {
+  Injectable,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { getQueueToken } from '@nestjs/bullmq';
+import type { Job, Queue } from 'bullmq';
+import { randomUUID } from 'node:crypto';
+import { PinoLogger } from 'nestjs-pino';
+import { withTimeout } from '../common/with-timeout';
+import { AppConfigService } from '../config/config.service';
+import { serializeError } from '../dedup/dedup-errors';
+import { attemptsOf, type FailoverResult } from '../failover/failover.service';
+import { UpstreamCallService, type UpstreamJob } from '../failover/upstream-call.service';
+import { GatewayError } from '../protocol/errors';
+import type { StreamEvent } from '../protocol/types';
+import { DegradedModeService } from '../redis/degraded-mode.service';
+import { InstanceRegistryService } from '../redis/instance-registry.service';
+import { RedisService, type RedisClient } from '../redis/redis.service';
+import { JobPublisher } from './job-publisher';
+import { JobRelay } from './job-relay';
+import { LocalScheduler } from './local-scheduler';
+import { queueKeys, type RequestJobData } from './queue-keys';
+import { PRIORITY_HEADER, QUEUE_CLASSES, type JobHandler, type QueueClass } from './queue.types';
+
+/** Job name of a relayed client request (everything else is a registered durable handler). */
+export const REQUEST_JOB = 'request';
+/** How long a stream of a finished job stays readable (a slow client is still reading it). */
+const STREAM_TTL_MS = 10 * 60_000;
+
+export type QueueMode = 'bullmq' | 'local';
+
+interface LocalJob {
+  cancelled: boolean;
+  started: boolean;
+}
+
+/** Releases `release` once the events are finished, abandoned or failed. */
+async function* releasing(
+  events: AsyncIterator<StreamEvent>,
+  release: () => void,
+): AsyncGenerator<StreamEvent> {
+  try {
+    for (;;) {
+      const next = await events.next();
+      if (next.done) {
+        return;
+      }
+      yield next.value;
+    }
+  } finally {
+    release();
+    await events.return?.(undefined);
+  }
+}
+
+const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+  });
+
+/**
+ * Priority classes for upstream work (docs/scaling.md). With JobQueue on and Redis up, a request's
+ * upstream call is a BullMQ job on its class' queue, run by a worker process (this one or another) through
+ * the same failover path, its canonical events relayed back through a Redis Stream so queued requests
+ * still stream. Otherwise — JobQueue off, or Redis down — an in-process scheduler with the same classes,
+ * priorities and concurrency runs it here, and switches back by itself. Durable jobs (batch requests,
+ * scheduled maintenance) use the same queues with attempts and exponential backoff.
+ */
+@Injectable()
+export class QueueService implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly queues = new Map<QueueClass, Queue>();
+  private readonly handlers = new Map<string, JobHandler<unknown>>();
+  private readonly broadcastListeners = new Map<string, ((payload: unknown) => void)[]>();
+  private readonly running = new Map<string, AbortController>();
+  private readonly localJobs = new Map<string, LocalJob>();
+  private readonly local: LocalScheduler;
+  private readonly keys: ReturnType<typeof queueKeys>;
+  private readonly shutdown = new AbortController();
+  private relay?: JobRelay;
+  private subscriber?: RedisClient;
+
+  constructor(
+    private readonly config: AppConfigService,
+    private readonly redis: RedisService,
+    private readonly modes: DegradedModeService,
+    private readonly instances: InstanceRegistryService,
+    private readonly upstream: UpstreamCallService,
+    private readonly moduleRef: ModuleRef,
+    private readonly logger: PinoLogger,
+  ) {
+    this.logger.setContext('queue');
+    this.local = new LocalScheduler(this.config.get('JobQueue').queues);
+    this.keys = queueKeys(redis);
+  }
+
+  onModuleInit(): void {
+    if (!this.bullConfigured) {
+      if (this.config.get('JobQueue').enabled) {
+        this.logger.warn(
+          'JobQueue.enabled but Redis is not configured: the in-process scheduler runs the queues',
+        );
+      }
+      return;
+    }
+    for (const cls of QUEUE_CLASSES) {
+      this.queues.set(cls, this.moduleRef.get<Queue>(getQueueToken(cls), { strict: false }));
+    }
+    const sub = this.redis.createDedicatedConnection('switchyard:queue-sub');
+    this.subscriber = sub;
+    const jq = this.config.get('JobQueue');
+    this.relay = new JobRelay(
+      () => this.redis.available,
+      sub,
+      this.keys.relayChannel(this.instances.id),
+      this.keys,
+      {
+        aliveMs: jq.workerLostMs,
+        workerLostMs: jq.workerLostMs,
+      },
+    );
+    sub.on('ready', () => {
+      void sub.subscribe(this.keys.cancelChannel, this.keys.scheduledChannel).catch(() => undefined);
+    });
+    sub.on('message', (channel: string, message: string) => {
+      if (channel === this.keys.cancelChannel) {
+        this.running.get(message)?.abort(new Error('cancelled by the requester'));
+      } else if (channel === this.keys.scheduledChannel) {
+        this.deliverBroadcast(message);
+      }
+    });
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.bullConfigured && this.runsWorkers) {
+      await this.upsertSchedules();
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.shutdown.abort();
+    this.relay?.stop();
+  }
+
+  /** BullMQ is set up (JobQueue.enabled with Redis configured); whether it is usable right now is `mode`. */
+  get bullConfigured(): boolean {
+    return this.config.get('JobQueue').enabled && this.redis.configured;
+  }
+
+  get runsWorkers(): boolean {
+    return this.config.get('JobQueue').role !== 'api';
+  }
+
+  get mode(): QueueMode {
+    return this.bullConfigured && this.modes.isDistributed('queue') && this.relay ? 'bullmq' : 'local';
+  }
+
+  /** Seed priority of a class (higher first). */
+  priorityOf(cls: QueueClass): number {
+    return this.config.get('JobQueue').queues[cls].priority;
+  }
+
+  /**
+   * `background` for the Router's background scenario or `x-switchyard-priority: background`, `batch` for
+   * the batches API or that header, else `interactive`.
+   */
+  classify(scenario: string, headers: Record<string, string | string[] | undefined>): QueueClass {
+    const asked = headers[PRIORITY_HEADER];
+    if (asked === 'background' || asked === 'batch' || asked === 'interactive') {
+      return asked;
+    }
+    return scenario === 'background' ? 'background' : 'interactive';
+  }
+
+  /** Runs one request's upstream work in its class: queued on BullMQ, or by the in-process scheduler. */
+  async run(job: UpstreamJob, cls: QueueClass, signal: AbortSignal): Promise<FailoverResult> {
+    if (this.mode === 'bullmq') {
+      const queued = await this.runQueued(job, cls, signal);
+      if (queued) {
+        return queued;
+      }
+    }
+    return this.runLocal(job, cls, signal);
+  }
+
+  registerHandler<T>(name: string, handler: JobHandler<T>): void {
+    if (name === REQUEST_JOB) {
+      throw new Error(`"${REQUEST_JOB}" is reserved`);
+    }
+    this.handlers.set(name, handler as JobHandler<unknown>);
+  }
+
+  /** A durable job: BullMQ when available (attempts + exponential backoff per class), else in-process. */
+  async addJob<T>(cls: QueueClass, name: string, data: T, opts: { jobId?: string } = {}): Promise<void> {
+    const jobId = opts.jobId ?? randomUUID();
+    const s = this.config.get('JobQueue').queues[cls];
+    const queue = this.queues.get(cls);
+    if (this.mode === 'bullmq' && queue) {
+      try {
+        await withTimeout(
+          queue.add(name, data, {
+            jobId,
+            attempts: s.attempts,
+            backoff: { type: 'exponential', delay: s.backoffMs },
+            ...this.retention(),
+          }),
+          2000,
+          'queue add',
+        );
+        return;
+      } catch (err) {
+        this.logger.warn(
+          { err: (err as Error).message, name },
+          'queue: BullMQ add failed; running the job in-process',
+        );
+      }
+    }
+    const entry: LocalJob = { cancelled: false, started: false };
+    this.localJobs.set(jobId, entry);
+    void this.runLocalJob(cls, name, jobId, data, entry).finally(() => this.localJobs.delete(jobId));
+  }
+
+  /** Removes a job that has not started yet; true when it was removed. */
+  async removeJob(cls: QueueClass, jobId: string): Promise<boolean> {
+    const local = this.localJobs.get(jobId);
+    if (local) {
+      if (local.started) {
+        return false;
+      }
+      local.cancelled = true;
+      return true;
+    }
+    const queue = this.queues.get(cls);
+    if (!queue) {
+      return false;
+    }
+    try {
+      return (await withTimeout(queue.remove(jobId), 2000, 'queue remove')) === 1;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Sends `payload` to every instance's listeners of `name` (scheduled jobs that run once per cluster). */
+  async broadcast(name: string, payload: unknown): Promise<void> {
+    const client = this.redis.available;
+    if (!client || this.mode !== 'bullmq') {
+      this.deliverBroadcast(JSON.stringify({ name, payload }));
+      return;
+    }
+    await client.publish(this.keys.scheduledChannel, JSON.stringify({ name, payload })).catch(() => {
+      this.deliverBroadcast(JSON.stringify({ name, payload }));
+    });
+  }
+
+  onBroadcast(name: string, listener: (payload: unknown) => void): void {
+    this.broadcastListeners.set(name, [...(this.broadcastListeners.get(name) ?? []), listener]);
+  }
+
+  /** Queue depths by class: BullMQ counts when queued, the in-process scheduler's otherwise. */
+  async depth(): Promise<Record<QueueClass, Record<string, number>>> {
+    const out = {} as Record<QueueClass, Record<string, number>>;
+    const localDepth = this.local.depth();
+    for (const cls of QUEUE_CLASSES) {
+      const queue = this.queues.get(cls);
+      let counts: Record<string, number> = {
+        local_running: localDepth[cls].running,
+        local_waiting: localDepth[cls].waiting,
+      };
+      if (queue && this.mode === 'bullmq') {
+        try {
+          const bull = await withTimeout(
+            queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed'),
+            1000,
+            'queue counts',
+          );
+          counts = { ...counts, ...bull };
+        } catch {
+          // counts stay local
+        }
+      }
+      out[cls] = counts;
+    }
+    return out;
+  }
+
+  get relayedInFlight(): number {
+    return this.relay?.size ?? 0;
+  }
+
+  // ── worker side ────────────────────────────────────────────────────────────────────────────────
+
+  /** Called by the class processors for every BullMQ job this process runs. */
+  async process(job: Job): Promise<unknown> {
+    if (job.name === REQUEST_JOB) {
+      return this.processRequest(job as Job<RequestJobData<UpstreamJob>>);
+    }
+    const handler = this.handlers.get(job.name);
+    if (!handler) {
+      throw new Error(`no handler for job "${job.name}" on this worker`);
+    }
+    const ac = new AbortController();
+    const onShutdown = (): void => ac.abort(new Error('worker shutting down'));
+    this.shutdown.signal.addEventListener('abort', onShutdown, { once: true });
+    this.running.set(String(job.id), ac);
+    try {
+      const attempt = job.attemptsMade + 1;
+      await handler(job.data, {
+        jobId: String(job.id),
+        attempt,
+        finalAttempt: attempt >= (job.opts.attempts ?? 1),
+        signal: ac.signal,
+      });
+      return undefined;
+    } finally {
+      this.running.delete(String(job.id));
+      this.shutdown.signal.removeEventListener('abort', onShutdown);
+    }
+  }
+
+  private async processRequest(job: Job<RequestJobData<UpstreamJob>>): Promise<unknown> {
+    const client = this.redis.available;
+    if (!client) {
+      throw new Error('Redis is unavailable: the job is handed back');
+    }
+    const id = String(job.id);
+    const jq = this.config.get('JobQueue');
+    // The requester keeps this key alive while it waits; without it nobody would read the answer.
+    if ((await client.exists(this.keys.waiting(id))) === 0) {
+      return { skipped: 'the requester is gone' };
+    }
+    const ac = new AbortController();
+    this.running.set(id, ac);
+    const publisher = new JobPublisher(
+      () => this.redis.available,
+      this.keys.stream(id),
+      this.keys.relayChannel(job.data.replyTo),
+      id,
+      STREAM_TTL_MS,
+    );
+    const beat = async (): Promise<void> => {
+      const c = this.redis.available;
+      if (!c) {
+        return;
+      }
+      try {
+        const [[, waiting]] = (await c
+          .pipeline()
+          .exists(this.keys.waiting(id))
+          .set(this.keys.worker(id), this.instances.id, 'PX', jq.workerLostMs)
+          .exec()) as [[Error | null, number]];
+        if (waiting === 0) {
+          ac.abort(new Error('the requester is gone'));
+        }
+      } catch {
+        // a missed beat: the requester gives up only after workerLostMs
+      }
+    };
+    await beat();
+    const heartbeat = setInterval(() => void beat(), jq.workerHeartbeatMs);
+    publisher.start({ worker: this.instances.id });
+    try {
+      const result = await this.upstream.call(job.data.job, ac.signal);
+      publisher.head({ target: result.target, attempts: result.attempts }, result.head);
+      try {
+        for (;;) {
+          const next = await result.events.next();
+          if (next.done) {
+            break;
+          }
+          publisher.push(next.value);
+        }
+      } finally {
+        await result.events.return?.(undefined);
+      }
+      await publisher.end({ kind: 'done' });
+      return { target: result.target };
+    } catch (err) {
+      await publisher.end({ kind: 'failed', error: serializeError(err), attempts: attemptsOf(err) });
+      return { failed: (err as Error).message };
+    } finally {
+      clearInterval(heartbeat);
+      this.running.delete(id);
+      void this.redis.available?.del(this.keys.worker(id)).catch(() => undefined);
+    }
+  }
+
+  // ── API side ──────────────────────────────────────────────────────────────────────────────────
+
+  /** undefined when the queue could not take the job (Redis trouble): the caller runs it locally. */
+  private async runQueued(
+    job: UpstreamJob,
+    cls: QueueClass,
+    signal: AbortSignal,
+  ): Promise<FailoverResult | undefined> {
+    const relay = this.relay as JobRelay;
+    const queue = this.queues.get(cls) as Queue;
+    const client = this.redis.available;
+    if (!client) {
+      return undefined;
+    }
+    const jq = this.config.get('JobQueue');
+    const s = jq.queues[cls];
+    const jobId = randomUUID();
+    const handle = relay.open(jobId);
+    try {
+      await withTimeout(
+        client.set(this.keys.waiting(jobId), '1', 'PX', jq.workerLostMs),
+        this.redis.commandTimeoutMs,
+        'queue requester key',
+      );
+      const data: RequestJobData<UpstreamJob> = { job, replyTo: this.instances.id, enqueuedAt: Date.now() };
+      await withTimeout(
+        queue.add(REQUEST_JOB, data, {
+          jobId,
+          // A relayed request is retried by failover, not by BullMQ (it may already have streamed).
+          attempts: 1,
+          ...this.retention(),
+        }),
+        Math.max(1000, this.redis.commandTimeoutMs * 4),
+        'queue add',
+      );
+    } catch (err) {
+      relay.close(handle); // deletes the requester key: a late add is skipped by its worker
+      this.logger.warn(
+        { err: (err as Error).message },
+        'queue: enqueue failed; running the request in-process',
+      );
+      return undefined;
+    }
+
+    const cancel = (): void => {
+      if (handle.started) {
+        void this.redis.available?.publish(this.keys.cancelChannel, jobId).catch(() => undefined);
+      } else {
+        void queue.remove(jobId).catch(() => 0);
+      }
+      handle.fail(new GatewayError(499, 'request aborted by the client', { type: 'api_error' }));
+      relay.close(handle);
+    };
+    signal.addEventListener('abort', cancel, { once: true });
+    const waitTimer = setTimeout(() => {
+      if (!handle.started) {
+        void queue.remove(jobId).catch(() => 0);
+        const seconds = Math.max(1, Math.ceil(s.maxWaitMs / 10_000));
+        handle.fail(
+          new GatewayError(503, `the ${cls} queue did not start this request within ${s.maxWaitMs} ms`, {
+            type: 'overloaded_error',
+            headers: { 'retry-after': String(seconds) },
+          }),
+        );
+        relay.close(handle);
+      }
+    }, s.maxWaitMs);
+    waitTimer.unref();
+    try {
+      const head = await handle.head();
+      clearTimeout(waitTimer);
+      const events = handle.stream();
+      return {
+        target: head.target,
+        attempts: head.attempts,
+        head: [],
+        events: (async function* () {
+          try {
+            yield* events;
+          } finally {
+            signal.removeEventListener('abort', cancel);
+            if (!handle.done) {
+              cancel(); // the client left mid-answer: stop the worker's upstream call too
+            }
+          }
+        })(),
+      };
+    } catch (err) {
+      clearTimeout(waitTimer);
+      signal.removeEventListener('abort', cancel);
+      relay.close(handle);
+      throw err;
+    }
+  }
+
+  private async runLocal(job: UpstreamJob, cls: QueueClass, signal: AbortSignal): Promise<FailoverResult> {
+    const s = this.config.get('JobQueue').queues[cls];
+    let release: () => void;
+    try {
+      release = await this.local.acquire(cls, signal, s.maxWaitMs);
+    } catch (why) {
+      if (why === 'aborted') {
+        throw new GatewayError(499, 'request aborted by the client', { type: 'api_error' });
+      }
+      throw new GatewayError(
+        503,
+        `the ${cls} class is at its concurrency (${s.concurrency}) for ${s.maxWaitMs} ms`,
+        {
+          type: 'overloaded_error',
+          headers: { 'retry-after': String(Math.max(1, Math.ceil(s.maxWaitMs / 10_000))) },
+        },
+      );
+    }
+    try {
+      const result = await this.upstream.call(job, signal);
+      return { ...result, events: releasing(result.events, release) };
+    } catch (err) {
+      release();
+      throw err;
+    }
+  }
+
+  private async runLocalJob(
+    cls: QueueClass,
+    name: string,
+    jobId: string,
+    data: unknown,
+    entry: LocalJob,
+  ): Promise<void> {
+    const handler = this.handlers.get(name);
+    if (!handler) {
+      this.logger.error({ name }, 'queue: no handler registered for a local job');
+      return;
+    }
+    const s = this.config.get('JobQueue').queues[cls];
+    for (let attempt = 1; !this.shutdown.signal.aborted; attempt += 1) {
+      let release: () => void;
+      try {
+        release = await this.local.acquire(cls, this.shutdown.signal, Number.POSITIVE_INFINITY);
+      } catch {
+        return;
+      }
+      if (entry.cancelled) {
+        release();
+        return;
+      }
+      entry.started = true;
+      try {
+        await handler(data, {
+          jobId,
+          attempt,
+          finalAttempt: attempt >= s.attempts,
+          signal: this.shutdown.signal,
+        });
+        return;
+      } catch (err) {
+        if (attempt >= s.attempts) {
+          this.logger.error(
+            { err: (err as Error).message, name, jobId, attempt },
+            'queue: job failed for good',
+          );
+          return;
+        }
+        this.logger.warn(
+          { err: (err as Error).message, name, jobId, attempt },
+          'queue: job failed; retrying',
+        );
+      } finally {
+        release();
+      }
+      await sleep(s.backoffMs * 2 ** (attempt - 1), this.shutdown.signal);
+    }
+  }
+
+  private retention(): {
+    removeOnComplete: { count: number; age: number };
+    removeOnFail: { count: number; age: number };
+  } {
+    const jq = this.config.get('JobQueue');
+    return {
+      removeOnComplete: { count: jq.keepCompleted.count, age: jq.keepCompleted.ageSec },
+      removeOnFail: { count: jq.keepFailed.count, age: jq.keepFailed.ageSec },
+    };
+  }
+
+  // ── scheduled jobs (once per cluster) ─────────────────────────────────────────────────────────
+
+  private readonly schedules = new Map<string, number>();
+
+  /** A repeatable job run once per cluster every `everyMs` (BullMQ job scheduler on the background queue). */
+  schedule(name: string, everyMs: number, handler: JobHandler<unknown>): void {
+    if (everyMs <= 0) {
+      return;
+    }
+    this.registerHandler(name, handler);
+    this.schedules.set(name, everyMs);
+  }
+
+  private async upsertSchedules(): Promise<void> {
+    const queue = this.queues.get('background');
+    if (!queue) {
+      return;
+    }
+    for (const [name, every] of this.schedules) {
+      try {
+        await withTimeout(
+          queue.upsertJobScheduler(
+            name,
+            { every },
+            { name, data: {}, opts: { attempts: 1, ...this.retention() } },
+          ),
+          2000,
+          'job scheduler',
+        );
+      } catch (err) {
+        this.logger.warn({ err: (err as Error).message, name }, 'queue: could not register a scheduled job');
+      }
+    }
+  }
+
+  private deliverBroadcast(message: string): void {
+    try {
+      const { name, payload } = JSON.parse(message) as { name: string; payload: unknown };
+      for (const listener of this.broadcastListeners.get(name) ?? []) {
+        listener(payload);
+      }
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message }, 'queue: bad broadcast');
+    }
+  }
+}
