@@ -2,6 +2,7 @@ import { Module, type DynamicModule, type ModuleMetadata } from '@nestjs/common'
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import type { DestinationStream } from 'pino';
 import { AdminModule } from './admin/admin.module';
+import { AffinityModule } from './affinity/affinity.module';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
 import { ShutdownService } from './common/shutdown.service';
@@ -12,6 +13,7 @@ import { GatewayModule } from './gateway/gateway.module';
 import { HealthModule } from './health/health.module';
 import { LoggingModule } from './logging/logging.module';
 import { QueueModule } from './queue/queue.module';
+import { RateLimitGuard } from './ratelimit/rate-limit.guard';
 import { RateLimitModule } from './ratelimit/ratelimit.module';
 import { RedisModule } from './redis/redis.module';
 
@@ -32,6 +34,7 @@ export class AppModule {
         AppConfigModule.forRoot(options.loaded),
         LoggingModule.forRoot(options.logDestination),
         RedisModule,
+        AffinityModule,
         RateLimitModule,
         QueueModule.forRoot(options.loaded.config),
         CompressionModule,
@@ -43,6 +46,7 @@ export class AppModule {
       providers: [
         ShutdownService,
         { provide: APP_GUARD, useClass: ApiKeyGuard },
+        { provide: APP_GUARD, useClass: RateLimitGuard },
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
       ],
     };

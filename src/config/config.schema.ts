@@ -275,17 +275,37 @@ export const configSchema = z.looseObject({
       warmupMs: nonNegativeInt,
     }),
   }),
-  // Cross-instance rate limits (docs/ratelimit.md).
+  // Cross-instance rate limits (docs/ratelimit.md). Every limit is per minute; 0 = unlimited.
   RateLimit: z.object({
     enabled: z.boolean(),
-    /** Per client key (0 = unlimited). */
+    /** Per client (the key it presents, else its IP address). */
     client: z.object({ rpm: nonNegativeInt, tpm: nonNegativeInt }),
-    /** Overrides per client key: keyed by the key's name in `keys` or by the key itself (hashed, never logged). */
-    keys: z.record(z.string(), z.object({ rpm: nonNegativeInt.optional(), tpm: nonNegativeInt.optional() })),
-    /** Per provider name. */
-    providers: z.record(z.string(), z.object({ rpm: nonNegativeInt.optional(), tpm: nonNegativeInt.optional() })),
+    /**
+     * Overrides per client key. The map key is the client key itself or `sha256:<64 hex>` of it (so a config
+     * file need not hold the key); either way only its digest is kept and nothing is logged. A field left out
+     * falls back to `client`.
+     */
+    keys: z.record(
+      z
+        .string()
+        .min(1)
+        .refine((k) => !/^sha256:/i.test(k) || /^sha256:[0-9a-f]{64}$/i.test(k), {
+          message: 'a "sha256:" entry must be followed by the 64 hex digits of the key\'s SHA-256',
+        }),
+      z.object({ rpm: nonNegativeInt.optional(), tpm: nonNegativeInt.optional() }),
+    ),
+    /** Per provider name (`Providers[].name`). */
+    providers: z.record(
+      z.string(),
+      z.object({ rpm: nonNegativeInt.optional(), tpm: nonNegativeInt.optional() }),
+    ),
     /** Learn provider limits from anthropic-ratelimit-*, x-ratelimit-* and retry-after headers. */
     learnFromHeaders: z.boolean(),
+    /**
+     * The client TPM estimate charged before the answer counts at most this many of the request's
+     * `max_tokens` (the real usage is settled after the answer).
+     */
+    maxTokensEstimate: positiveInt,
   }),
   // Session affinity (docs/scaling.md): a Claude Code session stays on the target that served it well.
   Affinity: z.object({

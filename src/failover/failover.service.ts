@@ -4,6 +4,7 @@ import { AppConfigService } from '../config/config.service';
 import { GatewayError } from '../protocol/errors';
 import { ProviderError } from '../providers/provider.types';
 import { ProviderRegistryService } from '../providers/provider-registry.service';
+import { ProviderLimitsService } from '../ratelimit/provider-limits.service';
 import { ProviderSlotsService, type SlotLease } from '../ratelimit/provider-slots.service';
 import { TimeoutPolicyService } from '../timeout/timeout-policy.service';
 import type { StreamEvent } from '../protocol/types';
@@ -102,6 +103,7 @@ export class FailoverService {
     private readonly timeouts: TimeoutPolicyService,
     private readonly counters: FailoverCounters,
     private readonly slots: ProviderSlotsService,
+    private readonly providerLimits: ProviderLimitsService,
     private readonly logger: PinoLogger,
   ) {
     this.logger.setContext('failover');
@@ -162,6 +164,20 @@ export class FailoverService {
           earliestRecovery = Math.min(earliestRecovery, gate.until);
           attempts.push({ target, outcome: 'skipped', reason: gate.reason, ms: 0 });
           this.counters.attempt('skipped', gate.reason);
+          continue;
+        }
+        // A provider over its RPM/TPM (configured, or announced exhausted in its headers) is skipped at once.
+        const admission = await this.providerLimits.admit(
+          providerOf(target),
+          input.inputTokens + input.maxTokens,
+        );
+        if (!admission.ok) {
+          if (gate.probe) {
+            this.state.releaseProbe(target);
+          }
+          earliestRecovery = Math.min(earliestRecovery, admission.until);
+          attempts.push({ target, outcome: 'skipped', reason: 'rate_limited', ms: 0 });
+          this.counters.attempt('skipped', 'rate_limited');
           continue;
         }
         // A provider at its cluster-wide concurrency waits here, by priority; too long ⇒ the next target.

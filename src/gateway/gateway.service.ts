@@ -4,6 +4,7 @@ import { CacheService } from '../cache/cache.service';
 import { cacheKey as canonicalCacheKey } from '../cache/canonical-key';
 import { cacheHeaderValue } from '../cache/cache-policy';
 import type { CacheHeaderValue, CachePolicy } from '../cache/cache.types';
+import { AffinityService } from '../affinity/affinity.service';
 import type { UsageListener } from '../common/request-hooks';
 import { AppConfigService } from '../config/config.service';
 import { DedupService } from '../dedup/dedup.service';
@@ -70,6 +71,7 @@ export class GatewayService {
     private readonly cache: CacheService,
     private readonly dedup: DedupService,
     private readonly upstream: UpstreamCallService,
+    private readonly affinity: AffinityService,
     private readonly queue: QueueService,
     private readonly config: AppConfigService,
     private readonly logger: PinoLogger,
@@ -129,6 +131,7 @@ export class GatewayService {
       headers: forwardedHeaders(opts.headers),
       priority: this.queue.priorityOf(cls),
       maxSlotWaitMs: this.config.get('JobQueue').queues[cls].maxWaitMs,
+      preferred: await this.affinity.preferred(route.sessionId, route.target),
     };
     const leaderCall = async (signal: AbortSignal): Promise<AsyncIterator<StreamEvent>> => {
       const result = opts.direct
@@ -162,6 +165,7 @@ export class GatewayService {
       const { type, message } = first.value.error;
       throw new GatewayError(statusForErrorType(type), message, { type });
     }
+    this.affinity.record(route.sessionId, route.target, served, attempts.some((a) => a.outcome !== 'ok'));
     return {
       route,
       target: served,
@@ -243,6 +247,7 @@ export class GatewayService {
           }
         } else if (ev.type === 'message_stop') {
           this.routing.recordUsage(sessionId, input);
+          this.affinity.recordUsage(servedBy(), usage, cache);
           onUsage?.(usage, servedBy(), { cache });
         }
         yield ev;

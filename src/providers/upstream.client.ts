@@ -63,6 +63,15 @@ export interface UpstreamResponse {
   body: UpstreamBody;
 }
 
+/**
+ * Sees the status and headers of every upstream response as soon as they arrive (rate-limit learning). It
+ * runs on the hot path: it must be cheap and must not throw; the request tells it which provider answered
+ * (URL and credential headers).
+ */
+export interface UpstreamResponseObserver {
+  observe(req: UpstreamRequest, statusCode: number, headers: UpstreamResponse['headers']): void;
+}
+
 type OriginPool = Pool | ElasticPool;
 
 const DEFAULTS = {
@@ -99,6 +108,7 @@ export class UpstreamClient {
   private readonly ledger = new OriginLedger();
   private readonly overrides = new Map<string, OriginOverrides>();
   private readonly proxy?: ProxyAgent;
+  private observer?: UpstreamResponseObserver;
   private closed = false;
 
   constructor(options: UpstreamClientOptions = {}) {
@@ -189,6 +199,11 @@ export class UpstreamClient {
     return events;
   }
 
+  /** Installs (or, with undefined, removes) the one response observer. */
+  setObserver(observer: UpstreamResponseObserver | undefined): void {
+    this.observer = observer;
+  }
+
   async request(req: UpstreamRequest): Promise<UpstreamResponse> {
     const url = new URL(req.url);
     const dispatcher = this.dispatcherFor(req.url, req.pool);
@@ -204,6 +219,13 @@ export class UpstreamClient {
         headersTimeout: req.timeouts?.headersMs ?? this.opts.headersTimeoutMs,
         bodyTimeout: req.timeouts?.bodyMs ?? this.opts.bodyTimeoutMs,
       });
+      if (this.observer) {
+        try {
+          this.observer.observe(req, res.statusCode, res.headers);
+        } catch {
+          // an observer's failure must never fail the call
+        }
+      }
       return { statusCode: res.statusCode, headers: res.headers, body: res.body };
     } catch (err) {
       throw classifyTransportError(err, req.signal, url.origin);

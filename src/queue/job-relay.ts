@@ -220,7 +220,7 @@ export class JobRelay {
     handle.readAgain = false;
     client.xread('COUNT', READ_COUNT, 'STREAMS', this.keys.stream(handle.jobId), handle.after).then(
       (reply) => {
-        const entries = parseEntries(reply as [string, [string, string[]][]][] | null);
+        const entries = parseEntries(reply);
         for (const entry of entries) {
           handle.apply(entry);
         }

@@ -20,7 +20,7 @@ export class LocalScheduler {
     }
   }
 
-  /** Resolves with the release function; rejects 'timeout' or 'aborted'. */
+  /** Resolves with the release function; rejects with a WaitError ('timeout' or 'aborted'). */
   acquire(cls: QueueClass, signal: AbortSignal | undefined, maxWaitMs: number): Promise<() => void> {
     const sem = this.classes.get(cls) as PrioritySemaphore;
     return sem.acquire(this.settings[cls].priority, signal, maxWaitMs);

@@ -1,5 +1,5 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
-import type { OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import { PinoLogger } from 'nestjs-pino';
 import { AppConfigService } from '../config/config.service';
@@ -14,6 +14,7 @@ const LOCK_MS = 10_000;
  * concurrency. On shutdown a worker stops taking jobs and finishes the ones it runs within the grace
  * period; what is still running after it is handed back (its lock lapses and another worker takes it).
  */
+@Injectable()
 abstract class ClassProcessor extends WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown {
   protected abstract readonly cls: QueueClass;
 

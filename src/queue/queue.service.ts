@@ -19,6 +19,7 @@ import type { StreamEvent } from '../protocol/types';
 import { DegradedModeService } from '../redis/degraded-mode.service';
 import { InstanceRegistryService } from '../redis/instance-registry.service';
 import { RedisService, type RedisClient } from '../redis/redis.service';
+import { WaitError } from '../ratelimit/priority-semaphore';
 import { JobPublisher } from './job-publisher';
 import { JobRelay } from './job-relay';
 import { LocalScheduler } from './local-scheduler';
@@ -489,7 +490,7 @@ export class QueueService implements OnModuleInit, OnApplicationBootstrap, OnApp
     try {
       release = await this.local.acquire(cls, signal, s.maxWaitMs);
     } catch (why) {
-      if (why === 'aborted') {
+      if (why instanceof WaitError && why.why === 'aborted') {
         throw new GatewayError(499, 'request aborted by the client', { type: 'api_error' });
       }
       throw new GatewayError(

@@ -1,6 +1,14 @@
 /** Why a wait for a slot ended without one. */
 export type WaitFailure = 'timeout' | 'aborted';
 
+/** The rejection of `acquire`: `why` says whether the wait timed out or the caller left. */
+export class WaitError extends Error {
+  constructor(readonly why: WaitFailure) {
+    super(why === 'timeout' ? 'no slot within the wait' : 'the wait was aborted');
+    this.name = 'WaitError';
+  }
+}
+
 interface Waiter {
   priority: number;
   seq: number;
@@ -50,14 +58,14 @@ export class PrioritySemaphore {
     return undefined;
   }
 
-  /** Resolves with the release function, or rejects with a WaitFailure. */
+  /** Resolves with the release function, or rejects with a WaitError. */
   acquire(priority: number, signal?: AbortSignal, maxWaitMs?: number): Promise<() => void> {
     const now = this.tryAcquire();
     if (now) {
       return Promise.resolve(now);
     }
     if (signal?.aborted) {
-      return Promise.reject<() => void>('aborted' satisfies WaitFailure);
+      return Promise.reject<() => void>(new WaitError('aborted'));
     }
     return new Promise<() => void>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
@@ -78,7 +86,7 @@ export class PrioritySemaphore {
           if (i >= 0) {
             this.waiters.splice(i, 1);
           }
-          reject(why);
+          reject(new WaitError(why));
         },
       };
       const onAbort = (): void => waiter.fail('aborted');

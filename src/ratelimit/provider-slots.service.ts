@@ -5,7 +5,7 @@ import { AppConfigService } from '../config/config.service';
 import { DegradedModeService } from '../redis/degraded-mode.service';
 import { InstanceRegistryService } from '../redis/instance-registry.service';
 import { RedisService, type RedisClient } from '../redis/redis.service';
-import { PrioritySemaphore, type WaitFailure } from './priority-semaphore';
+import { PrioritySemaphore, WaitError, type WaitFailure } from './priority-semaphore';
 
 export interface SlotLease {
   /** Idempotent. */
@@ -200,7 +200,7 @@ export class ProviderSlotsService implements OnModuleInit, OnApplicationShutdown
       const release = await st.local.acquire(priority, signal, maxWaitMs);
       return { ok: true, lease: { release } };
     } catch (why) {
-      return this.failed(why as WaitFailure);
+      return this.failed(why instanceof WaitError ? why.why : 'timeout');
     }
   }
 

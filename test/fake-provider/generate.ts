@@ -112,7 +112,7 @@ export async function answerGeneration(g: GenerationRequest, behaviour: FakeBeha
   if (!(await ex.sleep(plan.firstByteMs))) {
     return;
   }
-  const headers = idHeaders(g.api);
+  const headers = { ...idHeaders(g.api), ...(behaviour.responseHeaders ?? {}) };
   if (fault?.type === 'status') {
     if (fault.retryAfter !== undefined) {
       headers['retry-after'] = String(fault.retryAfter);

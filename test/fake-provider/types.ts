@@ -42,6 +42,8 @@ export interface FakeBehaviour {
   fault?: Fault | null;
   /** Wire quirks of real providers, OpenAI endpoint only (PROTOCOL §5.4). */
   quirk?: FakeQuirk | null;
+  /** Extra response headers on answers and status faults (e.g. `anthropic-ratelimit-requests-remaining`). */
+  responseHeaders?: Record<string, string> | null;
 }
 
 export type Fault =

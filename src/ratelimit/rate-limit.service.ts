@@ -1,0 +1,125 @@
+import { Injectable } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import { PinoLogger } from 'nestjs-pino';
+import { AppConfigService } from '../config/config.service';
+import type { GcraBucket } from './gcra';
+import { GcraLimiterService } from './gcra-limiter.service';
+
+const MINUTE_MS = 60_000;
+const SHA256_ENTRY = /^sha256:([0-9a-f]{64})$/i;
+
+export interface ClientLimits {
+  rpm: number;
+  tpm: number;
+}
+
+/** Who is being limited: a bucket name (a key digest or an IP, never the key) and that client's limits. */
+export interface ClientIdentity {
+  bucket: string;
+  limits: ClientLimits;
+}
+
+export interface ClientVerdict {
+  allowed: boolean;
+  /** When denied: ms until the request would be admitted. */
+  retryAfterMs: number;
+  /** When denied: which limit refused it. */
+  limitedBy?: 'requests' | 'tokens';
+  remainingRequests?: number;
+  remainingTokens?: number;
+  /** Tokens charged up front (what the answer's usage is settled against). */
+  chargedTokens: number;
+}
+
+const sha256 = (value: string): string => createHash('sha256').update(value).digest('hex');
+
+/**
+ * Client RPM/TPM (`RateLimit.client`, overridden per key by `RateLimit.keys`). A client is the key it
+ * presents — only its SHA-256 is used, in Redis keys too — or its IP address when it presents none.
+ */
+@Injectable()
+export class RateLimitService {
+  private readonly enabled: boolean;
+  private readonly defaults: ClientLimits;
+  private readonly perKey = new Map<string, ClientLimits>();
+  readonly maxTokensEstimate: number;
+
+  constructor(
+    config: AppConfigService,
+    private readonly limiter: GcraLimiterService,
+    private readonly logger: PinoLogger,
+  ) {
+    this.logger.setContext('ratelimit');
+    const settings = config.get('RateLimit');
+    this.enabled = settings.enabled;
+    this.defaults = { rpm: settings.client.rpm, tpm: settings.client.tpm };
+    this.maxTokensEstimate = settings.maxTokensEstimate;
+    for (const [entry, limits] of Object.entries(settings.keys)) {
+      const digest = SHA256_ENTRY.exec(entry)?.[1]?.toLowerCase() ?? sha256(entry);
+      this.perKey.set(digest, { rpm: limits.rpm ?? this.defaults.rpm, tpm: limits.tpm ?? this.defaults.tpm });
+    }
+  }
+
+  /** False when no client can ever be limited (the guard then costs nothing). */
+  get active(): boolean {
+    return this.enabled && (this.defaults.rpm > 0 || this.defaults.tpm > 0 || this.perKey.size > 0);
+  }
+
+  identify(key: string | undefined, ip: string): ClientIdentity {
+    if (key === undefined) {
+      return { bucket: `ip:${ip}`, limits: this.defaults };
+    }
+    const digest = sha256(key);
+    return { bucket: `k:${digest.slice(0, 32)}`, limits: this.perKey.get(digest) ?? this.defaults };
+  }
+
+  /** Charges one request and `estimatedTokens` tokens, all or nothing. */
+  async admit(who: ClientIdentity, estimatedTokens: number): Promise<ClientVerdict> {
+    const buckets: GcraBucket[] = [];
+    const { rpm, tpm } = who.limits;
+    if (rpm > 0) {
+      buckets.push({ key: this.key(who, 'rpm'), limit: rpm, periodMs: MINUTE_MS, cost: 1 });
+    }
+    if (tpm > 0) {
+      const cost = Math.max(0, Math.ceil(estimatedTokens));
+      buckets.push({ key: this.key(who, 'tpm'), limit: tpm, periodMs: MINUTE_MS, cost });
+    }
+    const result = await this.limiter.apply(buckets, 'check');
+    const at = (suffix: string): number => buckets.findIndex((b) => b.key.endsWith(suffix));
+    const r = at(':rpm');
+    const t = at(':tpm');
+    return {
+      allowed: result.allowed,
+      retryAfterMs: result.retryAfterMs,
+      limitedBy: result.allowed ? undefined : result.limitingIndex === r ? 'requests' : 'tokens',
+      remainingRequests: r >= 0 ? result.remaining[r] : undefined,
+      remainingTokens: t >= 0 ? result.remaining[t] : undefined,
+      chargedTokens: t >= 0 ? (result.applied[t] ?? 0) : 0,
+    };
+  }
+
+  /**
+   * Settles the token estimate against what the answer really used: a positive difference is charged (the
+   * client may go into debt for at most one more minute), a negative one credited back.
+   */
+  async settle(who: ClientIdentity, deltaTokens: number): Promise<void> {
+    const delta = Math.round(deltaTokens);
+    if (who.limits.tpm <= 0 || delta === 0) {
+      return;
+    }
+    await this.limiter.apply(
+      [{ key: this.key(who, 'tpm'), limit: who.limits.tpm, periodMs: MINUTE_MS, cost: delta }],
+      'adjust',
+    );
+  }
+
+  /** What `/api/ratelimit` shows about client limits (never a key or a digest). */
+  view(): { rpm: number; tpm: number; keyOverrides: number; maxTokensEstimate: number } {
+    return { ...this.defaults, keyOverrides: this.perKey.size, maxTokensEstimate: this.maxTokensEstimate };
+  }
+
+  private key(who: ClientIdentity, what: 'rpm' | 'tpm'): string {
+    // One hash tag per client: its buckets share a Redis Cluster slot (the script touches both).
+    return `{c:${who.bucket}}:${what}`;
+  }
+}

@@ -1,0 +1,102 @@
+import Anthropic from '@anthropic-ai/sdk';
+import request from 'supertest';
+import { eventually, type GatewayUnderTest } from '../support/gateway';
+import { params, resultsOf, sdk, startBatchGateway, waitForStatus } from './support';
+
+const textOf = (body: unknown): string => JSON.stringify(body ?? '');
+
+describe('Message Batches without Redis (memory store, in-process jobs)', () => {
+  let gw: GatewayUnderTest | undefined;
+  afterEach(async () => {
+    await gw?.stop();
+    gw = undefined;
+  });
+
+  it('create → ended → results → list → delete', async () => {
+    gw = await startBatchGateway({});
+    const client = sdk(gw.url);
+    const created = await client.messages.batches.create({
+      requests: [
+        { custom_id: 'o', params: params('openai,gpt-fake', 'mem-1') },
+        { custom_id: 'a', params: params('anthropic,claude-fake', 'mem-2') },
+        { custom_id: 'g', params: params('gemini,gemini-fake', 'mem-3') },
+        {
+          custom_id: 'bad',
+          params: params('openai,gpt-fake', 'mem-4', { fault: { type: 'status', status: 400 } }),
+        },
+      ],
+    });
+    const ended = await waitForStatus(client, created.id, 'ended');
+    expect(ended.request_counts).toEqual({
+      processing: 0,
+      succeeded: 3,
+      errored: 1,
+      canceled: 0,
+      expired: 0,
+    });
+    const results = await resultsOf(client, created.id);
+    expect(results.map((r) => [r.custom_id, r.result.type])).toEqual([
+      ['o', 'succeeded'],
+      ['a', 'succeeded'],
+      ['g', 'succeeded'],
+      ['bad', 'errored'],
+    ]);
+    expect((await client.messages.batches.list()).data.map((b) => b.id)).toEqual([created.id]);
+    expect(await client.messages.batches.delete(created.id)).toEqual({
+      id: created.id,
+      type: 'message_batch_deleted',
+    });
+    await expect(client.messages.batches.retrieve(created.id)).rejects.toBeInstanceOf(
+      Anthropic.NotFoundError,
+    );
+  });
+
+  it('cancel takes the waiting in-process jobs back', async () => {
+    gw = await startBatchGateway({ batchQueue: { concurrency: 1 } });
+    const client = sdk(gw.url);
+    const slow = { firstByteDelayMs: 4000 };
+    const created = await client.messages.batches.create({
+      requests: [1, 2, 3].map((i) => ({
+        custom_id: `s${i}`,
+        params: params('openai,gpt-fake', `mem-slow-${i}`, slow),
+      })),
+    });
+    await eventually(() => gw!.fake.inFlight() === 1, 5000);
+    await client.messages.batches.cancel(created.id);
+    const ended = await waitForStatus(client, created.id, 'ended', 5000);
+    expect(ended.request_counts).toEqual({
+      processing: 0,
+      succeeded: 0,
+      errored: 0,
+      canceled: 3,
+      expired: 0,
+    });
+    expect(gw.fake.requests.filter((r) => /mem-slow-[23]/.test(textOf(r.body)))).toEqual([]);
+  });
+
+  it('sits behind the API key like /v1/messages', async () => {
+    gw = await startBatchGateway({ config: { APIKEY: 'the-key' } });
+    const denied = await request(gw.url).get('/v1/messages/batches').expect(401);
+    expect(denied.body.error.type).toBe('authentication_error');
+    const client = new Anthropic({ baseURL: gw.url, apiKey: 'the-key', maxRetries: 0 });
+    const created = await client.messages.batches.create({
+      requests: [{ custom_id: 'k', params: params('openai,gpt-fake', 'keyed') }],
+    });
+    await waitForStatus(client, created.id, 'ended');
+    // The SDK follows results_url with its key; without one the results stay closed.
+    expect((await resultsOf(client, created.id)).map((r) => r.result.type)).toEqual(['succeeded']);
+    await request(gw.url).get(`/v1/messages/batches/${created.id}/results`).expect(401);
+  });
+
+  it('Batches.enabled false: the routes do not exist', async () => {
+    gw = await startBatchGateway({ batches: { enabled: false } });
+    for (const [method, path] of [
+      ['post', '/v1/messages/batches'],
+      ['get', '/v1/messages/batches'],
+      ['get', '/v1/messages/batches/msgbatch_01ARZ3NDEKTSV4RRFFQ69G5FAV'],
+    ] as const) {
+      const res = await request(gw.url)[method](path).send({ requests: [] }).expect(404);
+      expect(res.body).toMatchObject({ type: 'error', error: { type: 'not_found_error' } });
+    }
+  });
+});

@@ -1,0 +1,216 @@
+import Anthropic from '@anthropic-ai/sdk';
+import { randomUUID } from 'node:crypto';
+import request from 'supertest';
+import { startRedisServer, type ThrowawayRedis } from '../support/redis-server';
+import { eventually, startGateway, type GatewayUnderTest } from '../support/gateway';
+
+type Mode = 'bullmq' | 'local';
+
+const redisConfig = (url: string, prefix: string): Record<string, unknown> => ({
+  Redis: { enabled: true, url, keyPrefix: prefix },
+});
+
+function queueConfig(mode: Mode, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { enabled: mode === 'bullmq', prefix: 'q', ...extra };
+}
+
+async function waitForMode(gw: GatewayUnderTest, mode: Mode): Promise<void> {
+  await eventually(async () => (await request(gw.url).get('/api/queue')).body.mode === mode, 10_000);
+}
+
+/** The user text the fake saw (tests tag requests with it). */
+const textOf = (body: { messages?: { content: unknown }[] }): string => {
+  const last = body.messages?.[body.messages.length - 1]?.content;
+  return typeof last === 'string' ? last : JSON.stringify(last);
+};
+
+const sdk = (gw: GatewayUnderTest, headers: Record<string, string> = {}): Anthropic =>
+  new Anthropic({ baseURL: gw.url, apiKey: 'test', maxRetries: 0, defaultHeaders: headers });
+
+async function streamEvents(client: Anthropic, text: string): Promise<unknown[]> {
+  const events: unknown[] = [];
+  const stream = client.messages.stream({
+    model: 'openai,gpt-fake',
+    max_tokens: 64,
+    messages: [{ role: 'user', content: text }],
+  });
+  for await (const ev of stream) {
+    events.push(ev);
+  }
+  return events;
+}
+
+/** Message ids differ per call; everything else must match event for event. */
+const normalize = (events: unknown[]): unknown[] =>
+  JSON.parse(JSON.stringify(events).replace(/"(msg|chatcmpl)[_-][A-Za-z0-9_-]+"/g, '"<id>"')) as unknown[];
+
+describe('queues (real Redis, real BullMQ)', () => {
+  const open: GatewayUnderTest[] = [];
+  let prefix: string;
+  const url = (): string => process.env.TEST_REDIS_URL as string;
+
+  const gateway = async (mode: Mode, config: Record<string, unknown> = {}, fake = {}): Promise<GatewayUnderTest> => {
+    const { JobQueue, ...rest } = config as { JobQueue?: Record<string, unknown> };
+    const gw = await startGateway({
+      fakeDefaults: fake,
+      config: { ...redisConfig(url(), prefix), JobQueue: queueConfig(mode, JobQueue), Cache: { enabled: false }, ...rest },
+    });
+    open.push(gw);
+    await waitForMode(gw, mode);
+    return gw;
+  };
+
+  beforeEach(() => {
+    prefix = `tq${randomUUID().slice(0, 8)}:`;
+  });
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((g) => g.stop()));
+  });
+
+  it('queue mode streams through a worker event for event like direct mode (official SDK)', async () => {
+    const direct = await gateway('local', {}, { chunkCount: 12 });
+    const queued = await gateway('bullmq', {}, { chunkCount: 12 });
+    const a = await streamEvents(sdk(direct), 'same question');
+    const b = await streamEvents(sdk(queued), 'same question');
+    expect(b.length).toBeGreaterThan(12);
+    expect(normalize(b)).toEqual(normalize(a));
+    const state = (await request(queued.url).get('/api/queue').expect(200)).body;
+    expect(state.depth.interactive.completed).toBeGreaterThanOrEqual(1);
+    expect(state.relayedInFlight).toBe(0);
+  });
+
+  it('non-stream and OpenAI-format clients are answered through the queue too', async () => {
+    const gw = await gateway('bullmq');
+    const msg = await sdk(gw).messages.create({
+      model: 'openai,gpt-fake',
+      max_tokens: 32,
+      messages: [{ role: 'user', content: 'hello queue' }],
+    });
+    expect(msg.content[0]).toMatchObject({ type: 'text' });
+    const res = await request(gw.url)
+      .post('/v1/chat/completions')
+      .send({ model: 'openai,gpt-fake', messages: [{ role: 'user', content: 'hi openai' }] })
+      .expect(200);
+    expect(res.body.choices[0].message.content).toEqual(expect.any(String));
+    expect(gw.fake.count()).toBe(2);
+  });
+
+  for (const mode of ['bullmq', 'local'] as Mode[]) {
+    it(`${mode}: a burst beyond a provider's concurrency waits in priority order, none lost, never over the limit`, async () => {
+      const gw = await gateway(
+        mode,
+        { JobQueue: { providerConcurrency: { openai: 5 } } },
+        { chunkCount: 4, chunkGapMs: 25 },
+      );
+      const send = (cls: 'interactive' | 'background', i: number): Promise<number> =>
+        fetch(`${gw.url}/v1/messages`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-switchyard-priority': cls },
+          body: JSON.stringify({
+            model: 'openai,gpt-fake',
+            max_tokens: 16,
+            messages: [{ role: 'user', content: `${cls}-${i}` }],
+          }),
+        }).then(async (r) => {
+          await r.arrayBuffer();
+          return r.status;
+        });
+      // Background work fills the provider first; then 150 of each class arrive together.
+      const early = Array.from({ length: 10 }, (_, i) => send('background', 1000 + i));
+      await gw.fake.waitFor((r) => r.length >= 5);
+      const burst: Promise<number>[] = [];
+      for (let i = 0; i < 145; i += 1) {
+        burst.push(send('background', i), send('interactive', i));
+      }
+      const statuses = await Promise.all([...early, ...burst]);
+      expect(statuses.filter((s) => s !== 200)).toEqual([]);
+      expect(gw.fake.count()).toBe(300);
+      expect(gw.fake.maxInFlight()).toBeLessThanOrEqual(5);
+      // Arrival order at the provider: once the waiting line has formed, no background request goes
+      // ahead of an interactive one that was waiting.
+      const order = gw.fake.requests.map((r) => textOf(r.body as { messages?: { content: unknown }[] }));
+      const lastInteractive = order.map((t) => t.startsWith('interactive')).lastIndexOf(true);
+      const settled = order.slice(30, lastInteractive + 1);
+      const inversions = settled.filter((t) => t.startsWith('background')).length;
+
+      expect(inversions).toBe(0);
+      expect(lastInteractive).toBeLessThan(order.length - 100);
+    });
+  }
+
+  it('a client that leaves while queued removes its job: the provider never sees it', async () => {
+    const gw = await gateway('bullmq', { JobQueue: { queues: { interactive: { concurrency: 1 } } } }, {});
+    gw.fake.configure({ firstByteDelayMs: 1500 });
+    const first = sdk(gw).messages.create({
+      model: 'openai,gpt-fake',
+      max_tokens: 8,
+      messages: [{ role: 'user', content: 'slow one' }],
+    });
+    await gw.fake.waitFor((r) => r.length === 1);
+    const ac = new AbortController();
+    const second = sdk(gw)
+      .messages.create(
+        { model: 'openai,gpt-fake', max_tokens: 8, messages: [{ role: 'user', content: 'queued one' }] },
+        { signal: ac.signal },
+      )
+      .catch((e: Error) => e);
+    await eventually(async () => (await request(gw.url).get('/api/queue')).body.depth.interactive.waiting === 1);
+    ac.abort();
+    expect(await second).toBeInstanceOf(Error);
+    await eventually(async () => (await request(gw.url).get('/api/queue')).body.depth.interactive.waiting === 0);
+    await first;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(gw.fake.count()).toBe(1);
+  });
+
+  for (const mode of ['bullmq', 'local'] as Mode[]) {
+    it(`${mode}: an interactive request that waits longer than maxWaitMs gets 503 overloaded with retry-after`, async () => {
+      const gw = await gateway(mode, {
+        JobQueue: { queues: { interactive: { concurrency: 1, maxWaitMs: 300 } } },
+      });
+      gw.fake.configure({ firstByteDelayMs: 2000 });
+      const first = request(gw.url)
+        .post('/v1/messages')
+        .send({ model: 'openai,gpt-fake', max_tokens: 8, messages: [{ role: 'user', content: 'occupies the class' }] });
+      const firstDone = first.then((r) => r);
+      await gw.fake.waitFor((r) => r.length === 1);
+      const res = await request(gw.url)
+        .post('/v1/messages')
+        .send({ model: 'openai,gpt-fake', max_tokens: 8, messages: [{ role: 'user', content: 'waits too long' }] });
+      expect(res.status).toBe(503);
+      expect(res.body).toMatchObject({ type: 'error', error: { type: 'overloaded_error' } });
+      expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      expect((await firstDone).status).toBe(200);
+      expect(gw.fake.count()).toBe(1);
+    });
+  }
+
+  describe('Redis going away', () => {
+    let server: ThrowawayRedis;
+    afterEach(async () => {
+      await server?.stop().catch(() => undefined);
+    });
+
+    it('drops to the in-process scheduler, keeps answering, and returns to BullMQ by itself', async () => {
+      server = await startRedisServer();
+      const gw = await startGateway({
+        config: { ...redisConfig(server.url, prefix), JobQueue: queueConfig('bullmq'), Cache: { enabled: false } },
+      });
+      open.push(gw);
+      await waitForMode(gw, 'bullmq');
+      const ask = (text: string): Promise<Anthropic.Message> =>
+        sdk(gw).messages.create({ model: 'openai,gpt-fake', max_tokens: 8, messages: [{ role: 'user', content: text }] });
+      await ask('before');
+      await server.stop();
+      await waitForMode(gw, 'local');
+      const during = await ask('during');
+      expect(during.content[0]).toMatchObject({ type: 'text' });
+      await server.restart();
+      await waitForMode(gw, 'bullmq');
+      await ask('after');
+      expect(gw.fake.count()).toBe(3);
+      const completed = (await request(gw.url).get('/api/queue')).body.depth.interactive.completed;
+      expect(completed).toBeGreaterThanOrEqual(1);
+    });
+  });
+});
