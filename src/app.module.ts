@@ -3,6 +3,7 @@ import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import type { DestinationStream } from 'pino';
 import { AdminModule } from './admin/admin.module';
 import { AffinityModule } from './affinity/affinity.module';
+import { BatchesModule } from './batches/batches.module';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
 import { ShutdownService } from './common/shutdown.service';
@@ -40,6 +41,7 @@ export class AppModule {
         CompressionModule,
         HealthModule,
         GatewayModule,
+        BatchesModule,
         AdminModule,
         ...(options.imports ?? []),
       ],

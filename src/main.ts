@@ -48,6 +48,19 @@ async function bootstrap(): Promise<void> {
       'auth',
     );
   }
+  // Shutdown finishes in-flight work within the grace period; should anything (a Redis that went away
+  // under a BullMQ connection, say) still hold the process after it, it exits anyway.
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      setTimeout(() => {
+        logger.warn(
+          `shutdown did not finish ${config.Server.shutdownGraceMs + 5000} ms after ${signal}: exiting`,
+          'main',
+        );
+        process.exit(1);
+      }, config.Server.shutdownGraceMs + 5000).unref();
+    });
+  }
   await app.listen({ port: config.PORT, host });
   logger.log(
     `Switchyard listening on http://${host}:${(app.getHttpServer().address() as { port?: number } | null)?.port ?? config.PORT}`,

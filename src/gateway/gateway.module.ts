@@ -14,5 +14,6 @@ import { ResponderService } from './responder.service';
   imports: [RoutingModule, ProvidersModule, CacheModule, DedupModule, FailoverModule],
   controllers: [MessagesController, ChatCompletionsController, ModelsController],
   providers: [GatewayService, ResponderService],
+  exports: [GatewayService],
 })
 export class GatewayModule {}

@@ -8,6 +8,7 @@ import { ModuleRef } from '@nestjs/core';
 import { getQueueToken } from '@nestjs/bullmq';
 import type { Job, Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { PinoLogger } from 'nestjs-pino';
 import { withTimeout } from '../common/with-timeout';
 import { AppConfigService } from '../config/config.service';
@@ -96,6 +97,7 @@ export class QueueService implements OnModuleInit, OnApplicationBootstrap, OnApp
     this.logger.setContext('queue');
     this.local = new LocalScheduler(this.config.get('JobQueue').queues);
     this.keys = queueKeys(redis);
+    setMaxListeners(0, this.shutdown.signal); // one listener per running job
   }
 
   onModuleInit(): void {

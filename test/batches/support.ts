@@ -6,21 +6,7 @@ import type {
 import Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { BatchesModule } from '../../src/batches/batches.module';
-import { GatewayModule } from '../../src/gateway/gateway.module';
-import { GatewayService } from '../../src/gateway/gateway.service';
 import { eventually, startGateway, type GatewayUnderTest } from '../support/gateway';
-
-/**
- * TEMPORARY, until GatewayModule exports GatewayService (the lead adds `exports: [GatewayService]`):
- * the same export, declared from the test only. A no-op once the real module exports it.
- */
-function exportGatewayServiceForTests(): void {
-  const exported = (Reflect.getMetadata('exports', GatewayModule) as unknown[] | undefined) ?? [];
-  if (!exported.includes(GatewayService)) {
-    Reflect.defineMetadata('exports', [...exported, GatewayService], GatewayModule);
-  }
-}
 
 export const redisUrl = (): string => process.env.TEST_REDIS_URL as string;
 
@@ -40,7 +26,6 @@ export interface BatchGatewayOptions {
 
 /** A gateway with BatchesModule, on the given Redis prefix with BullMQ (or without Redis), ready to queue. */
 export async function startBatchGateway(options: BatchGatewayOptions = {}): Promise<GatewayUnderTest> {
-  exportGatewayServiceForTests();
   const batchQueue = { concurrency: 4, attempts: 2, backoffMs: 200, ...(options.batchQueue ?? {}) };
   const redis = options.prefix
     ? {
@@ -49,7 +34,6 @@ export async function startBatchGateway(options: BatchGatewayOptions = {}): Prom
       }
     : { JobQueue: { enabled: false, queues: { batch: batchQueue } } };
   const gw = await startGateway({
-    imports: [BatchesModule],
     config: { ...redis, Batches: { enabled: true, ...(options.batches ?? {}) }, ...(options.config ?? {}) },
   });
   const mode = options.prefix && options.bullmq !== false ? 'bullmq' : 'local';

@@ -193,10 +193,10 @@ describe('queues (real Redis, real BullMQ)', () => {
 
     it('drops to the in-process scheduler, keeps answering, and returns to BullMQ by itself', async () => {
       server = await startRedisServer();
+      // Closed inside the test, while Redis is up again (BullMQ's close waits for its connections).
       const gw = await startGateway({
         config: { ...redisConfig(server.url, prefix), JobQueue: queueConfig('bullmq'), Cache: { enabled: false } },
       });
-      open.push(gw);
       await waitForMode(gw, 'bullmq');
       const ask = (text: string): Promise<Anthropic.Message> =>
         sdk(gw).messages.create({ model: 'openai,gpt-fake', max_tokens: 8, messages: [{ role: 'user', content: text }] });
@@ -211,6 +211,7 @@ describe('queues (real Redis, real BullMQ)', () => {
       expect(gw.fake.count()).toBe(3);
       const completed = (await request(gw.url).get('/api/queue')).body.depth.interactive.completed;
       expect(completed).toBeGreaterThanOrEqual(1);
+      await gw.stop();
     });
   });
 });
