@@ -16,6 +16,15 @@ export interface CreateAppOptions {
   imports?: ModuleMetadata['imports'];
 }
 
+const WORKER_ROUTES = /^\/(health|metrics)(\/|\?|$)/;
+
+function workerOnlyError(url: string): Record<string, unknown> {
+  const message = `this is a worker node (--role worker): it serves only /health and /metrics, not ${url.split('?')[0]}`;
+  return url.startsWith('/v1/chat/')
+    ? { error: { message, type: 'invalid_request_error', param: null, code: 'worker_node' } }
+    : { type: 'error', error: { type: 'not_found_error', message } };
+}
+
 /** Builds the Fastify-based Nest application (used by main.ts and by the e2e tests). */
 export async function createApp(options: CreateAppOptions): Promise<NestFastifyApplication> {
   const { config } = options.loaded;
@@ -44,8 +53,14 @@ export async function createApp(options: CreateAppOptions): Promise<NestFastifyA
       done(err as Error, undefined);
     }
   });
+  const workerOnly = config.JobQueue.role === 'worker';
   fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     void reply.header('x-request-id', request.id);
+    // A worker node serves only its probes and metrics; client traffic belongs on api/all nodes.
+    if (workerOnly && !WORKER_ROUTES.test(request.url)) {
+      void reply.code(404).send(workerOnlyError(request.url));
+      return;
+    }
     done();
   });
   // Before init: the plugin hooks into routes as Nest declares them.

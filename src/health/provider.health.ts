@@ -31,6 +31,7 @@ export class ProviderHealthIndicator implements OnModuleInit, OnApplicationShutd
   private readonly last = new Map<string, ProbeResult & { at: string }>();
   private readonly settings = new Map<string, ProbeSettings>();
   private stopped = false;
+  private deferred: () => boolean = () => false;
 
   constructor(
     private readonly health: HealthIndicatorService,
@@ -131,6 +132,35 @@ export class ProviderHealthIndicator implements OnModuleInit, OnApplicationShutd
       s.mode === 'request'
         ? await probeRequest(this.providers.adapterFor(target), provider, s)
         : await probeModels(this.providers.client, provider, kind, s);
+    this.apply(name, result);
+    if (!result.ok) {
+      this.logger.warn(
+        { provider: name, mode: s.mode, status: result.status, error: result.error, ms: result.ms },
+        'provider probe failed',
+      );
+    }
+    return result;
+  }
+
+  /**
+   * While `active()` holds, the per-instance timers stand aside: probes run once per cluster as a scheduled
+   * job and every instance learns the results through `applyRemote`. When it stops holding (Redis down),
+   * the local timers take over again.
+   */
+  deferTo(active: () => boolean): void {
+    this.deferred = active;
+  }
+
+  /** Results of a probe run by another instance (the cluster-scheduled job). */
+  applyRemote(results: Record<string, ProbeResult>): void {
+    for (const [name, result] of Object.entries(results)) {
+      if (this.settings.has(name)) {
+        this.apply(name, result);
+      }
+    }
+  }
+
+  private apply(name: string, result: ProbeResult): void {
     this.last.set(name, { ...result, at: new Date().toISOString() });
     this.scores.recordProbe(
       name,
@@ -146,13 +176,6 @@ export class ProviderHealthIndicator implements OnModuleInit, OnApplicationShutd
     if (result.status === 401 || result.status === 403) {
       this.scores.markKeyBad(name, result.status, result.error ?? 'key rejected');
     }
-    if (!result.ok) {
-      this.logger.warn(
-        { provider: name, mode: s.mode, status: result.status, error: result.error, ms: result.ms },
-        'provider probe failed',
-      );
-    }
-    return result;
   }
 
   private schedule(name: string, delayMs: number): void {
@@ -161,6 +184,10 @@ export class ProviderHealthIndicator implements OnModuleInit, OnApplicationShutd
     }
     const timer = setTimeout(() => {
       this.timers.delete(name);
+      if (this.deferred()) {
+        this.schedule(name, this.settings.get(name)?.intervalMs ?? delayMs);
+        return;
+      }
       void this.probe(name)
         .catch((err: unknown) =>
           this.logger.warn({ provider: name, err: (err as Error).message }, 'provider probe crashed'),

@@ -20,7 +20,10 @@ export class ProviderRegistryService implements OnModuleInit, OnApplicationShutd
   private readonly registry: ProviderRegistry;
   private readonly warmTargets: WarmTarget[];
 
-  constructor(config: AppConfigService, logger: PinoLogger) {
+  constructor(
+    private readonly config: AppConfigService,
+    logger: PinoLogger,
+  ) {
     logger.setContext('providers');
     const apiTimeout = config.get('API_TIMEOUT_MS');
     const pools = config.get('Pools');
@@ -51,6 +54,16 @@ export class ProviderRegistryService implements OnModuleInit, OnApplicationShutd
         'providers configured',
       );
     }
+  }
+
+  /** Tops every origin's pool back up to `Pools.warmConnections` (the cluster's scheduled warm-up refresh). */
+  async rewarm(): Promise<number> {
+    const pools = this.config.get('Pools');
+    if (pools.warmConnections === 0 || this.warmTargets.length === 0) {
+      return 0;
+    }
+    const results = await this.pools.warmUp(this.warmTargets, pools.warmConnections);
+    return results.length;
   }
 
   /** "provider,model" → the configured spelling, or undefined when not configured. */

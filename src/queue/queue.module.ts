@@ -4,9 +4,12 @@ import { Global, Module, type DynamicModule, type Provider } from '@nestjs/commo
 import type { SwitchyardConfig } from '../config/config.schema';
 import { dedicatedOptions } from '../redis/redis-options';
 import { FailoverModule } from '../failover/failover.module';
+import { HealthModule } from '../health/health.module';
+import { ProvidersModule } from '../providers/providers.module';
 import { BackgroundProcessor, BatchProcessor, InteractiveProcessor } from './queue.processors';
 import { QueueController } from './queue.controller';
 import { QueueService } from './queue.service';
+import { ScheduledJobsService } from './scheduled-jobs.service';
 import { QUEUE_CLASSES } from './queue.types';
 
 /**
@@ -21,8 +24,8 @@ export class QueueModule {
   static forRoot(config: SwitchyardConfig): DynamicModule {
     const jq = config.JobQueue;
     const bull = jq.enabled && (config.Redis.enabled || Boolean(config.Redis.url));
-    const imports: DynamicModule['imports'] = [FailoverModule];
-    const providers: Provider[] = [QueueService];
+    const imports: DynamicModule['imports'] = [FailoverModule, HealthModule, ProvidersModule];
+    const providers: Provider[] = [QueueService, ScheduledJobsService];
     if (bull) {
       const connection: BullRedisOptions = {
         ...(dedicatedOptions(config.Redis, 'bullmq') as BullRedisOptions),

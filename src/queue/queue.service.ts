@@ -576,6 +576,17 @@ export class QueueService implements OnModuleInit, OnApplicationBootstrap, OnApp
     };
   }
 
+  /** Removes finished jobs past their retention (belt and braces: every job is added with retention). */
+  async prune(): Promise<number> {
+    const jq = this.config.get('JobQueue');
+    let removed = 0;
+    for (const queue of this.queues.values()) {
+      removed += (await queue.clean(jq.keepCompleted.ageSec * 1000, 10_000, 'completed')).length;
+      removed += (await queue.clean(jq.keepFailed.ageSec * 1000, 10_000, 'failed')).length;
+    }
+    return removed;
+  }
+
   // ── scheduled jobs (once per cluster) ─────────────────────────────────────────────────────────
 
   private readonly schedules = new Map<string, number>();

@@ -2,7 +2,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { startRedisServer, type ThrowawayRedis } from '../support/redis-server';
-import { eventually, startGateway, type GatewayUnderTest } from '../support/gateway';
+import { eventually, fakeProviders, startGateway, type GatewayUnderTest } from '../support/gateway';
 
 type Mode = 'bullmq' | 'local';
 
@@ -213,5 +213,58 @@ describe('queues (real Redis, real BullMQ)', () => {
       expect(completed).toBeGreaterThanOrEqual(1);
       await gw.stop();
     });
+  });
+});
+
+describe('roles and cluster-scheduled jobs (real Redis, real BullMQ)', () => {
+  const open: GatewayUnderTest[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((g) => g.stop()));
+  });
+
+  it('a worker node serves only health (client routes answer 404 in the client format)', async () => {
+    const gw = await startGateway({
+      config: {
+        Redis: { enabled: true, url: process.env.TEST_REDIS_URL, keyPrefix: `tr${randomUUID().slice(0, 8)}:` },
+        JobQueue: { enabled: true, prefix: 'q', role: 'worker' },
+      },
+    });
+    open.push(gw);
+    await request(gw.url).get('/health/live').expect(200);
+    const anthropic = await request(gw.url)
+      .post('/v1/messages')
+      .send({ model: 'openai,gpt-fake', max_tokens: 8, messages: [{ role: 'user', content: 'x' }] })
+      .expect(404);
+    expect(anthropic.body).toMatchObject({ type: 'error', error: { type: 'not_found_error' } });
+    expect(anthropic.body.error.message).toContain('worker node');
+    const openai = await request(gw.url).post('/v1/chat/completions').send({}).expect(404);
+    expect(openai.body.error.code).toBe('worker_node');
+    expect(gw.fake.count()).toBe(0);
+  });
+
+  it('probes each provider once per cluster, not once per instance, and every instance learns the result', async () => {
+    const prefix = `ts${randomUUID().slice(0, 8)}:`;
+    const config = {
+      Redis: { enabled: true, url: process.env.TEST_REDIS_URL, keyPrefix: prefix },
+      JobQueue: { enabled: true, prefix: 'q', scheduled: { healthProbeMs: 400, pruneMs: 0, warmupMs: 0 } },
+      Failover: { health: { enabled: true, mode: 'models', intervalMs: 400, timeoutMs: 1000 } },
+    };
+    const a = await startGateway({ config });
+    open.push(a);
+    // The second instance points at the same fake provider, so the fake's log counts both instances' probes.
+    const b = await startGateway({ config, userConfig: { Providers: fakeProviders(a.fake.url) } });
+    open.push(b);
+    a.fake.reset();
+    await new Promise((r) => setTimeout(r, 2500));
+    const probes = a.fake.count({ api: 'models' });
+    // Three providers share the fake: one run per ~400 ms for the cluster ⇒ about 3 × 6; per instance it would be twice that.
+    expect(probes).toBeGreaterThanOrEqual(3);
+    expect(probes).toBeLessThanOrEqual(3 * 8);
+    for (const gw of [a, b]) {
+      const ready = (await request(gw.url).get('/health/ready')).body;
+      expect(Object.keys(ready.details?.providers?.probes ?? ready.info?.providers?.probes ?? {})).toEqual(
+        expect.arrayContaining(['openai', 'anthropic', 'gemini']),
+      );
+    }
   });
 });
