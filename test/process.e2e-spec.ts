@@ -1,47 +1,10 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { startFakeProvider, type FakeProvider } from './fake-provider';
 import { fakeProviders } from './support/gateway';
+import { runGateway, waitForHealth } from './support/gateway-process';
 import { freePort } from './support/redis-server';
-
-const ROOT = resolve(__dirname, '..');
-
-interface Running {
-  child: ChildProcessWithoutNullStreams;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-/** Runs the real entry point (src/main.ts) as its own process, the way `npm start` does. */
-function runGateway(env: Record<string, string>): Running {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/main.ts'], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: mkdtempSync(join(tmpdir(), 'sy-home-')), ...env },
-  });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  return { child, output: () => out, exited };
-}
-
-async function waitForHealth(url: string, timeoutMs = 30_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    try {
-      const res = await fetch(`${url}/health/live`);
-      if (res.status === 200) {
-        return;
-      }
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`gateway at ${url} did not become live`);
-}
 
 describe('the gateway process', () => {
   it('starts on embedded defaults with no configuration and no Redis, and says so', async () => {

@@ -59,7 +59,7 @@ export class ProviderRegistryService implements OnModuleInit, OnApplicationShutd
   /** Tops every origin's pool back up to `Pools.warmConnections` (the cluster's scheduled warm-up refresh). */
   async rewarm(): Promise<number> {
     const pools = this.config.get('Pools');
-    if (pools.warmConnections === 0 || this.warmTargets.length === 0) {
+    if (!pools.warmup || pools.warmConnections === 0 || this.warmTargets.length === 0) {
       return 0;
     }
     const results = await this.pools.warmUp(this.warmTargets, pools.warmConnections);

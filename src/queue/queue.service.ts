@@ -610,7 +610,8 @@ export class QueueService implements OnModuleInit, OnApplicationBootstrap, OnApp
         await withTimeout(
           queue.upsertJobScheduler(
             name,
-            { every },
+            // The first run one period from now (like the per-instance timers), not at every boot.
+            { every, startDate: Date.now() + every },
             { name, data: {}, opts: { attempts: 1, ...this.retention() } },
           ),
           2000,

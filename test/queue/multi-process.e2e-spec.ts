@@ -1,0 +1,149 @@
+import Anthropic from '@anthropic-ai/sdk';
+import { randomUUID } from 'node:crypto';
+import { startFakeProvider, type FakeProvider } from '../fake-provider';
+import { fakeProviders, startGateway, DEFAULT_ROUTER, type GatewayUnderTest } from '../support/gateway';
+import { runGateway, waitForHealth, writeConfig, type GatewayProcess } from '../support/gateway-process';
+import { freePort } from '../support/redis-server';
+
+/**
+ * Several real gateway processes (src/main.ts) on one Redis: two API nodes that start no workers and one
+ * worker node that serves no clients. Every upstream call therefore crosses processes through BullMQ and
+ * comes back through a Redis Stream.
+ */
+describe('API and worker processes on one Redis (real BullMQ)', () => {
+  let fake: FakeProvider;
+  let prefix: string;
+  const procs: GatewayProcess[] = [];
+  const inProcess: GatewayUnderTest[] = [];
+
+  const config = (extra: Record<string, unknown> = {}): string =>
+    writeConfig({
+      Providers: fakeProviders(fake.url),
+      Router: DEFAULT_ROUTER,
+      Redis: { enabled: true, url: process.env.TEST_REDIS_URL, keyPrefix: prefix },
+      JobQueue: { enabled: true, prefix: 'q', workerLostMs: 1500, workerHeartbeatMs: 300, ...extra },
+      Cache: { enabled: false },
+      Pools: { warmup: false, healthPingMs: 0 },
+      Failover: { health: { enabled: false, mode: 'models', intervalMs: 30000, timeoutMs: 5000 } },
+      Logging: { level: 'warn' },
+    });
+
+  async function node(role: 'api' | 'worker', file: string): Promise<{ url: string; proc: GatewayProcess }> {
+    const port = await freePort();
+    // The worker gets its role from the command line, the API nodes from the environment: both paths work.
+    const proc = runGateway(
+      { SWITCHYARD_CONFIG: file, PORT: String(port), NODE_ENV: 'production', ...(role === 'api' ? { SWITCHYARD_ROLE: 'api' } : {}) },
+      role === 'worker' ? ['--role', 'worker'] : [],
+    );
+    procs.push(proc);
+    const url = `http://127.0.0.1:${port}`;
+    await waitForHealth(url, 60_000);
+    return { url, proc };
+  }
+
+  const client = (url: string): Anthropic => new Anthropic({ baseURL: url, apiKey: 'k', maxRetries: 0 });
+
+  beforeAll(async () => {
+    fake = await startFakeProvider();
+  });
+  afterAll(() => fake.close());
+  beforeEach(() => {
+    prefix = `tm${randomUUID().slice(0, 8)}:`;
+    fake.reset();
+  });
+  afterEach(async () => {
+    for (const p of procs.splice(0)) {
+      p.child.kill('SIGKILL');
+      await p.exited;
+    }
+    await Promise.all(inProcess.splice(0).map((g) => g.stop()));
+  });
+
+  it('streams through a worker on another process event for event like direct mode; cluster-wide provider concurrency holds', async () => {
+    const file = config({ providerConcurrency: { openai: 3 } });
+    const [apiA, apiB] = await Promise.all([node('api', file), node('api', file)]);
+    await node('worker', file);
+
+    const direct = await startGateway({ config: { Cache: { enabled: false } } });
+    inProcess.push(direct);
+    direct.fake.configure({ chunkCount: 10 });
+    fake.configure({ chunkCount: 10 });
+    const collect = async (url: string): Promise<unknown[]> => {
+      const out: unknown[] = [];
+      const stream = client(url).messages.stream({
+        model: 'openai,gpt-fake',
+        max_tokens: 32,
+        messages: [{ role: 'user', content: 'the same question' }],
+      });
+      for await (const ev of stream) {
+        out.push(ev);
+      }
+      return out;
+    };
+    const norm = (e: unknown[]): string => JSON.stringify(e).replace(/"(msg|chatcmpl)[_-][A-Za-z0-9_-]+"/g, '"<id>"');
+    const viaWorker = await collect(apiA.url);
+    expect(norm(viaWorker)).toBe(norm(await collect(direct.url)));
+    expect(fake.count()).toBe(1);
+
+    // 24 requests spread over both API nodes: never more than 3 at the provider at once, none lost.
+    fake.reset();
+    fake.configure({ chunkCount: 4, chunkGapMs: 40 });
+    const answers = await Promise.all(
+      Array.from({ length: 24 }, (_, i) =>
+        client(i % 2 ? apiA.url : apiB.url).messages.create({
+          model: 'openai,gpt-fake',
+          max_tokens: 8,
+          messages: [{ role: 'user', content: `load ${i}` }],
+        }),
+      ),
+    );
+    expect(answers).toHaveLength(24);
+    expect(fake.count()).toBe(24);
+    expect(fake.maxInFlight()).toBeLessThanOrEqual(3);
+    expect(fake.maxInFlight()).toBeGreaterThanOrEqual(2);
+  });
+
+  it('a worker killed mid-answer gives the interactive client a clean error, not a hang', async () => {
+    const file = config();
+    const api = await node('api', file);
+    const worker = await node('worker', file);
+    fake.configure({ chunkCount: 40, chunkGapMs: 150 });
+    const events: string[] = [];
+    const outcome = (async () => {
+      const stream = client(api.url).messages.stream({
+        model: 'openai,gpt-fake',
+        max_tokens: 32,
+        messages: [{ role: 'user', content: 'a long answer' }],
+      });
+      try {
+        for await (const ev of stream) {
+          events.push(ev.type);
+        }
+        return 'completed';
+      } catch (err) {
+        return `error: ${(err as Error).message}`;
+      }
+    })();
+    await fake.waitFor((r) => r.length === 1);
+    await new Promise((r) => setTimeout(r, 400));
+    worker.proc.child.kill('SIGKILL');
+    const result = await outcome;
+    expect(result).toMatch(/^error: .*worker/);
+    expect(events[0]).toBe('message_start');
+    expect(events).not.toContain('message_stop');
+  });
+
+  it('an interactive request that no worker takes gets 503 with retry-after after the class maximum wait', async () => {
+    const file = config({ queues: { interactive: { maxWaitMs: 800 } } });
+    const api = await node('api', file);
+    const res = await fetch(`${api.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'openai,gpt-fake', max_tokens: 8, messages: [{ role: 'user', content: 'nobody home' }] }),
+    });
+    expect(res.status).toBe(503);
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(await res.json()).toMatchObject({ type: 'error', error: { type: 'overloaded_error' } });
+    expect(fake.count()).toBe(0);
+  });
+});
