@@ -185,6 +185,79 @@ function keyCounter(redis: BenchRedis): (pattern: string) => Promise<number> {
   };
 }
 
+async function redisCommandStats(redis: BenchRedis): Promise<Record<string, number>> {
+  const c = new Redis({ port: redis.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1 });
+  c.on('error', () => undefined);
+  try {
+    await c.connect();
+    const text = await c.info('commandstats');
+    const out: Record<string, number> = {};
+    for (const m of text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+      out[m[1]] = Number(m[2]);
+    }
+    return out;
+  } finally {
+    c.disconnect();
+  }
+}
+
+/** Commands the harness' own INFO/SCAN and the processes' idle timers send: not part of a request. */
+const IDLE_COMMANDS = new Set(['info', 'scan', 'ping', 'bzpopmin', 'client|setname', 'client|setinfo', 'client|list', 'subscribe', 'select', 'hello', 'config|get']);
+
+/**
+ * Redis commands per request of each mode, on processes that have served nothing yet: `n` sequential small
+ * non-stream requests, INFO commandstats before and after (the other groups are idle meanwhile).
+ */
+async function redisProbe(ctx: Ctx, n: number): Promise<void> {
+  await fakeConfigure(ctx.fakeOrigin, FAST);
+  const spec: RequestSpec = { path: '/v1/messages', headers: ANTHROPIC_HEADERS, body: smallBody('redis probe', false), stream: false };
+  for (const [mode, g] of ctx.groups) {
+    if (mode === 'direct-noredis') {
+      continue;
+    }
+    const pool = clientPool(g.origin, 1);
+    await closedLoop(pool, spec, 1, 20); // first requests open connections, load scripts
+    await new Promise((r) => setTimeout(r, 300));
+    const a = await redisCommandStats(ctx.redis);
+    const res = await closedLoop(pool, spec, 1, n);
+    await new Promise((r) => setTimeout(r, 300)); // the worker's last writes, the relay's DEL
+    const b = await redisCommandStats(ctx.redis);
+    await pool.close();
+    ctx.served.set(mode, (ctx.served.get(mode) ?? 0) + 20 + n);
+    const perRequest: Record<string, number> = {};
+    for (const [cmd, calls] of Object.entries(b)) {
+      const d = (calls - (a[cmd] ?? 0)) / n;
+      if (!IDLE_COMMANDS.has(cmd) && d >= 0.05) {
+        perRequest[cmd] = Math.round(d * 100) / 100;
+      }
+    }
+    const total = Object.values(perRequest).reduce((x, y) => x + y, 0);
+    ctx.r.redisCommands.push({ mode, requests: n, errors: res.errors, perRequest, total: Math.round(total * 10) / 10 });
+    log(`redis commands per request, ${TARGET_LABEL[mode]}: ${total.toFixed(1)} (${Object.entries(perRequest).map(([k, v]) => `${k} ${v}`).join(', ')})`);
+  }
+  await fakeReset(ctx.fakeOrigin);
+}
+
+/** Redis SETs per second and each gateway process' CPU over `ms` with nothing sent: the cost of what leaked. */
+async function idleCost(ctx: Ctx, ms: number): Promise<void> {
+  const pids = [...ctx.groups.values()].flatMap((g) => g.procs.map((p) => ({ mode: g.mode, role: p.role, pid: p.child.pid })));
+  const cpu0 = pids.map((p) => px.cpuMicros(p.pid));
+  const redisCpu0 = px.cpuMicros(ctx.redis.child.pid);
+  const a = await redisCommandStats(ctx.redis);
+  await new Promise((r) => setTimeout(r, ms));
+  const b = await redisCommandStats(ctx.redis);
+  ctx.r.idle = {
+    seconds: ms / 1000,
+    redisSetPerS: ((b.set ?? 0) - (a.set ?? 0)) / (ms / 1000),
+    redisCpuPct: ((px.cpuMicros(ctx.redis.child.pid) - redisCpu0) / (ms * 1000)) * 100,
+    procs: pids.map((p, i) => ({ mode: p.mode, role: p.role, cpuPct: ((px.cpuMicros(p.pid) - cpu0[i]) / (ms * 1000)) * 100 })),
+  };
+  log(
+    `idle ${ms / 1000} s: redis ${ctx.r.idle.redisSetPerS.toFixed(0)} SET/s, ${ctx.r.idle.redisCpuPct.toFixed(1)}% CPU; gateways ` +
+      ctx.r.idle.procs.map((p) => `${p.mode}/${p.role} ${p.cpuPct.toFixed(1)}%`).join(', '),
+  );
+}
+
 /** /api/queue of every group while nothing is in flight: the leak indicators (see the doc). */
 async function snapshotLeaks(ctx: Ctx, phase: string): Promise<void> {
   const count = keyCounter(ctx.redis);
@@ -199,7 +272,7 @@ async function snapshotLeaks(ctx: Ctx, phase: string): Promise<void> {
   }
 }
 
-async function collectProfiles(ctx: Ctx, g: GatewayGroup, lag: Record<string, LagWindow>, window: string, target: Target): Promise<void> {
+async function collectProfiles(ctx: Ctx, g: GatewayGroup, lag: Record<string, LagWindow>, window: string, target: Target, requests: number): Promise<void> {
   for (const p of g.procs) {
     const file = await profileReady(lag[p.role]?.profile);
     if (!file) {
@@ -208,7 +281,7 @@ async function collectProfiles(ctx: Ctx, g: GatewayGroup, lag: Record<string, La
     }
     const summary = { ...summarizeProfile(file, 20), cell: `${TARGET_LABEL[target]} (${p.role}), ${window}` };
     ctx.r.profiles ??= [];
-    ctx.r.profiles.push({ target, role: p.role, window, summary });
+    ctx.r.profiles.push({ target, role: p.role, window, requests, summary });
     console.log(`\n### CPU profile: ${summary.cell}\n\n${formatProfileSummary(summary)}\n`);
   }
 }
@@ -292,7 +365,7 @@ async function burstCell(ctx: Ctx, target: Target, origin: string, group: Gatewa
     log(`  errors: ${JSON.stringify(cell.errorKinds)}`);
   }
   if (PROFILE && group && lag) {
-    await collectProfiles(ctx, group, lag, `${CONCURRENCY} concurrent streams`, target);
+    await collectProfiles(ctx, group, lag, `${CONCURRENCY} concurrent streams`, target, CONCURRENCY);
   }
   return cell;
 }
@@ -376,7 +449,7 @@ async function latencyPhase(ctx: Ctx): Promise<void> {
     }
     if (profileThis) {
       for (const [mode, g] of ctx.groups) {
-        await collectProfiles(ctx, g, await mark(g), `latency phase c=${c}`, mode);
+        await collectProfiles(ctx, g, await mark(g), `latency phase c=${c}`, mode, rounds * perRound);
       }
     }
   }
@@ -443,6 +516,8 @@ async function main(): Promise<void> {
     bursts: [],
     priority: [],
     leaks: [],
+    redisCommands: [],
+    idle: null,
     notes: [],
   };
   const stale = ensureBuild(svc);
@@ -478,6 +553,7 @@ async function main(): Promise<void> {
   const gwPids = [...groups.values()].flatMap((g) => g.procs.map((p) => p.child.pid));
   const ctx: Ctx = { r: result, groups, fake, fakeOrigin, redis, ourPids: [...gwPids, fake.pid, slow.pid, redis.child.pid], served: new Map() };
 
+  await redisProbe(ctx, 200);
   if (PHASES.has('burst')) {
     await fakeReset(fakeOrigin);
     result.bursts.push(await burstCell(ctx, 'fake', fakeOrigin, undefined));
@@ -496,6 +572,7 @@ async function main(): Promise<void> {
   // Longer than JobQueue.workerLostMs (5 s): a requester key still on Redis now is being kept alive.
   await new Promise((r) => setTimeout(r, 6000));
   await snapshotLeaks(ctx, 'the run (+6 s idle)');
+  await idleCost(ctx, 5000);
 
   for (const g of groups.values()) {
     await stopGroup(g);

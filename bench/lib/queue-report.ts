@@ -83,9 +83,13 @@ export interface QueueRunResult {
   bursts: BurstCell[];
   priority: PriorityResult[];
   leaks: LeakRow[];
+  /** Redis commands per request of each mode (fresh processes, sequential small non-stream requests). */
+  redisCommands: { mode: ModeName; requests: number; errors: number; perRequest: Record<string, number>; total: number }[];
+  /** At the end, nothing sent for a few seconds: what the leaked state costs. */
+  idle: { seconds: number; redisSetPerS: number; redisCpuPct: number; procs: { mode: ModeName; role: string; cpuPct: number }[] } | null;
   notes: string[];
   /** CPU profiles of the gateway processes (a `--cpu-prof` run), per measurement window. */
-  profiles?: { target: Target; role: string; window: string; summary: ProfileSummary }[];
+  profiles?: { target: Target; role: string; window: string; requests: number; summary: ProfileSummary }[];
   profiledAt?: string;
 }
 

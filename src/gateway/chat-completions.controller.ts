@@ -1,6 +1,7 @@
 import { Body, Controller, Post, Req, Res, UseInterceptors } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CacheInterceptor } from '../cache/cache.interceptor';
+import { QueueInterceptor } from '../queue/queue.interceptor';
 import { openAIRequestToAnthropic } from '../protocol/openai-to-anthropic';
 import { parseChatCompletionsRequest } from './request-validation';
 import { ResponderService } from './responder.service';
@@ -11,7 +12,7 @@ export class ChatCompletionsController {
   constructor(private readonly responder: ResponderService) {}
 
   @Post()
-  @UseInterceptors(CacheInterceptor)
+  @UseInterceptors(QueueInterceptor, CacheInterceptor)
   async create(@Body() body: unknown, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const openai = parseChatCompletionsRequest(body);
     await this.responder.respond(request, reply, openAIRequestToAnthropic(openai), {

@@ -1,6 +1,7 @@
 import { Body, Controller, HttpCode, Post, Req, Res, UseInterceptors } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CacheInterceptor } from '../cache/cache.interceptor';
+import { QueueInterceptor } from '../queue/queue.interceptor';
 import { GatewayService } from './gateway.service';
 import { parseCountTokensRequest, parseMessagesRequest } from './request-validation';
 import { ResponderService } from './responder.service';
@@ -14,7 +15,7 @@ export class MessagesController {
   ) {}
 
   @Post()
-  @UseInterceptors(CacheInterceptor)
+  @UseInterceptors(QueueInterceptor, CacheInterceptor)
   async create(@Body() body: unknown, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const canonical = parseMessagesRequest(body);
     await this.responder.respond(request, reply, canonical, {

@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { presentedKey } from '../auth/api-key.guard';
 import { cachePolicyOf } from '../cache/cache.interceptor';
 import { usageEmitterFor } from '../common/request-hooks';
+import { queueClassOf } from '../queue/queue.interceptor';
 import { SseCompressor } from '../compression/sse-compressor.service';
 import { AppConfigService } from '../config/config.service';
 import type { CanonicalRequest } from '../protocol/types';
@@ -38,6 +39,7 @@ export class ResponderService {
       clientKey: presentedKey(request.headers),
       onRouted: (route) => routedHeaders(reply, request, route),
       onUsage: usageEmitterFor(request.raw),
+      queueClass: queueClassOf(request.raw),
     });
     answerHeaders(reply, request, answer);
     const server = this.config.get('Server');

@@ -133,6 +133,38 @@ describe('API and worker processes on one Redis (real BullMQ)', () => {
     expect(events).not.toContain('message_stop');
   });
 
+  it('a batch whose worker is killed mid-request is retried by another worker and every request succeeds', async () => {
+    const file = config({ queues: { batch: { concurrency: 2, attempts: 3, backoffMs: 200 } } });
+    const api = await node('api', file);
+    const first = await node('worker', file);
+    fake.configure({ chunkCount: 10, chunkGapMs: 150 });
+    const sdk = client(api.url);
+    const batch = await sdk.messages.batches.create({
+      requests: Array.from({ length: 4 }, (_, i) => ({
+        custom_id: `r${i}`,
+        params: { model: 'openai,gpt-fake', max_tokens: 8, messages: [{ role: 'user', content: `batch item ${i}` }] },
+      })),
+    });
+    await fake.waitFor((r) => r.length >= 1);
+    first.proc.child.kill('SIGKILL');
+    await first.proc.exited;
+    await node('worker', file);
+    let status = batch.processing_status;
+    const until = Date.now() + 60_000;
+    while (status !== 'ended' && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 300));
+      status = (await sdk.messages.batches.retrieve(batch.id)).processing_status;
+    }
+    expect(status).toBe('ended');
+    const results = [];
+    for await (const r of await sdk.messages.batches.results(batch.id)) {
+      results.push(r);
+    }
+    expect(results.map((r) => r.result.type).sort()).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded']);
+    // The interrupted request(s) ran again: more upstream calls than requests.
+    expect(fake.count()).toBeGreaterThan(4);
+  });
+
   it('an interactive request that no worker takes gets 503 with retry-after after the class maximum wait', async () => {
     const file = config({ queues: { interactive: { maxWaitMs: 800 } } });
     const api = await node('api', file);

@@ -79,6 +79,24 @@ describe('queues (real Redis, real BullMQ)', () => {
     expect(state.relayedInFlight).toBe(0);
   });
 
+  it('rejects an unknown x-switchyard-priority in the client format, before any upstream work', async () => {
+    const gw = await gateway('local');
+    const res = await request(gw.url)
+      .post('/v1/messages')
+      .set('x-switchyard-priority', 'urgent')
+      .send({ model: 'openai,gpt-fake', max_tokens: 8, messages: [{ role: 'user', content: 'x' }] })
+      .expect(400);
+    expect(res.body).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
+    expect(res.body.error.message).toContain('interactive, batch, background');
+    const oa = await request(gw.url)
+      .post('/v1/chat/completions')
+      .set('x-switchyard-priority', 'urgent')
+      .send({ model: 'openai,gpt-fake', messages: [{ role: 'user', content: 'x' }] })
+      .expect(400);
+    expect(oa.body.error.type).toBe('invalid_request_error');
+    expect(gw.fake.count()).toBe(0);
+  });
+
   it('non-stream and OpenAI-format clients are answered through the queue too', async () => {
     const gw = await gateway('bullmq');
     const msg = await sdk(gw).messages.create({
