@@ -493,6 +493,9 @@ async function main(): Promise<void> {
     machine: { ...px.machineInfo(), cpus: os.cpus().map((c) => `${c.model} @ ${c.speed} MHz`) },
     options: {
       concurrency: CONCURRENCY,
+      firstByteMs: Number(args['first-byte-ms']),
+      chunks: Number(args.chunks),
+      gapMs: Number(args['gap-ms']),
       topology: args.topology,
       phases: [...PHASES],
       latencyRequests: Number(args['latency-requests']),

@@ -6,6 +6,7 @@ import { AffinityModule } from './affinity/affinity.module';
 import { BatchesModule } from './batches/batches.module';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
+import { OutcomesModule } from './common/outcomes.module';
 import { ShutdownService } from './common/shutdown.service';
 import { AppConfigModule } from './config/config.module';
 import type { LoadedConfig } from './config/load-config';
@@ -35,6 +36,7 @@ export class AppModule {
         AppConfigModule.forRoot(options.loaded),
         LoggingModule.forRoot(options.logDestination),
         RedisModule,
+        OutcomesModule,
         AffinityModule,
         RateLimitModule,
         QueueModule.forRoot(options.loaded.config),

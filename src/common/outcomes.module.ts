@@ -1,0 +1,7 @@
+import { Global, Module } from '@nestjs/common';
+import { RequestOutcomeService } from './request-outcome';
+
+/** Global: the request path emits finished requests here; metrics, SLA, history and the status page listen. */
+@Global()
+@Module({ providers: [RequestOutcomeService], exports: [RequestOutcomeService] })
+export class OutcomesModule {}
