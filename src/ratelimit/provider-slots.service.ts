@@ -79,7 +79,18 @@ interface RemoteWaiter {
   trying: boolean;
 }
 
+export interface SlotSnapshot {
+  limit: number;
+  heldHere: number;
+  /** High-water mark of slots held by this instance since start. */
+  maxHeldHere: number;
+  waitingHere: number;
+  mode: string;
+}
+
 interface ProviderState {
+  /** High-water mark of `held` + local holders. */
+  maxHeld: number;
   local: PrioritySemaphore;
   /** Waiting here for a cluster-wide slot, most urgent first. */
   waiters: RemoteWaiter[];
@@ -161,12 +172,13 @@ export class ProviderSlotsService implements OnModuleInit, OnApplicationShutdown
   }
 
   /** What `/api/queue` shows per provider with a limit. */
-  snapshot(): Record<string, { limit: number; heldHere: number; waitingHere: number; mode: string }> {
-    const out: Record<string, { limit: number; heldHere: number; waitingHere: number; mode: string }> = {};
+  snapshot(): Record<string, SlotSnapshot> {
+    const out: Record<string, SlotSnapshot> = {};
     for (const [provider, st] of this.providers) {
       out[provider] = {
         limit: this.limitOf(provider) ?? 0,
         heldHere: st.held.size + st.local.inUse,
+        maxHeldHere: st.maxHeld,
         waitingHere: st.waiters.length + st.local.waiting,
         mode: this.modes.isDistributed('queue') ? 'redis' : 'local',
       };
@@ -177,7 +189,7 @@ export class ProviderSlotsService implements OnModuleInit, OnApplicationShutdown
   private state(provider: string, limit: number): ProviderState {
     let st = this.providers.get(provider);
     if (!st) {
-      st = { local: new PrioritySemaphore(limit), waiters: [], held: new Set() };
+      st = { maxHeld: 0, local: new PrioritySemaphore(limit), waiters: [], held: new Set() };
       this.providers.set(provider, st);
     }
     return st;
@@ -198,6 +210,7 @@ export class ProviderSlotsService implements OnModuleInit, OnApplicationShutdown
     }
     try {
       const release = await st.local.acquire(priority, signal, maxWaitMs);
+      st.maxHeld = Math.max(st.maxHeld, st.held.size + st.local.inUse);
       return { ok: true, lease: { release } };
     } catch (why) {
       return this.failed(why instanceof WaitError ? why.why : 'timeout');
@@ -251,6 +264,7 @@ export class ProviderSlotsService implements OnModuleInit, OnApplicationShutdown
             return;
           }
           st.held.add(id);
+          st.maxHeld = Math.max(st.maxHeld, st.held.size + st.local.inUse);
           finish({ ok: true, lease: this.remoteLease(provider, st, id) });
         },
       };

@@ -49,11 +49,17 @@ describe('queues (real Redis, real BullMQ)', () => {
   let prefix: string;
   const url = (): string => process.env.TEST_REDIS_URL as string;
 
+  /** `local` runs without Redis at all (the in-process scheduler and local slots); `bullmq` on the test Redis. */
   const gateway = async (mode: Mode, config: Record<string, unknown> = {}, fake = {}): Promise<GatewayUnderTest> => {
     const { JobQueue, ...rest } = config as { JobQueue?: Record<string, unknown> };
     const gw = await startGateway({
       fakeDefaults: fake,
-      config: { ...redisConfig(url(), prefix), JobQueue: queueConfig(mode, JobQueue), Cache: { enabled: false }, ...rest },
+      config: {
+        ...(mode === 'bullmq' ? redisConfig(url(), prefix) : {}),
+        JobQueue: queueConfig(mode, JobQueue),
+        Cache: { enabled: false },
+        ...rest,
+      },
     });
     open.push(gw);
     await waitForMode(gw, mode);
@@ -120,21 +126,25 @@ describe('queues (real Redis, real BullMQ)', () => {
         { JobQueue: { providerConcurrency: { openai: 5 } } },
         { chunkCount: 4, chunkGapMs: 25 },
       );
-      const send = (cls: 'interactive' | 'background', i: number): Promise<number> =>
+      const send = (cls: 'interactive' | 'background', i: number, directive = ''): Promise<number> =>
         fetch(`${gw.url}/v1/messages`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', 'x-switchyard-priority': cls },
           body: JSON.stringify({
             model: 'openai,gpt-fake',
             max_tokens: 16,
-            messages: [{ role: 'user', content: `${cls}-${i}` }],
+            messages: [{ role: 'user', content: `${cls}-${i}${directive}` }],
           }),
         }).then(async (r) => {
           await r.arrayBuffer();
           return r.status;
         });
-      // Background work fills the provider first; then 150 of each class arrive together.
-      const early = Array.from({ length: 10 }, (_, i) => send('background', 1000 + i));
+      const slots = async (): Promise<{ waitingHere: number; maxHeldHere: number }> =>
+        (await request(gw.url).get('/api/queue')).body.providerSlots.openai;
+      // Ten slow background requests: five fill the provider, five wait. Then 145 of each class arrive
+      // together and line up behind them while the provider is busy.
+      const slow = '[[fake:{"chunkCount":10,"chunkGapMs":250}]]';
+      const early = Array.from({ length: 10 }, (_, i) => send('background', 1000 + i, slow));
       await gw.fake.waitFor((r) => r.length >= 5);
       const burst: Promise<number>[] = [];
       for (let i = 0; i < 145; i += 1) {
@@ -143,16 +153,17 @@ describe('queues (real Redis, real BullMQ)', () => {
       const statuses = await Promise.all([...early, ...burst]);
       expect(statuses.filter((s) => s !== 200)).toEqual([]);
       expect(gw.fake.count()).toBe(300);
-      expect(gw.fake.maxInFlight()).toBeLessThanOrEqual(5);
-      // Arrival order at the provider: once the waiting line has formed, no background request goes
-      // ahead of an interactive one that was waiting.
+      // The gateway never held more than 5 slots (measured at the gateway: the fake counts a request until
+      // its socket's 'close' event, which trails the last byte, so its own in-flight count can lag by one).
+      expect((await slots()).maxHeldHere).toBe(5);
+      // Arrival order at the provider: after the first five, every interactive request before any of the
+      // background ones that were waiting with it (the five slow early ones included).
       const order = gw.fake.requests.map((r) => textOf(r.body as { messages?: { content: unknown }[] }));
-      const lastInteractive = order.map((t) => t.startsWith('interactive')).lastIndexOf(true);
-      const settled = order.slice(30, lastInteractive + 1);
-      const inversions = settled.filter((t) => t.startsWith('background')).length;
-
-      expect(inversions).toBe(0);
-      expect(lastInteractive).toBeLessThan(order.length - 100);
+      const afterFirstFive = order.slice(5);
+      const lastInteractive = afterFirstFive.map((t) => t.startsWith('interactive')).lastIndexOf(true);
+      const inversions = afterFirstFive.slice(0, lastInteractive + 1).filter((t) => t.startsWith('background'));
+      expect(inversions).toEqual([]);
+      expect(lastInteractive).toBe(144);
     });
   }
 
