@@ -133,6 +133,31 @@ describe('API and worker processes on one Redis (real BullMQ)', () => {
     expect(events).not.toContain('message_stop');
   });
 
+  it('a worker stopped with SIGTERM finishes the answer it is streaming, then exits', async () => {
+    const file = config();
+    const api = await node('api', file);
+    const worker = await node('worker', file);
+    fake.configure({ chunkCount: 12, chunkGapMs: 100 });
+    const events: string[] = [];
+    const done = (async () => {
+      const stream = client(api.url).messages.stream({
+        model: 'openai,gpt-fake',
+        max_tokens: 32,
+        messages: [{ role: 'user', content: 'finish me' }],
+      });
+      for await (const ev of stream) {
+        events.push(ev.type);
+      }
+    })();
+    await fake.waitFor((r) => r.length === 1);
+    worker.proc.child.kill('SIGTERM');
+    await done;
+    expect(events[events.length - 1]).toBe('message_stop');
+    // Nest re-raises the signal after a clean shutdown, so the exit code is null (killed by SIGTERM), never 1.
+    expect([0, null]).toContain(await worker.proc.exited);
+    expect(worker.proc.output()).not.toContain('shutdown did not finish');
+  });
+
   it('a batch whose worker is killed mid-request is retried by another worker and every request succeeds', async () => {
     const file = config({ queues: { batch: { concurrency: 2, attempts: 3, backoffMs: 200 } } });
     const api = await node('api', file);
