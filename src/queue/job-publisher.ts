@@ -1,10 +1,10 @@
 import type Redis from 'ioredis';
 import type { StreamEvent } from '../protocol/types';
-import type { EndMarker, HeadMarker, StartMarker } from './job-stream';
+import { encodeNotice, entryId, type EndMarker, type HeadMarker, type StartMarker } from './job-stream';
 
-/** Events per XADD at most; a batch also goes out after FLUSH_MS. */
+/** Events per XADD at most; a batch also goes out after FLUSH_MS (one write per ~10 ms per stream at most). */
 const MAX_BATCH = 64;
-const FLUSH_MS = 2;
+const FLUSH_MS = 10;
 
 /**
  * The worker side of a queued request: appends the answer to the job's stream (batched: the first event
@@ -16,6 +16,7 @@ export class JobPublisher {
   private timer?: NodeJS.Timeout;
   private writes: Promise<void> = Promise.resolve();
   private failed?: Error;
+  private seq = 0;
 
   constructor(
     private readonly client: () => Redis | undefined,
@@ -72,13 +73,20 @@ export class JobPublisher {
         this.failed ??= new Error('Redis unavailable');
         return;
       }
+      this.seq += 1;
+      const id = entryId(this.seq);
+      const pipeline = client.pipeline().xadd(this.streamKey, id, ...fields);
+      if (this.seq === 1 || fields[0] === 'end') {
+        pipeline.pexpire(this.streamKey, this.ttlMs);
+      }
+      // The notice carries the entry itself: the reader usually needs no XREAD at all.
+      pipeline.publish(this.relayChannel, encodeNotice(this.jobId, id, fields));
       try {
-        await client
-          .pipeline()
-          .xadd(this.streamKey, '*', ...fields)
-          .pexpire(this.streamKey, this.ttlMs)
-          .publish(this.relayChannel, this.jobId)
-          .exec();
+        const results = (await pipeline.exec()) ?? [];
+        const failed = results.find(([err]) => err);
+        if (failed) {
+          this.failed = failed[0] as Error;
+        }
       } catch (err) {
         this.failed = err as Error;
       }

@@ -4,7 +4,14 @@ import { rememberAttempts } from '../failover/failover.types';
 import { GatewayError } from '../protocol/errors';
 import type { StreamEvent } from '../protocol/types';
 import type { RedisClient } from '../redis/redis.service';
-import { parseEntries, type HeadMarker, type JobEntry } from './job-stream';
+import {
+  decodeNotice,
+  nextEntryId,
+  parseEntries,
+  parseEntry,
+  type HeadMarker,
+  type JobEntry,
+} from './job-stream';
 
 /** Entries per XREAD; reading pauses while this many events wait for a slow client. */
 const READ_COUNT = 64;
@@ -147,10 +154,11 @@ export class RelayHandle {
 }
 
 /**
- * Reads queued requests' answers back from their streams for this instance. Workers PUBLISH the job id
- * on this instance's relay channel after each write; one subscriber connection hears them all and a
- * non-blocking XREAD fetches the new entries — no blocking connection per request, so thousands of
- * queued streams cost one socket. A sweep re-reads everything periodically (a notification lost during
+ * Reads queued requests' answers back for this instance. Workers append each entry to the job's stream and
+ * PUBLISH it on this instance's relay channel; one subscriber connection hears them all and takes each
+ * entry straight from the notice when it is the next one expected. A gap (a notice lost in a reconnect, a
+ * slow client's paused reading) is filled with a non-blocking XREAD from the stream — no blocking
+ * connection per request, so thousands of queued streams cost one socket. A sweep re-reads everything periodically (a notification lost during
  * a reconnect costs at most one sweep), keeps the requesters' liveness keys alive and notices dead workers.
  */
 export class JobRelay {
@@ -164,11 +172,25 @@ export class JobRelay {
     private readonly keys: RelayKeys,
     private readonly settings: RelaySettings,
   ) {
-    subscriber.on('message', (_channel: string, jobId: string) => {
-      const handle = this.handles.get(jobId);
-      if (handle) {
-        this.read(handle);
+    subscriber.on('message', (_channel: string, message: string) => {
+      const notice = decodeNotice(message);
+      const handle = this.handles.get(notice.jobId);
+      if (!handle) {
+        return;
       }
+      // In order and with room for it: take the entry from the notice; anything else, read the stream.
+      if (
+        notice.id !== undefined &&
+        notice.fields &&
+        !handle.reading &&
+        !handle.done &&
+        handle.buffered < HIGH_WATER_EVENTS &&
+        notice.id === nextEntryId(handle.after)
+      ) {
+        handle.apply(parseEntry(notice.id, notice.fields));
+        return;
+      }
+      this.read(handle);
     });
     subscriber.on('ready', () => void subscriber.subscribe(channel).catch(() => undefined));
     this.sweeper = setInterval(() => void this.sweep(), Math.max(100, Math.floor(settings.aliveMs / 3)));

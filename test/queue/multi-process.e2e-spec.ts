@@ -20,7 +20,8 @@ describe('API and worker processes on one Redis (real BullMQ)', () => {
     writeConfig({
       Providers: fakeProviders(fake.url),
       Router: DEFAULT_ROUTER,
-      Redis: { enabled: true, url: process.env.TEST_REDIS_URL, keyPrefix: prefix },
+      // A generous command timeout: on a loaded CI box a slow ping must not flip the API node to local mode.
+      Redis: { enabled: true, url: process.env.TEST_REDIS_URL, keyPrefix: prefix, commandTimeoutMs: 1500 },
       JobQueue: { enabled: true, prefix: 'q', workerLostMs: 1500, workerHeartbeatMs: 300, ...extra },
       Cache: { enabled: false },
       Pools: { warmup: false, healthPingMs: 0 },
