@@ -28,6 +28,7 @@ import {
   gatewayConfig,
   INTERACTIVE_CONCURRENCY,
   leakView,
+  logMessages,
   mark,
   profileReady,
   sampleRss,
@@ -37,6 +38,7 @@ import {
   type GatewayGroup,
   type LagWindow,
   type ModeName,
+  type RedisLookups,
 } from './lib/queue-procs';
 import {
   queueConsoleReport,
@@ -76,6 +78,8 @@ const { values: args } = parseArgs({
     'interactive-concurrency': { type: 'string', default: String(INTERACTIVE_CONCURRENCY) },
     'quiet-wait': { type: 'string', default: '5' },
     'cpu-prof': { type: 'boolean', default: false },
+    'stress-cores': { type: 'string', default: '0' },
+    'burst-timeout-s': { type: 'string', default: '30' },
     'keep-tmp': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -96,14 +100,19 @@ const USAGE = `npm run bench:queue -- [options]     (builds first; or: npx tsx b
   --stall-s S              priority: abort the test when nothing reaches the provider for S s (default 8)
   --interactive-concurrency N  JobQueue.queues.interactive.concurrency (default ${INTERACTIVE_CONCURRENCY}: see the doc)
   --quiet-wait S           wait up to S s for other processes to go quiet before each measurement (default 5)
+  --burst-timeout-s S      client timeout of each burst request (default 30; the answers take ~2 s plus queueing)
   --cpu-prof               profile the gateway processes during each burst and latency level (a diagnostic run: its
                            numbers are not written; the profiles are added to queue-latest.json, the doc regenerated)
+  --stress-cores N         run N busy-loop processes during the run (another tenant's CPU): a diagnostic run whose
+                           bursts, leak indicators and log warnings are added to queue-latest.json as \`stress\`
   --keep-tmp               keep the temp dir (configs, gateway logs, profiles)`;
 
 const CONCURRENCY = Number(args.concurrency);
 const PROVIDER_LIMIT = Number(args['provider-limit']);
 const PHASES = new Set(args.phases.split(','));
 const PROFILE = args['cpu-prof'];
+const STRESS = Number(args['stress-cores']);
+const DIAGNOSTIC = PROFILE || STRESS > 0;
 const tmp = mkdtempSync(join(os.tmpdir(), 'switchyard-bench-queue-'));
 const removeTmp = () => {
   if (!args['keep-tmp']) {
@@ -165,23 +174,40 @@ interface Ctx {
   served: Map<ModeName, number>;
 }
 
-function keyCounter(redis: BenchRedis): (pattern: string) => Promise<number> {
-  return async (pattern) => {
-    const c = new Redis({ port: redis.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1 });
-    c.on('error', () => undefined);
-    try {
-      await c.connect();
-      let n = 0;
-      let cursor = '0';
-      do {
-        const [next, keys] = await c.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-        cursor = next;
-        n += keys.length;
-      } while (cursor !== '0');
-      return n;
-    } finally {
-      c.disconnect();
-    }
+async function withRedis<T>(redis: BenchRedis, fn: (c: Redis) => Promise<T>): Promise<T> {
+  const c = new Redis({ port: redis.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1 });
+  c.on('error', () => undefined);
+  try {
+    await c.connect();
+    return await fn(c);
+  } finally {
+    c.disconnect();
+  }
+}
+
+function lookups(redis: BenchRedis): RedisLookups {
+  return {
+    countKeys: (pattern) =>
+      withRedis(redis, async (c) => {
+        let n = 0;
+        let cursor = '0';
+        do {
+          const [next, keys] = await c.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+          cursor = next;
+          n += keys.length;
+        } while (cursor !== '0');
+        return n;
+      }),
+    // BullMQ keys: <Redis.keyPrefix><JobQueue.prefix = bull>:<queue>:failed (ids) and :<queue>:<id> (job hash).
+    failedReasons: (prefix, queue) =>
+      withRedis(redis, async (c) => {
+        const ids = await c.zrange(`${prefix}bull:${queue}:failed`, 0, -1);
+        const out: string[] = [];
+        for (const id of ids) {
+          out.push((await c.hget(`${prefix}bull:${queue}:${id}`, 'failedReason')) ?? '?');
+        }
+        return out;
+      }),
   };
 }
 
@@ -260,14 +286,15 @@ async function idleCost(ctx: Ctx, ms: number): Promise<void> {
 
 /** /api/queue of every group while nothing is in flight: the leak indicators (see the doc). */
 async function snapshotLeaks(ctx: Ctx, phase: string): Promise<void> {
-  const count = keyCounter(ctx.redis);
+  const redis = lookups(ctx.redis);
   for (const [mode, g] of ctx.groups) {
-    const view = await leakView(g, count);
+    const view = await leakView(g, redis);
     ctx.r.leaks.push({ phase, mode, served: ctx.served.get(mode) ?? 0, ...view });
     log(
       `after ${phase}, ${TARGET_LABEL[mode]} (${ctx.served.get(mode)} requests served, none in flight): interactive class slots held ` +
         `${view.interactiveRunning}, background ${view.backgroundRunning}, relay handles ${view.relayedInFlight}, provider slots held ` +
-        `${view.slotsHeld}, requester keys on Redis ${view.waitingKeys ?? '–'}`,
+        `${view.slotsHeld}, requester keys on Redis ${view.waitingKeys ?? '–'}` +
+        (view.failedJobs && Object.keys(view.failedJobs).length > 0 ? `; BullMQ failed jobs ${JSON.stringify(view.failedJobs)}` : ''),
     );
   }
 }
@@ -294,7 +321,7 @@ function burstSpecs(target: Target, n: number, tag: string): RequestSpec[] {
 
 async function burstCell(ctx: Ctx, target: Target, origin: string, group: GatewayGroup | undefined): Promise<BurstCell> {
   const warmN = Math.min(200, CONCURRENCY);
-  const warm = await burst(origin, burstSpecs(target, warmN, 'warm-up'), 'warm-up');
+  const warm = await burst(origin, burstSpecs(target, warmN, 'warm-up'), 'warm-up', Number(args['burst-timeout-s']) * 1000);
   const warmupErrors = warm.samples.filter((s) => !s.ok).length;
   if (warmupErrors > 0) {
     log(`${TARGET_LABEL[target]}: ${warmupErrors} warm-up errors, first: ${warm.samples.find((s) => !s.ok)?.error}`);
@@ -313,7 +340,7 @@ async function burstCell(ctx: Ctx, target: Target, origin: string, group: Gatewa
   const meter = otherLoadMeter(ctx.ourPids);
   const rss = sampleRss(pids);
   const w0 = performance.now();
-  const res = await burst(origin, burstSpecs(target, CONCURRENCY, 'burst'), 'burst');
+  const res = await burst(origin, burstSpecs(target, CONCURRENCY, 'burst'), 'burst', Number(args['burst-timeout-s']) * 1000);
   const wallUs = (performance.now() - w0) * 1000;
   const rssSeen = rss.stop();
   const otherLoadCores = meter.stop();
@@ -521,6 +548,7 @@ async function main(): Promise<void> {
     leaks: [],
     redisCommands: [],
     idle: null,
+    logWarnings: [],
     notes: [],
   };
   const stale = ensureBuild(svc);
@@ -555,6 +583,14 @@ async function main(): Promise<void> {
   }
   const gwPids = [...groups.values()].flatMap((g) => g.procs.map((p) => p.child.pid));
   const ctx: Ctx = { r: result, groups, fake, fakeOrigin, redis, ourPids: [...gwPids, fake.pid, slow.pid, redis.child.pid], served: new Map() };
+  const burners: px.Child[] = [];
+  for (let i = 0; i < STRESS; i++) {
+    // Not in ourPids: their CPU counts as other load, which is what they stand for.
+    burners.push(px.spawnChild(`cpu burner ${i}`, process.execPath, ['-e', 'for (;;) {}'], { cwd: tmp, env: process.env, logFile: join(tmp, `burner-${i}.log`) }));
+  }
+  if (STRESS > 0) {
+    log(`${STRESS} busy-loop process(es) running: ${burners.map((b) => b.pid).join(', ')}`);
+  }
 
   await redisProbe(ctx, 200);
   if (PHASES.has('burst')) {
@@ -572,6 +608,9 @@ async function main(): Promise<void> {
   if (PHASES.has('priority')) {
     await priorityPhase(ctx, slowOrigin);
   }
+  for (const b of burners) {
+    await px.stopChild(b, 1000);
+  }
   // Longer than JobQueue.workerLostMs (5 s): a requester key still on Redis now is being kept alive.
   await new Promise((r) => setTimeout(r, 6000));
   await snapshotLeaks(ctx, 'the run (+6 s idle)');
@@ -579,6 +618,13 @@ async function main(): Promise<void> {
 
   for (const g of groups.values()) {
     await stopGroup(g);
+    for (const p of g.procs) {
+      const messages = logMessages(p);
+      if (Object.keys(messages).length > 0) {
+        result.logWarnings.push({ mode: g.mode, role: p.role, messages });
+        log(`${TARGET_LABEL[g.mode]} (${p.role}) warnings/errors in its log: ${JSON.stringify(messages)}`);
+      }
+    }
   }
   await px.stopChild(fake);
   await px.stopChild(slow);
@@ -592,24 +638,40 @@ async function main(): Promise<void> {
     );
   }
 
-  if (PROFILE) {
-    // A diagnostic run: the profiler slows the gateways, so only the profiles are kept, next to the last
+  if (DIAGNOSTIC) {
+    // A diagnostic run (profiler or CPU stress): only its profiles / stress results are kept, next to the last
     // measured numbers.
     console.log(queueConsoleReport(result));
     if (!existsSync(LATEST)) {
-      throw new Error('--cpu-prof: no bench/results/queue-latest.json to attach the profiles to; run without --cpu-prof first');
+      throw new Error('--cpu-prof / --stress-cores: no bench/results/queue-latest.json to attach the results to; run without them first');
     }
     const latest = JSON.parse(readFileSync(LATEST, 'utf8')) as QueueRunResult;
-    latest.profiles = result.profiles ?? [];
-    latest.profiledAt = result.finishedAt;
+    latest.leaks ??= [];
+    latest.redisCommands ??= [];
+    latest.idle ??= null;
+    latest.logWarnings ??= [];
+    if (PROFILE) {
+      latest.profiles = result.profiles ?? [];
+      latest.profiledAt = result.finishedAt;
+    }
+    if (STRESS > 0) {
+      // Kept as a list (the last 5): the failures under stress are intermittent, each run is evidence.
+      latest.stress = [
+        ...(latest.stress ?? []),
+        { at: result.finishedAt, cores: STRESS, bursts: result.bursts, leaks: result.leaks, logWarnings: result.logWarnings },
+      ].slice(-5);
+    }
     writeJson(LATEST, latest);
     writeQueueDoc(DOC, latest);
-    log('(profiled run: numbers above not saved) profiles added to bench/results/queue-latest.json; docs/benchmarks/queue.md regenerated');
+    log('(diagnostic run: numbers above not saved as the run\'s own) results added to bench/results/queue-latest.json; docs/benchmarks/queue.md regenerated');
   } else {
     const previous = existsSync(LATEST) ? (JSON.parse(readFileSync(LATEST, 'utf8')) as QueueRunResult) : undefined;
     if (previous?.profiles && previous.profiles.length > 0) {
       result.profiles = previous.profiles;
       result.profiledAt = previous.profiledAt;
+    }
+    if (previous?.stress) {
+      result.stress = previous.stress;
     }
     writeJson(LATEST, result);
     console.log(queueConsoleReport(result));

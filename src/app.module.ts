@@ -11,13 +11,17 @@ import { ShutdownService } from './common/shutdown.service';
 import { AppConfigModule } from './config/config.module';
 import type { LoadedConfig } from './config/load-config';
 import { CompressionModule } from './compression/compression.module';
+import { DashboardModule } from './dashboard/dashboard.module';
 import { GatewayModule } from './gateway/gateway.module';
 import { HealthModule } from './health/health.module';
+import { HistoryModule } from './history/history.module';
 import { LoggingModule } from './logging/logging.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { QueueModule } from './queue/queue.module';
 import { RateLimitGuard } from './ratelimit/rate-limit.guard';
 import { RateLimitModule } from './ratelimit/ratelimit.module';
 import { RedisModule } from './redis/redis.module';
+import { TracingModule } from './tracing/tracing.module';
 
 export interface AppModuleOptions {
   loaded: LoadedConfig;
@@ -36,7 +40,9 @@ export class AppModule {
         AppConfigModule.forRoot(options.loaded),
         LoggingModule.forRoot(options.logDestination),
         RedisModule,
+        TracingModule,
         OutcomesModule,
+        HistoryModule,
         AffinityModule,
         RateLimitModule,
         QueueModule.forRoot(options.loaded.config),
@@ -45,6 +51,8 @@ export class AppModule {
         GatewayModule,
         BatchesModule,
         AdminModule,
+        DashboardModule,
+        MetricsModule,
         ...(options.imports ?? []),
       ],
       providers: [

@@ -42,8 +42,9 @@ function method(r: QueueRunResult): string {
   provider health checks off. The interactive concurrency is far above anything the benchmark sends because of the slot
   leak below: with 1,024, the direct gateways stop admitting interactive requests after 1,024 answers (the rest wait
   \`maxWaitMs\`), long before the end of the run. The \`fake\` provider's upstream pool is pinned to N + 64 connections (\`Providers[].pool.connections\`):
-  every stream holds a socket for its whole answer, and with the default elastic pool (\`Pools.maxConnections\` 256)
-  requests beyond 256 would wait in undici's queue in every mode — a sizing setting, not the queue layer.
+  every stream holds a socket for its whole answer, and the default elastic pool grows only to \`Pools.maxConnections\` (256),
+  so requests beyond 256 would wait in undici's queue in every mode (from the pool code, not measured here) — a sizing
+  setting, not the queue layer.
 - **Event-loop lag** of each gateway process: \`bench/lib/queue-lag-preload.cjs\` is loaded with
   \`NODE_OPTIONS=--require …\` (no product code changed) and runs \`perf_hooks.monitorEventLoopDelay\` (10 ms resolution).
   The harness "marks" right before and right after a measurement by connecting to the preload's Unix socket; each mark
@@ -110,16 +111,140 @@ function burstOf(r: QueueRunResult, t: string): BurstCell | undefined {
   return r.bursts.find((b) => b.target === t);
 }
 
+const QUEUE_MODES = new Set(['queue', 'queue-split']);
+
+/**
+ * Historical record (not produced by the run that generates the doc): bursts of this benchmark on this machine
+ * in which queue mode lost answers, before `--stress-cores` existed (a busy loop started by hand, plus other
+ * sessions' load; from the harness' console output, logs not kept). Remove once product issue 2 is fixed.
+ */
+const EARLIER_HANGS = [
+  '2026-11-27 10:55, full default run (before the log capture existed), other load up to 1.2 cores: api + worker 955 of ' +
+    "1,000 completed, 45 hung until the client's 120 s timeout, both processes nearly idle meanwhile",
+  '2026-11-27 11:28, full default run, other load 1.1 cores during that burst: api + worker 941 of 1,000 completed, 59 hung ' +
+    "until the client's 30 s timeout (api 0.10 / worker 0.09 cores over the window); neither process logged a warning, 0 BullMQ " +
+    'failed jobs; the same run\'s `all` process completed 1,000 of 1,000',
+  '2026-11-27, two burst-only api + worker runs watched with a Redis monitor (one with `--stress-cores 1`): 1,000 of 1,000 ' +
+    'completed, no hang',
+];
+
+const EARLIER_OBSERVATIONS = [
+  '2026-11-27 11:07–11:14, three burst-only runs with a busy loop started by hand (other load 1.6–1.8 cores): queue (1 process) ' +
+    'completed 330, 442 and 453 of 1,000 — the rest ended with an `error` event "the worker running this request stopped before ' +
+    'finishing it" (441, 557, 387) or hung (229, 1, 160); each run logged "Redis unavailable: running in degraded (in-memory) ' +
+    'mode (Command timed out)"; BullMQ failed jobs 0 (the jobs themselves completed). Direct mode, same runs: 1,000 of 1,000 each time',
+];
+
+/** Warn/error log lines of the queue-mode processes that point at the false Redis outage. */
+function outageLines(w: QueueRunResult['logWarnings'] | undefined): string[] {
+  return (w ?? [])
+    .filter((x) => QUEUE_MODES.has(x.mode))
+    .flatMap((x) =>
+      Object.entries(x.messages)
+        .filter(([k]) => /Redis unavailable|enqueue failed|Redis call failed/.test(k))
+        .map(([k, v]) => `${TARGET_LABEL[x.mode]} (${x.role}): ${v} × "${k}"`),
+    );
+}
+
+function burstErrors(b: BurstCell): string {
+  return `${f0(b.ok)} of ${f0(b.sent)} completed` + (b.errors > 0 ? ` (${Object.entries(b.errorKinds).map(([k, v]) => `${v} × ${k}`).join('; ')})` : '');
+}
+
+/** Whether a mode's processes logged the false outage in this run. */
+function loggedOutage(w: QueueRunResult['logWarnings'] | undefined, mode: string): boolean {
+  return (w ?? []).some((x) => x.mode === mode && Object.keys(x.messages).some((k) => /Redis unavailable/.test(k)));
+}
+
+/** Queue-mode bursts with requests that never got an answer, and no outage logged by that mode. */
+function hangIssue(r: QueueRunResult): string[] {
+  const own = r.bursts.filter((b) => QUEUE_MODES.has(b.target) && b.errors > 0 && !loggedOutage(r.logWarnings, b.target));
+  return [
+    '### 3. Queue mode: requests that never get an answer, no error logged (not diagnosed)',
+    '',
+    'Intermittently, some streams of a queue-mode burst never receive anything: the client times out while the gateway ' +
+      'processes sit idle; no warning or error in their logs (no "Redis unavailable" either, so not issue 2 as such) and ' +
+      'no BullMQ job in the `failed` state.',
+    '',
+    ...(own.length === 0 ? ['- this run: no queue-mode request went unanswered.'] : []),
+    ...own.map(
+      (b) =>
+        `- this run, ${TARGET_LABEL[b.target]} burst (other load ${f1(b.otherLoadCores)} cores): ${burstErrors(b)}; the processes used ` +
+        `${b.procs.map((p) => `${p.role} ${f2(p.cpuCores)}`).join(', ')} cores over the burst window (mostly the wait for the timeouts); ` +
+        `TTFB p50 per tenth of the send order ${b.ttfbByDecile.map(f0).join(' / ')} ms.`,
+    ),
+    ...EARLIER_HANGS.map((x) => `- ${x}.`),
+    '',
+    'Not reproduced under observation (Redis polled every second: wait / active / completed / failed counts, completed jobs ' +
+      'whose return value is the worker\'s `skipped: the requester is gone`). Candidates from reading the code, unconfirmed: a ' +
+      'job skipped by the worker because the requester key had lapsed (the worker returns `{skipped}` without writing to the ' +
+      'stream, so the API side waits `maxWaitMs` for a start that never comes), or a relay read that never settles (`reading` ' +
+      'stays true and the sweep\'s re-reads are ignored). The next step is to catch one with the Redis monitor running.',
+  ];
+}
+
+function outageIssue(r: QueueRunResult): string[] {
+  const own = r.bursts.filter((b) => QUEUE_MODES.has(b.target) && b.errors > 0 && loggedOutage(r.logWarnings, b.target));
+  const ownLog = outageLines(r.logWarnings);
+  const runs = r.stress ?? [];
+  return [
+    '### 2. Under CPU saturation, queue mode loses answers (a healthy Redis is declared down)',
+    '',
+    'The hot Redis connection\'s watchdog (src/redis/redis.service.ts, `probe()`) pings every `Redis.watchdogIntervalMs` ' +
+      '(500 ms) with `Redis.commandTimeoutMs` (250 ms) as the deadline. When the process\' event loop is blocked for longer ' +
+      'than that — which a burst on a busy box does (lag timelines above) — the deadline timer fires before the reply is ' +
+      'read and the process flips to "Redis unavailable: degraded mode" although Redis answered in time. In queue mode that ' +
+      'is not a graceful degradation:',
+    '',
+    '- `JobPublisher.write()` (src/queue/job-publisher.ts) sets `this.failed` the first time `client()` is undefined (or a ' +
+      'write fails) and **drops every later write of that job for good**, even once Redis is "available" again a moment ' +
+      'later; `processRequest` never looks at `publisher.error`, so the job runs to the end (the upstream call is paid) and ' +
+      'its answer goes nowhere;',
+    '- the API side then either reports `the worker running this request stopped before finishing it` (a started job: ' +
+      'no activity for `workerLostMs` and, the job having ended normally, no worker key) — untrue, the worker did not stop — ' +
+      'or, for a job whose `start` marker was dropped, waits `maxWaitMs` (30 s by default for interactive; the client ' +
+      'times out first here) before a 503;',
+    '- meanwhile the requester-key `SET` (250 ms timeout) times out as well and requests fall back to running in-process ' +
+      '(`queue: enqueue failed; running the request in-process`): by design, but under exactly the load where it hurts;',
+    '- the same stalls also fire the worker\'s first-byte deadline (`AdaptiveTimeout.firstByte.minMs`, 1.5 s) although the ' +
+      'upstream\'s first byte came after 200 ms: `HTTP 504: … first-byte deadline of 1500 ms exceeded` (timers run before the ' +
+      'socket reads of the same loop iteration).',
+    '',
+    'Evidence:',
+    '',
+    ...EARLIER_OBSERVATIONS.map((x) => `- ${x}.`),
+    ...(own.length > 0 ? own.map((b) => `- this run, ${TARGET_LABEL[b.target]} burst (other load ${f1(b.otherLoadCores)} cores): ${burstErrors(b)}`) : []),
+    ...(ownLog.length > 0 ? [`- this run's gateway logs: ${ownLog.join('; ')}`] : []),
+    ...runs.map(
+      (st) =>
+        `- \`--stress-cores ${st.cores}\` run at ${st.at} (busy-loop processes standing for other tenants; other load ` +
+        `${st.bursts.map((b) => f1(b.otherLoadCores)).join('/')} cores): ` +
+        st.bursts.filter((b) => b.target !== 'fake').map((b) => `${TARGET_LABEL[b.target]} ${burstErrors(b)}`).join('; ') +
+        '.' +
+        (outageLines(st.logWarnings).length > 0 ? ` Logs: ${outageLines(st.logWarnings).join('; ')}.` : ''),
+    ),
+    ...(runs.length > 0
+      ? ['', 'The loss is intermittent: it needs an event-loop stall of more than 250 ms right after a watchdog ping, so some stressed runs lose nothing (and only fall back to in-process execution).']
+      : []),
+    '',
+    'Fix direction (not changed here): do not let the watchdog\'s verdict drop work that is already on Redis — let the ' +
+      'publisher retry / resume its writes when the connection is usable again (or fail the job loudly so the requester ' +
+      'answers at once), have `processRequest` check `publisher.error`, and make the watchdog\'s deadline independent of ' +
+      'event-loop stalls (several missed pings, or a timeout measured from when the reply could be read).',
+  ];
+}
+
 function productIssues(r: QueueRunResult): string[] {
+  const outage = [...outageIssue(r), '', ...hangIssue(r)];
   if (!leaksFound(r) && !r.priority.some((p) => p.stalled)) {
-    return ['None found in this run: every leak indicator was 0 with nothing in flight.'];
+    return outage.length > 0 ? outage : ['None found in this run: every leak indicator was 0 with nothing in flight.'];
   }
   const last = (mode: string) => [...r.leaks].reverse().find((l) => l.mode === mode);
   const d = last('direct');
   const q = last('queue');
   const stalled = r.priority.filter((p) => p.stalled);
   const idle = r.idle;
-  const qIdle = idle?.procs.filter((p) => p.mode === 'queue' || p.mode === 'queue-split');
+  // The processes that hold relay handles (a worker has none): their sweepers issue the idle SETs.
+  const qIdle = idle?.procs.filter((p) => (p.mode === 'queue' || p.mode === 'queue-split') && p.role !== 'worker');
   return [
     '### 1. Answered requests never release what they hold (class slots, provider slots, relay handles)',
     '',
@@ -140,7 +265,7 @@ function productIssues(r: QueueRunResult): string[] {
             (d.slotsHeld > 0 ? `, and ${d.slotsHeld} \`limited\` provider slots held by answered requests` : '') +
             '. Consequences: (a) after `JobQueue.queues.interactive.concurrency` answers (1,024 by default) every new ' +
             'interactive request waits `maxWaitMs` (30 s) and gets a 503 — a direct-mode gateway with the default config ' +
-            'stops serving after 1,024 requests; the background (64) and batch (16) classes after 64 / 16 answers; (b) a ' +
+            'stops serving after 1,024 requests, and the background class (concurrency 64) after 64 answers; (b) a ' +
             'provider with `JobQueue.providerConcurrency: L` is blocked for good after L answers' +
             (stalled.length > 0
               ? ` — the priority test **stalled** in ${stalled.map((p) => `\`${p.mode}\``).join(' and ')}: only the first ` +
@@ -157,10 +282,12 @@ function productIssues(r: QueueRunResult): string[] {
             'after the end of the traffic, i.e. past `JobQueue.workerLostMs` (5 s): the relay sweeper re-`SET`s every ' +
             'leaked requester key each `workerLostMs`/3, for ever.' +
             (idle
-              ? ` Cost while **idle** at the end of this run: Redis ${f0(idle.redisSetPerS)} SET/s (${f1(idle.redisCpuPct)}% of a core), ` +
-                `queue-mode gateway processes ${qIdle?.map((p) => `${p.mode}/${p.role} ${f1(p.cpuPct)}%`).join(', ')} of a core — ` +
-                'linear in the number of requests served since the process started (a sweep is one pipeline with one ' +
-                'SET per leaked handle), so a long-running queue-mode gateway ends up spending its CPU and Redis on it.'
+              ? ` Cost while **idle** at the end of this run (${idle.seconds} s, nothing sent): Redis ${f0(idle.redisSetPerS)} SET/s ` +
+                `(${f1(idle.redisCpuPct)}% of a core), nearly all from the relay sweepers of the processes holding the requests (` +
+                `${qIdle?.map((p) => `${p.mode}/${p.role}`).join(', ')}); CPU of every gateway process over those seconds, one noisy sample: ` +
+                `${idle.procs.map((p) => `${p.mode}/${p.role} ${f1(p.cpuPct)}%`).join(', ')}. The SET rate is linear in the number of requests ` +
+                'served since the process started (a sweep is one pipeline with one SET per leaked handle), so a long-running ' +
+                'queue-mode gateway ends up spending its CPU and its Redis on it.'
               : ''),
         ]
       : []),
@@ -172,7 +299,16 @@ function productIssues(r: QueueRunResult): string[] {
       'Fix direction (product code, not changed here): close the answer iterator once the terminal event has been handled ' +
       '(`finally { await answer.events.return?.() }` in `collect()`/`writeSse()` or in `ResponderService.respond`), and make ' +
       '`RelayHandle` close itself when the end marker arrives.',
+    '',
+    ...outage,
   ];
+}
+
+/** (queue − direct) CPU per request × c / cores, in ms: the queueing the extra CPU alone explains on a saturated box. */
+function satEstimate(r: QueueRunResult, c: number): number {
+  const d = r.latency.find((x) => x.target === 'direct' && x.concurrency === c);
+  const q = r.latency.find((x) => x.target === 'queue' && x.concurrency === c);
+  return d && q ? ((sum(q.cpuUsPerReq) - sum(d.cpuUsPerReq)) / 1000) * (c / r.machine.cores) : NaN;
 }
 
 function missedWhy(r: QueueRunResult): string[] {
@@ -193,21 +329,39 @@ function missedWhy(r: QueueRunResult): string[] {
   const errMiss = missed.some((t) => t.target.includes('all succeed'));
   if (errMiss) {
     for (const b of r.bursts.filter((x) => x.errors > 0)) {
-      out.push(`- **Errors in the burst (${TARGET_LABEL[b.target]})**: ${Object.entries(b.errorKinds).map(([k, v]) => `${v} × ${k}`).join('; ')}.`);
+      out.push(
+        `- **Errors in the burst (${TARGET_LABEL[b.target]}, other load ${f1(b.otherLoadCores)} cores)**: ${Object.entries(b.errorKinds).map(([k, v]) => `${v} × ${k}`).join('; ')}.` +
+          (QUEUE_MODES.has(b.target)
+            ? loggedOutage(r.logWarnings, b.target)
+              ? ' See product issue 2: answers lost after a false "Redis unavailable".'
+              : ' See product issue 3 (requests that never get an answer; no outage logged).'
+            : ''),
+      );
     }
   }
   if (lagMiss) {
-    const blocks = (b?: BurstCell) => b?.procs.map((p) => `${p.role}: ${p.lagTimeline.filter((x) => x >= LAG_TARGET_MS).length} of ${p.lagTimeline.length} slices ≥ ${LAG_TARGET_MS} ms, worst ${f0(Math.max(0, ...p.lagTimeline))} ms`).join('; ');
+    const worstAt = (t: number[]) => t.indexOf(Math.max(0, ...t));
+    const blocks = (b?: BurstCell) =>
+      b?.procs
+        .map(
+          (p) =>
+            `${p.role}: ${p.lagTimeline.filter((x) => x >= LAG_TARGET_MS).length} of ${p.lagTimeline.length} slices ≥ ${LAG_TARGET_MS} ms, ` +
+            `worst ${f0(Math.max(0, ...p.lagTimeline))} ms in slice ${worstAt(p.lagTimeline) + 1}`,
+        )
+        .join('; ');
+    const directEarly = direct?.procs[0] ? worstAt(direct.procs[0].lagTimeline) <= 1 : false;
     out.push(
-      `- **Event-loop lag p99 ≥ ${LAG_TARGET_MS} ms during the burst.** The N requests arrive within ~${f0(direct?.sendSpreadMs)} ms and each ` +
-        'costs the gateway ~1–2 ms of CPU to accept, route and open upstream (see the CPU column of the latency table: ' +
-        `${f0(r.latency.find((x) => x.target === 'direct' && x.concurrency === 1)?.cpuUsPerReq.gateway)} µs for a small direct request), then each of the ` +
+      `- **Event-loop lag p99 ≥ ${LAG_TARGET_MS} ms during the burst.** The N requests arrive within ~${f0(direct?.sendSpreadMs)} ms; a request costs ` +
+        'the gateway 1–2 ms of CPU (the CPU column of the latency table: a small non-stream request through the direct gateway, ' +
+        `c=1, ${f0(r.latency.find((x) => x.target === 'direct' && x.concurrency === 1)?.cpuUsPerReq.gateway)} µs in all), then each of the ` +
         `${f0(Number(r.options.chunks))} deltas of every answer is converted and written to its client: the gateway process runs at ~1 core ` +
         `(direct ${f2(direct?.procs[0]?.cpuCores)}, queue ${f2(queue?.procs[0]?.cpuCores)}) on a ${r.machine.cores}-core box that also runs the ` +
         'harness reading N streams, the fake and redis-server. Slices of 250 ms with their worst lag — direct: ' +
-        `${blocks(direct) ?? '–'}; queue: ${blocks(queue) ?? '–'}${split ? `; split: ${blocks(split)}` : ''}. In direct mode the worst block is the ` +
-        'arrival of the burst itself (connections accepted and requests parsed back to back); in queue mode the relay keeps ' +
-        'the loop busy for the whole answer: per streamed batch the worker writes XADD + PEXPIRE + PUBLISH and the api side ' +
+        `${blocks(direct) ?? '–'}; queue: ${blocks(queue) ?? '–'}${split ? `; split: ${blocks(split)}` : ''} (slice 1 starts as the burst is sent). ` +
+        (directEarly
+          ? 'In direct mode the worst block is the arrival of the burst itself (connections accepted and requests parsed back to back); '
+          : 'In direct mode the long blocks are spread over the answers (SSE writes to N clients, GC); ') +
+        'in queue mode the relay keeps the loop busy for the whole answer: per streamed batch the worker writes XADD + PEXPIRE + PUBLISH and the api side ' +
         `answers each PUBLISH with an XREAD, so a ${f0(Number(r.options.concurrency))}-stream burst is some ` +
         `${f0((Number(r.options.chunks) + 3) * 2 * Number(r.options.concurrency))} Redis round trips (deltas + start/head/end markers, × 2 sides) in a few seconds on one event loop ` +
         '(the `writeUtf8String` under ioredis in the profile is those socket writes), plus the heavier GC of the single `all` ' +
@@ -220,7 +374,7 @@ function missedWhy(r: QueueRunResult): string[] {
         `The \`all\` process holds both sides of every queued stream — the client's request and answer, the BullMQ job and its ` +
         'Redis command buffers, the upstream response and the publisher\'s batches — where direct mode holds one ' +
         `(direct ${f0(direct?.procs[0]?.peakRssMb)} MB${split ? `; split: api ${f0(split.procs.find((p) => p.role === 'api')?.peakRssMb)} / worker ${f0(split.procs.find((p) => p.role === 'worker')?.peakRssMb)} MB` : ''}). ` +
-        'RSS also includes the leaked state of issue 1 (a few KB per request served before the burst).',
+        `RSS before the burst was ${f0(queue?.procs[0]?.rssBeforeMb)} MB (direct ${f0(direct?.procs[0]?.rssBeforeMb)}): the growth is the burst itself.`,
     );
   }
   if (addMiss) {
@@ -236,10 +390,14 @@ function missedWhy(r: QueueRunResult): string[] {
     out.push(
       `- **Added latency > ${ADDED_TARGET_MS} ms at the higher concurrency.** A queued request costs about twice the CPU of a direct ` +
         `one: ${parts.join('; ')}. ` +
-        (rc ? `It makes ${f1(rc.total)} Redis commands (direct mode: ${f1(rd?.total)}; list under "Other findings"). ` : '') +
-        'At c=1 the box has idle CPU and the added time is those round trips (within the target). At c=8 both cores are ' +
-        'saturated (the harness, the fake and redis-server share them), so every extra CPU-millisecond per request becomes ' +
-        'queueing for all 8 in-flight requests: added ≈ extra CPU per request × c / cores. Where the gateway\'s extra time goes ' +
+        (rc
+          ? `Redis counts ${f1(rc.total)} commands per queued request, most of them inside BullMQ's ${f1(rc.perRequest.evalsha)} Lua script calls ` +
+            `(direct mode: ${f1(rd?.total)}; list under "Other findings"). `
+          : '') +
+        'At c=1 the box has idle CPU and the added time is mostly those round trips (within the target). At c=8 both cores are ' +
+        'saturated (the harness, the fake and redis-server share them), so extra CPU per request turns into queueing for every ' +
+        `request in flight: extra CPU × c / cores = ${f1(satEstimate(r, 8))} ms of the ${f2(added(r, 'queue', 'direct', 8)?.p50)} ms measured at c=8 ` +
+        '(the rest: the round trips, and more processes to schedule on the same two cores). Where the gateway\'s extra time goes ' +
         '(profile below): ioredis command encoding and socket writes (`writeUtf8String` via `Pipeline.write` and ' +
         '`sendCommand`), BullMQ\'s Lua scripts, the publisher\'s pipelines (job-publisher.ts) and the relay\'s XREADs ' +
         '(job-relay.ts), and GC. On a box with spare cores (Redis and the worker elsewhere) the c=8 number would approach the c=1 one.',
@@ -276,7 +434,8 @@ function otherFindings(r: QueueRunResult): string[] {
   }
   if (r.redisCommands.length > 0) {
     out.push(
-      '- **Redis commands per request** (small non-stream, fresh processes): ' +
+      '- **Redis commands per request** (small non-stream, fresh processes; Redis counts the commands run inside Lua scripts ' +
+        'too, so most of the queue modes\' count is BullMQ\'s scripts — `evalsha` is the number of script calls): ' +
         r.redisCommands.map((x) => `${TARGET_LABEL[x.mode]} **${f1(x.total)}** (${Object.entries(x.perRequest).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ')})`).join('; ') +
         '.',
     );
@@ -293,6 +452,12 @@ function otherFindings(r: QueueRunResult): string[] {
       );
     }
   }
+  out.push(
+    '- **Signals**: `app.enableShutdownHooks()` (src/app.factory.ts) without a signal list makes NestJS shut the gateway down ' +
+      'on every signal of its default list, SIGUSR2 and SIGHUP included (it re-raises the signal after closing). Harmless ' +
+      'for SIGTERM/SIGINT, surprising for SIGUSR2 (nodemon, heap-dump tooling) — why this benchmark talks to its preload ' +
+      'over a socket instead.',
+  );
   const q = r.priority.filter((p) => !p.stalled && p.mode.startsWith('queue'));
   if (q.length > 0) {
     out.push(
@@ -336,7 +501,12 @@ function profileOverview(r: QueueRunResult): string[] {
     '|---|---|---|---:|---:|---:|---:|---:|---|',
     ...rows,
     '',
-    ...ps.map((p) => `<details><summary>${TARGET_LABEL[p.target]} (${p.role}), ${p.window}</summary>\n\n${formatProfileSummary(p.summary)}\n</details>\n`),
+    'Per profile (top rows; the JSON has 20 of each):',
+    '',
+    ...ps.map((p) => {
+      const s = { ...p.summary, top: p.summary.top.slice(0, 12), byPackage: p.summary.byPackage.slice(0, 10), appInclusive: p.summary.appInclusive.slice(0, 12) };
+      return `<details><summary>${TARGET_LABEL[p.target]} (${p.role}), ${p.window}</summary>\n\n${formatProfileSummary(s)}\n</details>\n`;
+    }),
   ];
 }
 
@@ -420,6 +590,16 @@ export function writeQueueDoc(path: string, r: QueueRunResult): void {
     '',
     r.leaks.length > 0 ? leakTable(r) : 'not measured in this run',
     '',
+    ...(r.stress ?? []).flatMap((st) => [
+      `### Under CPU stress (\`--stress-cores ${st.cores}\`, ${st.at})`,
+      '',
+      `The same burst with ${st.cores} busy-loop process(es) on the box (their CPU shows as other load); a diagnostic run, only these rows are kept from it.`,
+      '',
+      burstTable({ ...r, bursts: st.bursts }),
+      '',
+      ...st.bursts.filter((b) => b.errors > 0).map((b) => `- ${TARGET_LABEL[b.target]}: ${burstErrors(b)}`),
+      '',
+    ]),
     '## CPU profiles',
     '',
     ...profileOverview(r),
@@ -431,6 +611,7 @@ export function writeQueueDoc(path: string, r: QueueRunResult): void {
     'npx tsx bench/queue.ts --topology all --phases burst        # skips the build; queue mode as one process, one phase',
     'npx tsx bench/queue.ts --concurrency 2000 --phases burst',
     'npx tsx bench/queue.ts --cpu-prof --phases burst,latency    # profiles per gateway process, added to the JSON and this doc',
+    'npx tsx bench/queue.ts --stress-cores 1 --phases burst      # the bursts with one core taken by a busy loop, added likewise',
     'npx tsx bench/queue.ts --help',
     '```',
     '',

@@ -4,7 +4,7 @@
  * connection to the preload's Unix socket) that snapshot the lag of a window, an RSS sampler, and a fake provider that keeps request bodies (the
  * priority test reads its tags from them).
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { getJson, startGatewayWith } from './gateway';
@@ -316,18 +316,65 @@ export interface LeakView {
   relayedInFlight: number;
   slotsHeld: number;
   waitingKeys: number | null;
+  /** BullMQ jobs in the `failed` state (queue modes), by failedReason. */
+  failedJobs: Record<string, number> | null;
 }
 
-export async function leakView(g: GatewayGroup, countKeys: (pattern: string) => Promise<number>): Promise<LeakView> {
+export interface RedisLookups {
+  countKeys: (pattern: string) => Promise<number>;
+  /** failedReason of every job in `<prefix>bull:<queue>:failed`. */
+  failedReasons: (prefix: string, queue: string) => Promise<string[]>;
+}
+
+export async function leakView(g: GatewayGroup, redis: RedisLookups): Promise<LeakView> {
   const front = g.procs.find((p) => p.role !== 'worker') as GatewayProc;
   const q = await getJson<QueueState>(`${front.origin}/api/queue`);
   const slots = Object.values(q.providerSlots ?? {});
-  const redis = g.mode !== 'direct-noredis';
+  const usesRedis = g.mode !== 'direct-noredis';
   return {
     interactiveRunning: q.depth.interactive?.local_running ?? 0,
     backgroundRunning: q.depth.background?.local_running ?? 0,
     relayedInFlight: q.relayedInFlight,
     slotsHeld: slots.reduce((n, s) => n + s.heldHere, 0),
-    waitingKeys: redis ? await countKeys(`${PREFIX[g.mode]}*waiting*`) : null,
+    waitingKeys: usesRedis ? await redis.countKeys(`${PREFIX[g.mode]}*waiting*`) : null,
+    failedJobs: g.mode === 'queue' || g.mode === 'queue-split' ? await failedJobs(g, redis) : null,
   };
+}
+
+async function failedJobs(g: GatewayGroup, redis: RedisLookups): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const queue of ['interactive', 'background', 'batch']) {
+    for (const reason of await redis.failedReasons(PREFIX[g.mode], queue)) {
+      const k = `${queue}: ${reason.slice(0, 100)}`;
+      out[k] = (out[k] ?? 0) + 1;
+    }
+  }
+  return out;
+}
+
+/** Warn/error messages in a process' log (pino JSON lines, level ≥ 40), counted by message. */
+export function logMessages(p: GatewayProc): Record<string, number> {
+  const out: Record<string, number> = {};
+  let text = '';
+  try {
+    text = readFileSync(p.child.logFile, 'utf8');
+  } catch {
+    return out;
+  }
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('{')) {
+      continue;
+    }
+    try {
+      const rec = JSON.parse(line) as { level?: number; msg?: string; err?: unknown };
+      if ((rec.level ?? 0) >= 40) {
+        const err = typeof rec.err === 'string' ? ` (${rec.err.slice(0, 80)})` : '';
+        const k = `${rec.msg ?? '?'}${err}`;
+        out[k] = (out[k] ?? 0) + 1;
+      }
+    } catch {
+      // not JSON
+    }
+  }
+  return out;
 }

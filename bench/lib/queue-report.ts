@@ -69,6 +69,14 @@ export interface LeakRow extends LeakView {
   served: number;
 }
 
+export interface StressRun {
+  at: string;
+  cores: number;
+  bursts: BurstCell[];
+  leaks: LeakRow[];
+  logWarnings: { mode: ModeName; role: string; messages: Record<string, number> }[];
+}
+
 export interface QueueRunResult {
   startedAt: string;
   finishedAt: string;
@@ -87,7 +95,11 @@ export interface QueueRunResult {
   redisCommands: { mode: ModeName; requests: number; errors: number; perRequest: Record<string, number>; total: number }[];
   /** At the end, nothing sent for a few seconds: what the leaked state costs. */
   idle: { seconds: number; redisSetPerS: number; redisCpuPct: number; procs: { mode: ModeName; role: string; cpuPct: number }[] } | null;
+  /** Warn/error messages in each gateway process' log over the whole run (level ≥ 40), counted. */
+  logWarnings: { mode: ModeName; role: string; messages: Record<string, number> }[];
   notes: string[];
+  /** `--stress-cores` runs (the last 5): the same bursts with busy-loop processes taking CPU. */
+  stress?: StressRun[];
   /** CPU profiles of the gateway processes (a `--cpu-prof` run), per measurement window. */
   profiles?: { target: Target; role: string; window: string; requests: number; summary: ProfileSummary }[];
   profiledAt?: string;
@@ -98,7 +110,10 @@ export function summariseBurst(samples: Sample[]): Pick<BurstCell, 'sent' | 'ok'
   const errorKinds: Record<string, number> = {};
   for (const s of samples) {
     if (!s.ok) {
-      const k = (s.error ?? '?').slice(0, 80);
+      // An error event or an error body: its message says what happened; otherwise the client-side error.
+      const e = s.error ?? '?';
+      const msg = /"message":"((?:[^"\\]|\\.)*)"/.exec(e)?.[1];
+      const k = msg ? `${e.startsWith('error event') ? 'error event' : e.slice(0, 8)}: ${msg.slice(0, 140)}` : e.slice(0, 100);
       errorKinds[k] = (errorKinds[k] ?? 0) + 1;
     }
   }
@@ -227,13 +242,22 @@ function cpuCell(c: Record<string, number> | undefined): string {
 }
 
 export function leakTable(r: QueueRunResult): string {
-  const head = '| after | mode | requests answered | interactive class slots held | background class slots held | relay handles open | provider slots held | requester keys on Redis |';
-  const sep = '|---|---|---:|---:|---:|---:|---:|---:|';
+  const head =
+    '| after | mode | requests answered | interactive class slots held | background class slots held | relay handles open | provider slots held | requester keys on Redis | BullMQ failed jobs |';
+  const sep = '|---|---|---:|---:|---:|---:|---:|---:|---|';
   const rows = r.leaks.map(
     (l) =>
-      `| ${[l.phase, TARGET_LABEL[l.mode], f0(l.served), f0(l.interactiveRunning), f0(l.backgroundRunning), f0(l.relayedInFlight), f0(l.slotsHeld), l.waitingKeys === null ? '–' : f0(l.waitingKeys)].join(' | ')} |`,
+      `| ${[l.phase, TARGET_LABEL[l.mode], f0(l.served), f0(l.interactiveRunning), f0(l.backgroundRunning), f0(l.relayedInFlight), f0(l.slotsHeld), l.waitingKeys === null ? '–' : f0(l.waitingKeys), failedCell(l.failedJobs)].join(' | ')} |`,
   );
   return [head, sep, ...rows].join('\n');
+}
+
+function failedCell(f: Record<string, number> | null | undefined): string {
+  if (!f) {
+    return '–';
+  }
+  const e = Object.entries(f);
+  return e.length === 0 ? '0' : e.map(([k, v]) => `${v} × ${k}`).join('; ');
 }
 
 /** The leak indicators of the last snapshot are not all 0 (nothing was in flight when they were taken). */

@@ -6,6 +6,8 @@ import { parseMessagesRequest } from '../gateway/request-validation';
 import type { ErrorPayload, MessageResponse } from '../protocol/types';
 import { QueueService } from '../queue/queue.service';
 import type { JobContext } from '../queue/queue.types';
+import { SPAN } from '../tracing/span-names';
+import { TracingService } from '../tracing/tracing.service';
 import { collectMessage } from './batch-answer';
 import { classifyFailure } from './batch-errors';
 import { BATCH_STORE, type BatchStore } from './batch.store';
@@ -58,6 +60,7 @@ export class BatchRunnerService implements OnModuleInit, OnApplicationShutdown {
     private readonly queue: QueueService,
     private readonly config: AppConfigService,
     private readonly logger: PinoLogger,
+    private readonly tracing: TracingService,
   ) {
     this.logger.setContext('batches');
   }
@@ -82,11 +85,12 @@ export class BatchRunnerService implements OnModuleInit, OnApplicationShutdown {
 
   /** One job per request (job id = batch id + index, so a repeated add is a no-op on BullMQ). */
   async enqueue(batchId: string, indexes: number[]): Promise<void> {
+    const trace = this.tracing.carrier();
     await eachLimited(indexes, ENQUEUE_CONCURRENCY, (index) =>
       this.queue.addJob<BatchJobData>(
         'batch',
         BATCH_JOB,
-        { batchId, index },
+        { batchId, index, trace },
         { jobId: jobIdFor(batchId, index) },
       ),
     );
@@ -141,7 +145,16 @@ export class BatchRunnerService implements OnModuleInit, OnApplicationShutdown {
     const requestId = `${batchId}-${index}-${ctx.attempt}`;
     this.track(batchId, local);
     try {
-      const message = await this.call(params, AbortSignal.any([ctx.signal, local.signal]), requestId);
+      const message = await this.tracing.spanFrom(
+        data.trace,
+        SPAN.batchRequest,
+        () => this.call(params, AbortSignal.any([ctx.signal, local.signal]), requestId),
+        {
+          'switchyard.batch.id': batchId,
+          'switchyard.batch.index': index,
+          'switchyard.job.attempt': ctx.attempt,
+        },
+      );
       await this.store.settle(
         batchId,
         [{ index, outcome: 'succeeded', result: { type: 'succeeded', message } }],

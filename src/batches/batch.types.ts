@@ -1,4 +1,5 @@
 import type { ErrorPayload, MessageResponse } from '../protocol/types';
+import type { TraceCarrier } from '../tracing/trace-carrier';
 
 /** The queue job name every batch request runs under (one job per request). */
 export const BATCH_JOB = 'batch-request';
@@ -52,6 +53,8 @@ export interface BatchResultLine {
 export interface BatchJobData {
   batchId: string;
   index: number;
+  /** The creating request's trace context (Tracing on): each batch request is a span of that trace. */
+  trace?: TraceCarrier;
 }
 
 /** Anthropic's MessageBatch object. */

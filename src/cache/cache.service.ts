@@ -18,6 +18,7 @@ import type {
   CachePolicy,
   CacheRoute,
   CacheStats,
+  CacheTierCounters,
   PurgeResult,
 } from './cache.types';
 import { globEscape, rawKeyv } from './cache-tiers';
@@ -50,6 +51,12 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
   private readonly tiers: Cache;
   private readonly snapshotter: CacheSnapshotter;
   private counters = { hits: 0, misses: 0, stores: 0, errors: 0, rawBytes: 0, storedBytes: 0 };
+  /** Per tier: a lookup that reaches Redis after a memory miss counts at both tiers. */
+  private readonly tierCounters: CacheTierCounters = {
+    hits: { memory: 0, redis: 0 },
+    misses: { memory: 0, redis: 0 },
+    stores: { memory: 0, redis: 0 },
+  };
   private redisEntries: number | null = null;
 
   constructor(
@@ -135,6 +142,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     const pending = this.pending.get(key);
     if (pending && (maxAgeSec === undefined || Date.now() - pending.storedAt <= maxAgeSec * 1000)) {
       this.counters.hits++;
+      this.tierCounters.hits.memory++;
       return { events: structuredClone(pending.events), storedAt: pending.storedAt, tier: 'memory', target: pending.target };
     }
     try {
@@ -142,8 +150,10 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
       const fromMemory = await this.read(memoryKeyv, key, 'memory', maxAgeSec);
       if (fromMemory) {
         this.counters.hits++;
+        this.tierCounters.hits.memory++;
         return fromMemory;
       }
+      this.tierCounters.misses.memory++;
       const raw = redisKeyv ? await redisKeyv.get(key, { raw: true }) : undefined;
       const fromRedis = raw?.value ? await this.decode(raw.value, 'redis', maxAgeSec) : undefined;
       if (fromRedis && raw?.value) {
@@ -152,7 +162,11 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
           this.memoryIndex.add(key, fromRedis.target);
         }
         this.counters.hits++;
+        this.tierCounters.hits.redis++;
         return fromRedis;
+      }
+      if (redisKeyv) {
+        this.tierCounters.misses.redis++;
       }
     } catch (err) {
       this.fail(err, 'cache read failed');
@@ -189,6 +203,8 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
         return false;
       }
       this.counters.stores++;
+      this.tierCounters.stores.memory += inMemory ? 1 : 0;
+      this.tierCounters.stores.redis += inRedis ? 1 : 0;
       this.counters.rawBytes += rawBytes;
       this.counters.storedBytes += data.length;
       return true;
@@ -217,6 +233,11 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
       },
       compression: { rawBytes, storedBytes, ratio: storedBytes === 0 ? null : rawBytes / storedBytes },
     };
+  }
+
+  /** Hits, misses and stores per tier (Prometheus); lookups and their outcome are in `stats()`. */
+  tierCounts(): CacheTierCounters {
+    return structuredClone(this.tierCounters);
   }
 
   /** Recounts the Redis tier (bounded SCAN) for `stats()`; the admin endpoint calls it first. */

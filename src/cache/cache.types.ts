@@ -32,6 +32,13 @@ export interface CacheExplanation {
   fields: Record<string, string>;
 }
 
+/** Lookups answered (hits) or not (misses) at each tier, and answers each tier took (stores). */
+export interface CacheTierCounters {
+  hits: { memory: number; redis: number };
+  misses: { memory: number; redis: number };
+  stores: { memory: number; redis: number };
+}
+
 export interface CacheStats {
   hits: number;
   misses: number;

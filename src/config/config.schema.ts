@@ -323,6 +323,58 @@ export const configSchema = z.looseObject({
     /** Results are kept this long after the batch ended. */
     retainSec: positiveInt,
   }),
+  // Prometheus metrics and SLA windows (docs/observability.md): `GET /metrics`, `GET /api/sla`.
+  Metrics: z.object({
+    /** false: no `/metrics` (404) and no SLA windows. */
+    enabled: z.boolean(),
+    /** Node process metrics (CPU, RSS, heap, GC, event-loop lag, handles). */
+    processMetrics: z.boolean(),
+    /** Memory the process may use (the "memory > 90 %" alert); null: the cgroup limit, else the machine's RAM. */
+    memoryLimitBytes: positiveInt.nullable(),
+    sla: z.object({
+      /** Share of requests (client errors and aborts left out) that must not fail, e.g. 0.999. */
+      availability: z.number().gt(0).lt(1),
+      /** p95 of the time to first byte of successful answers must stay at or under this. */
+      p95Ms: positiveInt,
+    }),
+  }),
+  // OpenTelemetry traces (docs/observability.md#tracing): off by default, exported over OTLP/HTTP.
+  Tracing: z.object({
+    enabled: z.boolean(),
+    /** `service.name` of the exported spans. */
+    serviceName: z.string().min(1),
+    /** The collector's OTLP traces URL (`…/v1/traces`). */
+    endpoint: z.url({ message: 'must be an absolute http(s) URL' }),
+    protocol: z.enum(['http/protobuf', 'http/json']),
+    /** Sent with every export (collector or vendor authentication). */
+    headers: z.record(z.string(), z.string()),
+    /** Share of new traces kept; a client's `traceparent` decides for the traces it starts. */
+    sampleRatio: z.number().min(0).max(1),
+    exportTimeoutMs: positiveInt,
+  }),
+  // Request history in SQLite (docs/observability.md): one row per request, written off the hot path.
+  History: z
+    .object({
+      enabled: z.boolean(),
+      /** SQLite file (`~/` = the user's home; relative = from the working directory) or `:memory:`. */
+      path: z.string().min(1),
+      /** Rows older than this many days are pruned. */
+      retentionDays: z.number().positive(),
+      pruneIntervalMs: positiveInt,
+      /** Rows per transaction; a full batch is written at once, a partial one every `flushIntervalMs`. */
+      batchSize: positiveInt,
+      flushIntervalMs: positiveInt,
+      /** Rows waiting to be written; past it new rows are dropped (and counted), requests never wait. */
+      maxQueue: positiveInt,
+      /** How long a write waits for another process's lock before the batch counts as failed and is retried. */
+      busyTimeoutMs: nonNegativeInt,
+      /** Seed the adaptive first-byte deadlines from the last rows per target at boot. */
+      seedTimeouts: z.boolean(),
+    })
+    .refine((h) => h.batchSize <= h.maxQueue, {
+      message: 'must not exceed History.maxQueue',
+      path: ['batchSize'],
+    }),
 });
 
 export type SwitchyardConfig = z.infer<typeof configSchema>;

@@ -3,7 +3,7 @@ import { ProviderError } from '../providers/provider.types';
 import { classifyTransportError } from '../providers/upstream-errors';
 import { ABORTED, AttemptDeadline } from '../timeout/deadline';
 import type { AttemptPlan } from '../timeout/timeout-policy.service';
-import { FirstEventError } from './failover-triggers';
+import { FirstEventError, classifyFailure } from './failover-triggers';
 
 export type UpstreamCall = (target: string, signal: AbortSignal) => Promise<AsyncIterable<StreamEvent>>;
 
@@ -38,6 +38,16 @@ export class HedgeLostError extends Error {
     super(`${target}: another target answered first`);
     this.name = 'HedgeLostError';
   }
+}
+
+const NO_TRIGGERS: ReadonlySet<string> = new Set();
+
+/** `error.type` of a failed attempt's span: the failover reason (http_503, connect, …) or hedge_lost. */
+export function attemptErrorType(err: Error): string {
+  if (!(err instanceof ProviderError)) {
+    return err.name;
+  }
+  return err.cause instanceof HedgeLostError ? 'hedge_lost' : classifyFailure(err, NO_TRIGGERS).reason;
 }
 
 /** Gives the upstream socket back; an iterator that is already finished or failing is fine. */

@@ -1,3 +1,4 @@
+import { BUCKETS, LocalBuckets } from '../metrics/fast-histogram';
 import type { ErrorPayload, StreamEvent } from '../protocol/types';
 import { ABORTED } from '../timeout/deadline';
 import { closeQuietly, type OpenedAttempt } from './attempt';
@@ -14,6 +15,8 @@ export interface StreamEnd {
   /** Longest wait for an upstream event (reads only: client backpressure is not counted). */
   maxGapMs: number;
   events: number;
+  /** Every read gap that ended with an event, in seconds (the inter-chunk gap metric). */
+  gaps: LocalBuckets;
 }
 
 /**
@@ -25,6 +28,7 @@ export class CommittedStream implements AsyncIterator<StreamEvent> {
   private finished = false;
   private maxGapMs = 0;
   private events = 1;
+  private readonly gaps = new LocalBuckets(BUCKETS.gap);
   private readonly committedAt = performance.now();
 
   constructor(
@@ -59,11 +63,13 @@ export class CommittedStream implements AsyncIterator<StreamEvent> {
       closeQuietly(iterator);
       return { done: true, value: undefined };
     }
-    this.maxGapMs = Math.max(this.maxGapMs, performance.now() - readStarted);
+    const gapMs = performance.now() - readStarted;
+    this.maxGapMs = Math.max(this.maxGapMs, gapMs);
     if (r.done) {
       this.finish({ ok: true, reason: 'complete' });
       return r;
     }
+    this.gaps.observe(gapMs / 1000);
     this.events += 1;
     if (r.value.type === 'error') {
       this.finish({ ok: false, reason: 'error_event', error: r.value.error.message });
@@ -87,7 +93,7 @@ export class CommittedStream implements AsyncIterator<StreamEvent> {
     return { done: false, value: { type: 'error', error } };
   }
 
-  private finish(end: Omit<StreamEnd, 'durationMs' | 'maxGapMs' | 'events'>): void {
+  private finish(end: Omit<StreamEnd, 'durationMs' | 'maxGapMs' | 'events' | 'gaps'>): void {
     if (this.finished) {
       return;
     }
@@ -98,6 +104,7 @@ export class CommittedStream implements AsyncIterator<StreamEvent> {
       durationMs: Math.round(performance.now() - this.committedAt),
       maxGapMs: Math.round(this.maxGapMs),
       events: this.events,
+      gaps: this.gaps,
     });
   }
 }

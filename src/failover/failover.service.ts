@@ -7,9 +7,11 @@ import { ProviderRegistryService } from '../providers/provider-registry.service'
 import { ProviderLimitsService } from '../ratelimit/provider-limits.service';
 import { ProviderSlotsService, type SlotLease } from '../ratelimit/provider-slots.service';
 import { TimeoutPolicyService } from '../timeout/timeout-policy.service';
+import { TracingService } from '../tracing/tracing.service';
 import type { StreamEvent } from '../protocol/types';
 import {
   HedgeLostError,
+  attemptErrorType,
   closeQuietly,
   startAttempt,
   type AttemptResult,
@@ -105,6 +107,7 @@ export class FailoverService {
     private readonly slots: ProviderSlotsService,
     private readonly providerLimits: ProviderLimitsService,
     private readonly logger: PinoLogger,
+    private readonly tracing: TracingService,
   ) {
     this.logger.setContext('failover');
     this.budget = new HedgeBudget(this.config.get('Failover').hedge.windowMs);
@@ -224,15 +227,18 @@ export class FailoverService {
           maxTokens: input.maxTokens,
           stream: input.stream,
         });
+        const traced = { target, hedge, probe: gate.probe, errorType: attemptErrorType };
         running.push(
-          startAttempt({
-            target,
-            probe: gate.probe,
-            hedge,
-            plan,
-            clientSignal: input.signal,
-            call: holdingSlot(input.attempt, slot.lease),
-          }),
+          this.tracing.attempt(traced, () =>
+            startAttempt({
+              target,
+              probe: gate.probe,
+              hedge,
+              plan,
+              clientSignal: input.signal,
+              call: holdingSlot(input.attempt, slot.lease),
+            }),
+          ),
         );
         return true;
       }
@@ -287,6 +293,7 @@ export class FailoverService {
           status: result.error.status,
           ms: result.ms,
         });
+        this.counters.attempt('failed', cls.reason);
         await this.recorder.failed(result, cls, f.maxCooldownMs);
         last = { target: a.target, reason: cls.reason, status: result.error.status, error: result.error };
         if (!cls.failover) {
@@ -349,6 +356,7 @@ export class FailoverService {
       const ms = Math.round(performance.now() - loser.startedAt);
       attempts.push({ target: loser.target, outcome: 'failed', reason: 'hedge_lost', ms });
       this.counters.attempt('failed', 'hedge_lost');
+      this.counters.attemptEnded({ target: loser.target, outcome: 'hedge_lost', durationMs: ms });
       if (loser.probe) {
         this.state.releaseProbe(loser.target);
       }

@@ -2,13 +2,21 @@ import type { PinoLogger } from 'nestjs-pino';
 import type { TimeoutPolicyService } from '../timeout/timeout-policy.service';
 import type { AttemptResult, OpenedAttempt } from './attempt';
 import type { Transition } from './circuit-breaker';
-import type { StreamEnd } from './committed-stream';
-import type { FailoverCounters } from './failover-counters';
+import type { StreamEnd, StreamEndReason } from './committed-stream';
+import type { AttemptOutcome, FailoverCounters } from './failover-counters';
 import type { FailureClass } from './failover-triggers';
 import type { HealthScoreService } from './health-score';
 import type { TargetStateService } from './target-state.service';
 
 const providerOf = (target: string): string => target.slice(0, Math.max(0, target.indexOf(',')));
+
+const END_OUTCOME: Record<StreamEndReason, AttemptOutcome> = {
+  complete: 'ok',
+  client_closed: 'client_closed',
+  timeout: 'timeout',
+  error_event: 'failed',
+  upstream_error: 'failed',
+};
 
 /**
  * Feeds every attempt's outcome to the breaker, the health scores and the latency history. Breaker
@@ -30,6 +38,11 @@ export class OutcomeRecorder {
     maxCooldownMs: number,
   ): Promise<void> {
     const { target, probe, error } = result;
+    this.counters.attemptEnded({
+      target,
+      outcome: cls.clientAbort ? 'client_closed' : error.kind === 'timeout' ? 'timeout' : 'failed',
+      durationMs: result.ms,
+    });
     if (cls.clientAbort) {
       if (probe) {
         this.state.releaseProbe(target);
@@ -76,6 +89,13 @@ export class OutcomeRecorder {
   ended(opened: OpenedAttempt, end: StreamEnd, stream: boolean): void {
     const { target } = opened;
     const ttfbMs = stream ? opened.ttfbMs : undefined;
+    this.counters.attemptEnded({
+      target,
+      outcome: END_OUTCOME[end.reason],
+      ttfbMs: opened.ttfbMs,
+      durationMs: opened.ttfbMs + end.durationMs,
+      gaps: end.gaps,
+    });
     if (end.ok) {
       if (end.reason === 'complete') {
         if (!opened.probe) {

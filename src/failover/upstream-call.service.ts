@@ -3,6 +3,8 @@ import { PinoLogger } from 'nestjs-pino';
 import { GatewayError } from '../protocol/errors';
 import type { CanonicalRequest, StreamEvent } from '../protocol/types';
 import { ProviderRegistryService } from '../providers/provider-registry.service';
+import { TracingService } from '../tracing/tracing.service';
+import type { TraceCarrier } from '../tracing/trace-carrier';
 import { FailoverService, type FailoverResult } from './failover.service';
 
 /** Client headers an upstream call may need (adapters read the Anthropic ones); the rest stay at the edge. */
@@ -30,6 +32,8 @@ export interface UpstreamJob {
   maxSlotWaitMs?: number;
   /** Session affinity's pinned target. */
   preferred?: string;
+  /** The request's trace context (Tracing on), carried to whichever process runs the job. */
+  trace?: TraceCarrier;
 }
 
 export function forwardedHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
@@ -72,11 +76,16 @@ export class UpstreamCallService {
     private readonly failover: FailoverService,
     private readonly providers: ProviderRegistryService,
     private readonly logger: PinoLogger,
+    private readonly tracing: TracingService,
   ) {
     this.logger.setContext('upstream');
   }
 
   call(job: UpstreamJob, signal: AbortSignal): Promise<FailoverResult> {
+    return this.tracing.continueFrom(job.trace, () => this.execute(job, signal));
+  }
+
+  private execute(job: UpstreamJob, signal: AbortSignal): Promise<FailoverResult> {
     return this.failover.execute({
       chain: job.chain,
       scenario: job.scenario,

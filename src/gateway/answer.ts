@@ -4,7 +4,7 @@ import { MessageAccumulator } from '../protocol/accumulate';
 import { GatewayError, statusForErrorType } from '../protocol/errors';
 import type { MessageResponse } from '../protocol/types';
 import type { IngressFormat } from './egress-writer';
-import { writeSse, type SseOptions } from './egress-writer';
+import { writeSse, type SseOptions, type StreamOutcome } from './egress-writer';
 import type { GatewayAnswer } from './gateway.service';
 import type { RoutedRequest } from '../routing/routing.service';
 
@@ -71,10 +71,14 @@ async function collect(answer: GatewayAnswer): Promise<MessageResponse> {
   return acc.message;
 }
 
-/** Sends the answer in the client's format and stream mode. */
-export async function sendAnswer(reply: FastifyReply, answer: GatewayAnswer, opts: AnswerOptions): Promise<void> {
+/** Sends the answer in the client's format and stream mode; a stream says how it ended. */
+export async function sendAnswer(
+  reply: FastifyReply,
+  answer: GatewayAnswer,
+  opts: AnswerOptions,
+): Promise<StreamOutcome | undefined> {
   if (opts.stream) {
-    await writeSse(reply, answer.events, {
+    return writeSse(reply, answer.events, {
       format: opts.format,
       includeUsage: opts.includeUsage,
       model: opts.clientModel,
@@ -83,9 +87,9 @@ export async function sendAnswer(reply: FastifyReply, answer: GatewayAnswer, opt
       sink: opts.sink,
       stalledClientMs: opts.stalledClientMs,
     });
-    return;
   }
   const message = await collect(answer);
   const body = opts.format === 'anthropic' ? message : anthropicMessageToOpenAICompletion(message, { model: opts.clientModel });
   await reply.code(200).send(body);
+  return undefined;
 }

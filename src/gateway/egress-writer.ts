@@ -34,6 +34,16 @@ export interface StreamOutcome {
 const PING = Symbol('ping');
 
 /**
+ * Process-wide egress counters (Prometheus reads them at scrape): waits for a slow client's socket to drain,
+ * and clients cut for not reading. Plain numbers: the hot path pays an increment, nothing more.
+ */
+const egress = { backpressurePauses: 0, stalledClients: 0 };
+
+export function egressCounters(): Readonly<typeof egress> {
+  return { ...egress };
+}
+
+/**
  * Writes respecting backpressure: resolves when the socket can take more, or false if it closed. A client
  * that has not drained within `stalledMs` is cut: holding its answer would hold the upstream call and the
  * buffered bytes for as long as the client likes.
@@ -46,6 +56,7 @@ async function writeChunk(res: Writable, chunk: string, highWaterMark: number, s
   if (ok || res.writableLength < highWaterMark) {
     return true;
   }
+  egress.backpressurePauses++;
   return new Promise<boolean>((resolve) => {
     const done = (value: boolean) => () => {
       clearTimeout(timer);
@@ -56,6 +67,7 @@ async function writeChunk(res: Writable, chunk: string, highWaterMark: number, s
     const onDrain = done(true);
     const onClose = done(false);
     const timer = setTimeout(() => {
+      egress.stalledClients++;
       onClose();
       res.destroy(new Error(`client did not read for ${stalledMs} ms`));
     }, stalledMs);

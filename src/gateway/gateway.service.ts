@@ -6,6 +6,7 @@ import { cacheHeaderValue } from '../cache/cache-policy';
 import type { CacheHeaderValue, CachePolicy } from '../cache/cache.types';
 import { AffinityService } from '../affinity/affinity.service';
 import type { UsageListener } from '../common/request-hooks';
+import type { RequestObservation } from '../common/request-observation';
 import { AppConfigService } from '../config/config.service';
 import { DedupService } from '../dedup/dedup.service';
 import type { DedupRole } from '../dedup/dedup.types';
@@ -24,6 +25,9 @@ import type { Target } from '../providers/provider.types';
 import { ProviderRegistryService } from '../providers/provider-registry.service';
 import type { QueueClass } from '../queue/queue.types';
 import { RoutingService, type RoutedRequest } from '../routing/routing.service';
+import { joinedAs, looked, routed } from '../tracing/gateway-spans';
+import { SPAN } from '../tracing/span-names';
+import { TracingService } from '../tracing/tracing.service';
 
 export interface GatewayAnswer {
   route: RoutedRequest;
@@ -53,6 +57,8 @@ export interface OpenOptions {
   queueClass?: QueueClass;
   /** Already running inside a queue worker: call upstream here, do not enqueue again. */
   direct?: boolean;
+  /** Where the request's timings are noted for its RequestOutcome (queue wait, upstream start, last event). */
+  observation?: RequestObservation;
 }
 
 const totalInput = (u: Partial<Usage> | undefined): number =>
@@ -75,19 +81,24 @@ export class GatewayService {
     private readonly queue: QueueService,
     private readonly config: AppConfigService,
     private readonly logger: PinoLogger,
+    private readonly tracing: TracingService,
   ) {
     this.logger.setContext('gateway');
   }
 
   async open(request: CanonicalRequest, opts: OpenOptions): Promise<GatewayAnswer> {
-    const route = await this.routing.route(request, opts.headers);
+    const route = await this.tracing.span(SPAN.route, async (span) =>
+      routed(span, await this.routing.route(request, opts.headers)),
+    );
     opts.onRouted?.(route);
     const policy = opts.cachePolicy ?? this.cache.policyFor(opts.headers);
     const cacheRoute = { target: route.target, scenario: route.scenario };
     const key =
       policy.read || policy.write ? this.cache.keyFor(route.request, cacheRoute, opts.clientKey) : undefined;
     if (key && policy.read) {
-      const hit = await this.cache.get(key, policy.maxAgeSec);
+      const hit = await this.tracing.span(SPAN.cacheLookup, async (span) =>
+        looked(span, await this.cache.get(key, policy.maxAgeSec)),
+      );
       if (hit) {
         const replay = this.trackUsage(
           this.cache.replay(hit, opts.signal),
@@ -95,6 +106,7 @@ export class GatewayService {
           () => hit.target,
           true,
           opts.onUsage,
+          opts.observation,
         )[Symbol.asyncIterator]();
         const first = await replay.next();
         if (!first.done) {
@@ -133,27 +145,42 @@ export class GatewayService {
       maxSlotWaitMs: this.config.get('JobQueue').queues[cls].maxWaitMs,
       preferred: await this.affinity.preferred(route.sessionId, route.target),
     };
-    const leaderCall = async (signal: AbortSignal): Promise<AsyncIterator<StreamEvent>> => {
+    const obs = opts.observation;
+    // Bound to the request's context: the leader's upstream spans are the request's, not the dedup wait's.
+    const leaderCall = this.tracing.bind(async (signal: AbortSignal): Promise<AsyncIterator<StreamEvent>> => {
+      if (obs) {
+        obs.upstreamStartedAt = performance.now();
+        obs.queueClass = opts.direct ? undefined : cls;
+      }
       const result = opts.direct
         ? await this.upstream.call(job, signal)
-        : await this.queue.run(job, cls, signal);
+        : await this.queue.run(this.tracing.enqueue(job, cls), cls, signal, (waitMs) => {
+            if (obs) {
+              obs.queueWaitMs = waitMs;
+            }
+          });
       served = result.target;
       attempts = result.attempts;
       const answer = prepend(result.head, result.events);
       // Recorded at the source (not per subscriber), so the entry is on its way into the cache before
       // the coalesced call retires: an identical request right after it never pays the upstream again.
       return key && policy.write ? this.cache.recorder(key, result.target).tap(answer) : answer;
-    };
+    });
 
     // With coalescing off there is nothing to share: no key to hash, no shared log to keep.
     const joined = this.config.get('Dedup').enabled
-      ? await this.dedup.join(
-          key ?? canonicalCacheKey(route.request, route.target, opts.clientKey),
-          leaderCall,
-          opts.signal,
+      ? await this.tracing.span(SPAN.dedup, async (span) =>
+          joinedAs(
+            span,
+            await this.dedup.join(
+              key ?? canonicalCacheKey(route.request, route.target, opts.clientKey),
+              leaderCall,
+              opts.signal,
+            ),
+          ),
         )
       : { role: undefined, events: await leaderCall(opts.signal) };
-    const events = this.trackUsage(joined.events, route.sessionId, () => served, false, opts.onUsage)[
+    const events = this.trackUsage(joined.events, route.sessionId, () => served, false, opts.onUsage, obs)[
       Symbol.asyncIterator
     ]();
     const first = await events.next();
@@ -222,6 +249,7 @@ export class GatewayService {
     servedBy: () => string,
     cache: boolean,
     onUsage: UsageListener | undefined,
+    obs?: RequestObservation,
   ): AsyncGenerator<StreamEvent> {
     let input = 0;
     let usage: Usage = {
@@ -245,7 +273,12 @@ export class GatewayService {
           if (ev.usage.input_tokens !== undefined) {
             input = totalInput(ev.usage);
           }
+        } else if (ev.type === 'error' && obs) {
+          obs.lastEventAt = performance.now();
         } else if (ev.type === 'message_stop') {
+          if (obs) {
+            obs.lastEventAt = performance.now();
+          }
           this.routing.recordUsage(sessionId, input);
           this.affinity.recordUsage(servedBy(), usage, cache);
           onUsage?.(usage, servedBy(), { cache });

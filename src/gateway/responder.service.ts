@@ -2,11 +2,16 @@ import { Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { presentedKey } from '../auth/api-key.guard';
 import { cachePolicyOf } from '../cache/cache.interceptor';
-import { usageEmitterFor } from '../common/request-hooks';
+import { answeredOutcome, outcomeRoute } from '../common/outcome-builder';
+import { onAnswerUsage, usageEmitterFor } from '../common/request-hooks';
+import { observationOf } from '../common/request-observation';
+import { RequestOutcomeService } from '../common/request-outcome';
 import { queueClassOf } from '../queue/queue.interceptor';
 import { SseCompressor } from '../compression/sse-compressor.service';
 import { AppConfigService } from '../config/config.service';
 import type { CanonicalRequest } from '../protocol/types';
+import { SPAN } from '../tracing/span-names';
+import { TracingService } from '../tracing/tracing.service';
 import { answerHeaders, routedHeaders, sendAnswer } from './answer';
 import { abortOnClientClose } from './client-abort';
 import type { IngressFormat } from './egress-writer';
@@ -27,10 +32,17 @@ export class ResponderService {
     private readonly gateway: GatewayService,
     private readonly config: AppConfigService,
     private readonly sse: SseCompressor,
+    private readonly tracing: TracingService,
+    private readonly outcomes: RequestOutcomeService,
   ) {}
 
   async respond(request: FastifyRequest, reply: FastifyReply, canonical: CanonicalRequest, shape: IngressShape): Promise<void> {
     const abort = abortOnClientClose(reply);
+    const obs = observationOf(request.raw);
+    obs.clientSignal = abort.signal;
+    onAnswerUsage(request.raw, (usage) => {
+      obs.usage = usage;
+    });
     const answer = await this.gateway.open(canonical, {
       headers: request.headers,
       signal: abort.signal,
@@ -40,14 +52,42 @@ export class ResponderService {
       onRouted: (route) => routedHeaders(reply, request, route),
       onUsage: usageEmitterFor(request.raw),
       queueClass: queueClassOf(request.raw),
+      observation: obs,
     });
+    obs.answeredAt = performance.now();
     answerHeaders(reply, request, answer);
     const server = this.config.get('Server');
-    await sendAnswer(reply, answer, {
-      ...shape,
-      pingIntervalMs: server.pingIntervalMs,
-      stalledClientMs: server.stalledClientMs,
-      sink: (r) => this.sse.maybeCompressSse(r, request.headers['accept-encoding']),
-    });
+    const egress = { 'switchyard.egress.format': shape.format, 'switchyard.egress.stream': shape.stream };
+    const streamed = await this.tracing.span(
+      SPAN.egress,
+      () =>
+        sendAnswer(reply, answer, {
+          ...shape,
+          pingIntervalMs: server.pingIntervalMs,
+          stalledClientMs: server.stalledClientMs,
+          sink: (r) => this.sse.maybeCompressSse(r, request.headers['accept-encoding']),
+        }),
+      egress,
+    );
+    // Failures (thrown above) are reported by the error filter: one outcome per request either way.
+    const route = outcomeRoute(request.method, request.url);
+    if (route && !obs.emitted) {
+      obs.emitted = true;
+      this.outcomes.emit(
+        answeredOutcome({
+          requestId: request.id,
+          route,
+          obs,
+          stream: shape.stream,
+          clientModel: shape.clientModel,
+          scenario: answer.route.scenario,
+          target: answer.target,
+          cache: answer.cache,
+          dedup: answer.dedup,
+          attempts: answer.attempts,
+          streamed,
+        }),
+      );
+    }
   }
 }

@@ -1,8 +1,9 @@
-import { Controller, Get, Res } from '@nestjs/common';
+import { Controller, Get, Optional, Res } from '@nestjs/common';
 import { HealthCheckService, HealthIndicatorService, type HealthCheckResult } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../auth/public.decorator';
 import { AppConfigService } from '../config/config.service';
+import { HistoryService } from '../history/history.service';
 import { ProviderHealthIndicator } from './provider.health';
 import { RedisHealthIndicator } from './redis.health';
 
@@ -17,6 +18,7 @@ export class HealthController {
     private readonly redis: RedisHealthIndicator,
     private readonly providers: ProviderHealthIndicator,
     private readonly config: AppConfigService,
+    @Optional() private readonly history?: HistoryService,
   ) {}
 
   /** Liveness: the process and its event loop answer; nothing external is checked. */
@@ -47,6 +49,8 @@ export class HealthController {
       () => this.redis.check(PROBE_TIMEOUT_MS),
       // From health scores (probes + live traffic): no upstream call on the readiness path.
       () => this.providers.check(),
+      // Non-fatal: a failing request history is reported, never a reason to stop taking traffic.
+      ...(this.history ? [() => this.indicators.check('history').up(this.history?.healthDetails())] : []),
     ]);
   }
 

@@ -3,7 +3,8 @@ import { LoggerModule } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppConfigService } from '../config/config.service';
-import { redactionPaths } from './redact';
+import { traceLogFields } from '../tracing/trace-log';
+import { redactUrl, redactionPaths } from './redact';
 import { requestIdFor } from './request-id';
 
 type RawRequest = IncomingMessage & { id?: string; switchyard?: Record<string, unknown> };
@@ -25,6 +26,8 @@ export class LoggingModule {
             const pretty = logging.prettyPrint && !destination;
             const options = {
               level: logging.level,
+              // Tracing on: every line logged inside a span carries its trace_id / span_id.
+              mixin: config.get('Tracing').enabled ? traceLogFields : undefined,
               redact: { paths: redactionPaths(logging.redact), censor: '[redacted]' },
               genReqId: (req: IncomingMessage) => requestIdFor(req, logging.correlationId),
               autoLogging: config.get('LOG') !== false,
@@ -34,7 +37,7 @@ export class LoggingModule {
                 req: (req: { id?: string; method?: string; url?: string }) => ({
                   id: req.id,
                   method: req.method,
-                  url: req.url,
+                  url: redactUrl(req.url),
                 }),
                 res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
               },

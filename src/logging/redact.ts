@@ -21,3 +21,10 @@ export function redactionPaths(keys: string[]): string[] {
   }
   return paths;
 }
+
+const SECRET_QUERY = /([?&](?:key|api_key|apikey|api-key)=)[^&#]*/gi;
+
+/** A URL for the logs: a key passed in the query (`/dashboard?key=…`) never reaches a log line. */
+export function redactUrl(url: string | undefined): string | undefined {
+  return url?.includes('=') ? url.replace(SECRET_QUERY, '$1[redacted]') : url;
+}

@@ -1,4 +1,5 @@
 import { Pool, ProxyAgent, type Dispatcher } from 'undici';
+import { withTraceHeaders } from '../tracing/propagation';
 import { ElasticPool, type ElasticLimits, type PoolTuneEvent } from './pool-elastic';
 import { OriginLedger, type OriginStats } from './pool-stats';
 import type { ProviderConfig } from './provider.types';
@@ -213,7 +214,7 @@ export class UpstreamClient {
         origin: url.origin,
         path: url.pathname + url.search,
         method: req.method ?? 'POST',
-        headers: req.headers,
+        headers: withTraceHeaders(req.headers),
         body: req.body,
         signal: req.signal,
         headersTimeout: req.timeouts?.headersMs ?? this.opts.headersTimeoutMs,

@@ -178,15 +178,23 @@ export class QueueService implements OnModuleInit, OnApplicationBootstrap, OnApp
     return scenario === 'background' ? 'background' : 'interactive';
   }
 
-  /** Runs one request's upstream work in its class: queued on BullMQ, or by the in-process scheduler. */
-  async run(job: UpstreamJob, cls: QueueClass, signal: AbortSignal): Promise<FailoverResult> {
+  /**
+   * Runs one request's upstream work in its class: queued on BullMQ, or by the in-process scheduler.
+   * `onWaited` hears how long the work waited for its turn (also when it never got one).
+   */
+  async run(
+    job: UpstreamJob,
+    cls: QueueClass,
+    signal: AbortSignal,
+    onWaited?: (ms: number) => void,
+  ): Promise<FailoverResult> {
     if (this.mode === 'bullmq') {
-      const queued = await this.runQueued(job, cls, signal);
+      const queued = await this.runQueued(job, cls, signal, onWaited);
       if (queued) {
         return queued;
       }
     }
-    return this.runLocal(job, cls, signal);
+    return this.runLocal(job, cls, signal, onWaited);
   }
 
   registerHandler<T>(name: string, handler: JobHandler<T>): void {
@@ -398,6 +406,7 @@ export class QueueService implements OnModuleInit, OnApplicationBootstrap, OnApp
     job: UpstreamJob,
     cls: QueueClass,
     signal: AbortSignal,
+    onWaited?: (ms: number) => void,
   ): Promise<FailoverResult | undefined> {
     const relay = this.relay as JobRelay;
     const queue = this.queues.get(cls) as Queue;
@@ -462,6 +471,7 @@ export class QueueService implements OnModuleInit, OnApplicationBootstrap, OnApp
     try {
       const head = await handle.head();
       clearTimeout(waitTimer);
+      onWaited?.((handle.startedAt ?? Date.now()) - handle.createdAt);
       const events = handle.stream();
       return {
         target: head.target,
@@ -480,18 +490,27 @@ export class QueueService implements OnModuleInit, OnApplicationBootstrap, OnApp
       };
     } catch (err) {
       clearTimeout(waitTimer);
+      onWaited?.((handle.startedAt ?? Date.now()) - handle.createdAt);
       signal.removeEventListener('abort', cancel);
       relay.close(handle);
       throw err;
     }
   }
 
-  private async runLocal(job: UpstreamJob, cls: QueueClass, signal: AbortSignal): Promise<FailoverResult> {
+  private async runLocal(
+    job: UpstreamJob,
+    cls: QueueClass,
+    signal: AbortSignal,
+    onWaited?: (ms: number) => void,
+  ): Promise<FailoverResult> {
     const s = this.config.get('JobQueue').queues[cls];
+    const queuedAt = performance.now();
     let release: () => void;
     try {
       release = await this.local.acquire(cls, signal, s.maxWaitMs);
+      onWaited?.(performance.now() - queuedAt);
     } catch (why) {
+      onWaited?.(performance.now() - queuedAt);
       if (why instanceof WaitError && why.why === 'aborted') {
         throw new GatewayError(499, 'request aborted by the client', { type: 'api_error' });
       }

@@ -42,6 +42,7 @@ export class RateLimitService {
   private readonly enabled: boolean;
   private readonly defaults: ClientLimits;
   private readonly perKey = new Map<string, ClientLimits>();
+  private readonly refused = { requests: 0, tokens: 0 };
   readonly maxTokensEstimate: number;
 
   constructor(
@@ -88,6 +89,9 @@ export class RateLimitService {
     const at = (suffix: string): number => buckets.findIndex((b) => b.key.endsWith(suffix));
     const r = at(':rpm');
     const t = at(':tpm');
+    if (!result.allowed) {
+      this.refused[result.limitingIndex === r ? 'requests' : 'tokens']++;
+    }
     return {
       allowed: result.allowed,
       retryAfterMs: result.retryAfterMs,
@@ -111,6 +115,11 @@ export class RateLimitService {
       [{ key: this.key(who, 'tpm'), limit: who.limits.tpm, periodMs: MINUTE_MS, cost: delta }],
       'adjust',
     );
+  }
+
+  /** Requests refused so far, by the limit that refused them (Prometheus). */
+  rejections(): { requests: number; tokens: number } {
+    return { ...this.refused };
   }
 
   /** What `/api/ratelimit` shows about client limits (never a key or a digest). */

@@ -176,6 +176,20 @@ export class TimeoutPolicyService implements OnModuleInit, OnApplicationShutdown
     this.dirty.add(target);
   }
 
+  /**
+   * Seeds a target's first-byte samples from the request history (SQLite) when it offers more than the
+   * target knows: they go first, this process's own samples stay the newest. Not marked dirty (they are
+   * persisted there already); a later Redis restore still wins, being shared by every instance.
+   */
+  seedFirstByte(target: string, samples: number[]): boolean {
+    if (samples.length === 0 || samples.length <= (this.targets.get(target)?.ttfb.size ?? 0)) {
+      return false;
+    }
+    const h = this.history(target);
+    h.ttfb.load([...samples, ...h.ttfb.values().slice(h.ttfb.size - h.live.ttfb)]);
+    return true;
+  }
+
   predictions(): TargetPrediction[] {
     return [...this.targets.keys()].sort().map((target) => {
       const h = this.targets.get(target) as TargetHistory;

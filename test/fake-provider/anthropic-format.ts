@@ -19,7 +19,7 @@ function fakeSignature(thinking: string): string {
 function usage(plan: AnswerPlan, output: number): Record<string, number> {
   return {
     input_tokens: plan.usage.input,
-    cache_creation_input_tokens: 0,
+    cache_creation_input_tokens: plan.usage.cacheCreation,
     cache_read_input_tokens: plan.usage.cacheRead,
     output_tokens: output,
   };

@@ -17,7 +17,7 @@ export interface AnswerPlan {
   reasoning: string | null;
   reasoningChunks: string[];
   toolCall: PlannedToolCall | null;
-  usage: { input: number; output: number; cacheRead: number };
+  usage: { input: number; output: number; cacheRead: number; cacheCreation: number };
   finish: FakeFinish | 'tool_calls';
   quirk: FakeQuirk | null;
   fault: Fault | null;
@@ -114,7 +114,12 @@ export function buildPlan(b: FakeBehaviour, model: string): AnswerPlan {
     reasoning,
     reasoningChunks: reasoning === null ? [] : splitText(reasoning, chunkCount),
     toolCall: planned,
-    usage: { input: b.usage?.input ?? 0, output: b.usage?.output ?? 0, cacheRead: b.usage?.cacheRead ?? 0 },
+    usage: {
+      input: b.usage?.input ?? 0,
+      output: b.usage?.output ?? 0,
+      cacheRead: b.usage?.cacheRead ?? 0,
+      cacheCreation: b.usage?.cacheCreation ?? 0,
+    },
     finish: planned ? 'tool_calls' : (b.finish ?? 'stop'),
     quirk: b.quirk ?? null,
     fault: b.fault ?? null,

@@ -35,8 +35,8 @@ export interface FakeBehaviour {
   toolCall?: { name: string; arguments: Record<string, unknown> } | null;
   /** Reasoning / thinking text streamed before the answer. */
   reasoning?: string | null;
-  /** `input` = uncached prompt tokens; OpenAI prompt_tokens = input + cacheRead. */
-  usage: { input: number; output: number; cacheRead?: number };
+  /** `input` = uncached prompt tokens; OpenAI prompt_tokens = input + cacheRead. `cacheCreation`: Anthropic only. */
+  usage: { input: number; output: number; cacheRead?: number; cacheCreation?: number };
   /** Default 'stop' (forced to tool_calls / tool_use when a tool call is answered). */
   finish?: FakeFinish | null;
   fault?: Fault | null;

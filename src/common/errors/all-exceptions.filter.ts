@@ -1,9 +1,12 @@
-import { Catch, NotFoundException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import { Catch, NotFoundException, Optional, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PinoLogger } from 'nestjs-pino';
 import { GatewayError } from '../../protocol/errors';
-import { buildErrorResponse } from './error-response';
+import { failedOutcome, outcomeRoute } from '../outcome-builder';
+import { observationOf } from '../request-observation';
+import { RequestOutcomeService } from '../request-outcome';
+import { buildErrorResponse, type ErrorResponse } from './error-response';
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
@@ -16,6 +19,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     private readonly logger: PinoLogger,
+    // Optional: a module tested on its own (without OutcomesModule) still formats its errors.
+    @Optional() private readonly outcomes?: RequestOutcomeService,
   ) {
     this.logger.setContext('errors');
   }
@@ -25,7 +30,46 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const request = ctx.getRequest<FastifyRequest>();
     const reply = ctx.getResponse<FastifyReply>();
     const error = exception instanceof NotFoundException ? this.notFoundOrMethod(request) : exception;
-    sendError(reply, request, error, this.logger);
+    const headersSent = reply.sent || reply.raw.headersSent;
+    const socket = reply.raw.socket;
+    const clientGone = !reply.raw.writableFinished && (reply.raw.destroyed || !socket || socket.destroyed);
+    const response = sendError(reply, request, error, this.logger);
+    this.reportOutcome(request, error, response.status, { headersSent, clientGone });
+  }
+
+  /** The one outcome of a /v1 request that failed (the responder reports the ones that answered). */
+  private reportOutcome(
+    request: FastifyRequest,
+    error: unknown,
+    status: number,
+    state: { headersSent: boolean; clientGone: boolean },
+  ): void {
+    const route = outcomeRoute(request.method, request.url);
+    if (!route) {
+      return;
+    }
+    const obs = observationOf(request.raw);
+    if (obs.emitted) {
+      return;
+    }
+    obs.emitted = true;
+    const body = (request.body ?? {}) as { stream?: unknown; model?: unknown };
+    const info = (request.raw as { switchyard?: { route?: unknown; target?: unknown } }).switchyard;
+    this.outcomes?.emit(
+      failedOutcome({
+        requestId: request.id,
+        route,
+        obs,
+        stream: body.stream === true,
+        clientModel: typeof body.model === 'string' ? body.model : undefined,
+        scenario: typeof info?.route === 'string' ? info.route : undefined,
+        target: typeof info?.target === 'string' ? info.target : undefined,
+        err: error,
+        status,
+        clientGone: state.clientGone || obs.clientSignal?.aborted === true,
+        headersSent: state.headersSent,
+      }),
+    );
   }
 
   /** Unknown route → 404; known path with another method → 405 with `allow`. */
@@ -49,7 +93,7 @@ export function sendError(
   request: FastifyRequest,
   exception: unknown,
   logger: { error(obj: object, msg?: string): void; debug(obj: object, msg?: string): void },
-): void {
+): ErrorResponse {
   const response = buildErrorResponse(exception, request.url, request.id);
   if (response.unexpected) {
     logger.error({ err: exception, requestId: request.id }, 'unhandled error');
@@ -65,7 +109,8 @@ export function sendError(
     if (!reply.raw.writableEnded && !reply.raw.destroyed) {
       reply.raw.end();
     }
-    return;
+    return response;
   }
   void reply.code(response.status).headers(response.headers).send(response.body);
+  return response;
 }
