@@ -4,7 +4,7 @@ import { MessageAccumulator } from '../protocol/accumulate';
 import { GatewayError, statusForErrorType } from '../protocol/errors';
 import type { MessageResponse } from '../protocol/types';
 import type { IngressFormat } from './egress-writer';
-import { writeSse, type SseOptions, type StreamOutcome } from './egress-writer';
+import { releaseEvents, writeSse, type SseOptions, type StreamOutcome } from './egress-writer';
 import type { GatewayAnswer } from './gateway.service';
 import type { RoutedRequest } from '../routing/routing.service';
 
@@ -52,14 +52,22 @@ async function collect(answer: GatewayAnswer): Promise<MessageResponse> {
   for (const ev of answer.head) {
     acc.push(ev);
   }
-  for (;;) {
-    const next = await answer.events.next();
-    if (next.done) {
-      break;
+  let ended = false;
+  try {
+    for (;;) {
+      const next = await answer.events.next();
+      if (next.done) {
+        ended = true;
+        break;
+      }
+      acc.push(next.value);
+      if (next.value.type === 'error' || next.value.type === 'message_stop') {
+        break;
+      }
     }
-    acc.push(next.value);
-    if (next.value.type === 'error' || next.value.type === 'message_stop') {
-      break;
+  } finally {
+    if (!ended) {
+      releaseEvents(answer.events);
     }
   }
   if (acc.error) {

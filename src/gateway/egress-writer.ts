@@ -136,13 +136,13 @@ export async function writeSse(
     return text === '' ? true : writeChunk(res, text, highWaterMark, stalledMs);
   };
 
+  let pending: Promise<IteratorResult<StreamEvent>> | undefined;
   try {
     for (const ev of opts.head) {
       if (!(await emit(ev)) || ev.type === 'error' || ev.type === 'message_stop') {
         return finish(reply, sink, outcome);
       }
     }
-    let pending: Promise<IteratorResult<StreamEvent>> | undefined;
     for (;;) {
       pending ??= events.next();
       const next = await raceWithPing(pending, opts.pingIntervalMs);
@@ -162,8 +162,41 @@ export async function writeSse(
     }
   } finally {
     finish(reply, sink, outcome);
+    releaseEvents(events, pending);
   }
   return outcome;
+}
+
+/**
+ * The writer is done with `events` (terminal event written, client gone, or write failed): let the chain
+ * behind it finish so its cleanup runs — provider and class slots, queue relays, cache recording, dedup
+ * detach. After a terminal event the upstream normally ends at once, so one more pull completes the chain
+ * naturally; whatever is still open a moment later is closed. Never delays the response.
+ */
+export function releaseEvents(
+  events: AsyncIterator<StreamEvent>,
+  pending?: Promise<IteratorResult<StreamEvent>>,
+): void {
+  void (async () => {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        pending ?? events.next(),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, TAIL_MS);
+        }),
+      ]);
+    } catch {
+      // a failing tail has nothing left to give
+    } finally {
+      clearTimeout(timer);
+    }
+    try {
+      await events.return?.(undefined);
+    } catch {
+      // already closed
+    }
+  })();
 }
 
 function finish(reply: FastifyReply, sink: SseSink, outcome: StreamOutcome): StreamOutcome {
@@ -173,6 +206,9 @@ function finish(reply: FastifyReply, sink: SseSink, outcome: StreamOutcome): Str
   sink.end();
   return outcome;
 }
+
+/** How long the tail of a finished answer may take to end by itself before it is closed. */
+const TAIL_MS = 1000;
 
 async function raceWithPing<T>(pending: Promise<T>, intervalMs: number): Promise<T | typeof PING> {
   let timer: NodeJS.Timeout | undefined;

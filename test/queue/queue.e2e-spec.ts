@@ -167,6 +167,29 @@ describe('queues (real Redis, real BullMQ)', () => {
     });
   }
 
+  for (const mode of ['bullmq', 'local'] as Mode[]) {
+    it(`${mode}: a finished answer gives back its class slot, provider slot and relay (no leak past the limits)`, async () => {
+      const gw = await gateway(mode, {
+        Dedup: { enabled: false },
+        JobQueue: { queues: { interactive: { concurrency: 2, maxWaitMs: 2000 } }, providerConcurrency: { openai: 2 } },
+      });
+      const client = sdk(gw);
+      for (let i = 0; i < 8; i += 1) {
+        const params = { model: 'openai,gpt-fake', max_tokens: 8, messages: [{ role: 'user' as const, content: `n${i}` }] };
+        if (i % 2) {
+          await client.messages.create(params);
+        } else {
+          await streamEvents(client, `s${i}`);
+        }
+      }
+      expect(gw.fake.count()).toBe(8);
+      await eventually(async () => {
+        const q = (await request(gw.url).get('/api/queue')).body;
+        return q.depth.interactive.local_running === 0 && q.providerSlots.openai.heldHere === 0 && q.relayedInFlight === 0;
+      });
+    });
+  }
+
   it('a client that leaves while queued removes its job: the provider never sees it', async () => {
     const gw = await gateway('bullmq', { JobQueue: { queues: { interactive: { concurrency: 1 } } } }, {});
     gw.fake.configure({ firstByteDelayMs: 1500 });
