@@ -5,6 +5,8 @@ import { encodeNotice, entryId, type EndMarker, type HeadMarker, type StartMarke
 /** Events per XADD at most; a batch also goes out after FLUSH_MS (one write per ~10 ms per stream at most). */
 const MAX_BATCH = 64;
 const FLUSH_MS = 10;
+/** Back-off before each retry of a failed write. */
+const RETRIES = [50, 200, 500];
 
 /**
  * The worker side of a queued request: appends the answer to the job's stream (batched: the first event
@@ -68,28 +70,47 @@ export class JobPublisher {
 
   private write(fields: string[]): void {
     this.writes = this.writes.then(async () => {
-      const client = this.client();
-      if (this.failed || !client) {
-        this.failed ??= new Error('Redis unavailable');
+      if (this.failed) {
         return;
       }
       this.seq += 1;
       const id = entryId(this.seq);
-      const pipeline = client.pipeline().xadd(this.streamKey, id, ...fields);
-      if (this.seq === 1 || fields[0] === 'end') {
-        pipeline.pexpire(this.streamKey, this.ttlMs);
-      }
-      // The notice carries the entry itself: the reader usually needs no XREAD at all.
-      pipeline.publish(this.relayChannel, encodeNotice(this.jobId, id, fields));
-      try {
-        const results = (await pipeline.exec()) ?? [];
-        const failed = results.find(([err]) => err);
-        if (failed) {
-          this.failed = failed[0] as Error;
+      const notice = encodeNotice(this.jobId, id, fields);
+      const expire = this.seq === 1 || fields[0] === 'end';
+      // A blip (a reconnect, a command timeout on a busy loop) is retried; only a lasting failure ends the
+      // relay of this answer, and the requester then sees the worker as lost.
+      for (let attempt = 0; ; attempt += 1) {
+        try {
+          await this.send(id, fields, notice, expire);
+          return;
+        } catch (err) {
+          if (attempt >= RETRIES.length) {
+            this.failed = err as Error;
+            return;
+          }
+          await new Promise((r) => setTimeout(r, RETRIES[attempt]));
         }
-      } catch (err) {
-        this.failed = err as Error;
       }
     });
+  }
+
+  private async send(id: string, fields: string[], notice: string, expire: boolean): Promise<void> {
+    const client = this.client();
+    if (!client) {
+      throw new Error('Redis unavailable');
+    }
+    const pipeline = client.pipeline().xadd(this.streamKey, id, ...fields);
+    if (expire) {
+      pipeline.pexpire(this.streamKey, this.ttlMs);
+    }
+    // The notice carries the entry itself: the reader usually needs no XREAD at all.
+    pipeline.publish(this.relayChannel, notice);
+    const results = (await pipeline.exec()) ?? [];
+    for (const [err] of results) {
+      // The entry is already there when an earlier try reached Redis but its reply did not come back.
+      if (err && !/equal or smaller/i.test(err.message)) {
+        throw err;
+      }
+    }
   }
 }
