@@ -41,7 +41,8 @@ export async function createApp(options: CreateAppOptions): Promise<NestFastifyA
     abortOnError: false,
   });
   app.useLogger(app.get(Logger));
-  app.enableShutdownHooks();
+  // Only the stop signals: SIGUSR2 (profilers, bench probes) and SIGHUP must not shut the gateway down.
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
 
   const fastify = app.getHttpAdapter().getInstance();
   // Clients that omit or mislabel the content type still send JSON (curl -d, some SDK wrappers).
