@@ -117,7 +117,8 @@ export class QueueService implements OnModuleInit, OnApplicationBootstrap, OnApp
     this.subscriber = sub;
     const jq = this.config.get('JobQueue');
     this.relay = new JobRelay(
-      () => this.redis.available,
+      // The client whatever the watchdog says (a slow ping on a busy loop): its commands still fail fast.
+      () => this.redis.client as Redis | undefined,
       sub,
       this.keys.relayChannel(this.instances.id),
       this.keys,
@@ -342,6 +343,23 @@ export class QueueService implements OnModuleInit, OnApplicationBootstrap, OnApp
     const jq = this.config.get('JobQueue');
     // The requester keeps this key alive while it waits; without it nobody would read the answer.
     if ((await client.exists(this.keys.waiting(id))) === 0) {
+      // Usually the requester left; if it is in fact still waiting (its key lapsed), it gets a clean error
+      // now instead of waiting out its maximum queue wait.
+      await new JobPublisher(
+        () => this.redis.client as Redis | undefined,
+        this.keys.stream(id),
+        this.keys.relayChannel(job.data.replyTo),
+        id,
+        STREAM_TTL_MS,
+      ).end({
+        kind: 'failed',
+        error: serializeError(
+          new GatewayError(503, 'the queued request was given up before a worker took it', {
+            type: 'overloaded_error',
+            headers: { 'retry-after': '1' },
+          }),
+        ),
+      });
       return { skipped: 'the requester is gone' };
     }
     const ac = new AbortController();
