@@ -12,6 +12,7 @@
  *
  * Writes bench/results/queue-latest.json and docs/benchmarks/queue.md. See bench/README.md.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
@@ -26,7 +27,8 @@ import { ANTHROPIC_HEADERS, burst, clientPool, closedLoop, type RequestSpec } fr
 import { priorityRun } from './lib/queue-priority';
 import {
   gatewayConfig,
-  INTERACTIVE_CONCURRENCY,
+  defaultInteractiveConcurrency,
+  INTERACTIVE_HEADROOM,
   leakView,
   logMessages,
   mark,
@@ -75,7 +77,7 @@ const { values: args } = parseArgs({
     'provider-limit': { type: 'string', default: '5' },
     'grace-ms': { type: 'string', default: '50' },
     'stall-s': { type: 'string', default: '8' },
-    'interactive-concurrency': { type: 'string', default: String(INTERACTIVE_CONCURRENCY) },
+    'interactive-concurrency': { type: 'string', default: '' },
     'quiet-wait': { type: 'string', default: '5' },
     'cpu-prof': { type: 'boolean', default: false },
     'stress-cores': { type: 'string', default: '0' },
@@ -98,7 +100,8 @@ const USAGE = `npm run bench:queue -- [options]     (builds first; or: npx tsx b
   --provider-limit N       JobQueue.providerConcurrency of the limited provider (default 5)
   --grace-ms N             priority: an interactive request counts once it has been at the gateway this long (default 50)
   --stall-s S              priority: abort the test when nothing reaches the provider for S s (default 8)
-  --interactive-concurrency N  JobQueue.queues.interactive.concurrency (default ${INTERACTIVE_CONCURRENCY}: see the doc)
+  --interactive-concurrency N  JobQueue.queues.interactive.concurrency (default: --concurrency + ${INTERACTIVE_HEADROOM}, what a
+                           deployment sized for that many concurrent clients would set; never below --concurrency)
   --quiet-wait S           wait up to S s for other processes to go quiet before each measurement (default 5)
   --burst-timeout-s S      client timeout of each burst request (default 30; the answers take ~2 s plus queueing)
   --cpu-prof               profile the gateway processes during each burst and latency level (a diagnostic run: its
@@ -108,6 +111,7 @@ const USAGE = `npm run bench:queue -- [options]     (builds first; or: npx tsx b
   --keep-tmp               keep the temp dir (configs, gateway logs, profiles)`;
 
 const CONCURRENCY = Number(args.concurrency);
+const INTERACTIVE = args['interactive-concurrency'] === '' ? defaultInteractiveConcurrency(CONCURRENCY) : Number(args['interactive-concurrency']);
 const PROVIDER_LIMIT = Number(args['provider-limit']);
 const PHASES = new Set(args.phases.split(','));
 const PROFILE = args['cpu-prof'];
@@ -144,6 +148,17 @@ function modesFromArgs(): ModeName[] {
     modes.push('queue-split');
   }
   return modes;
+}
+
+/** The commit measured: HEAD, "-dirty" when src/ has uncommitted changes (read-only git commands). */
+function codeVersion(): string | undefined {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT, encoding: 'utf8' }).trim() !== '';
+    return dirty ? `${head}-dirty` : head;
+  } catch {
+    return undefined;
+  }
 }
 
 async function quiet(): Promise<number> {
@@ -517,6 +532,7 @@ async function main(): Promise<void> {
   const result: QueueRunResult = {
     startedAt: new Date().toISOString(),
     finishedAt: '',
+    commit: codeVersion(),
     machine: { ...px.machineInfo(), cpus: os.cpus().map((c) => `${c.model} @ ${c.speed} MHz`) },
     options: {
       concurrency: CONCURRENCY,
@@ -532,7 +548,7 @@ async function main(): Promise<void> {
       providerLimit: PROVIDER_LIMIT,
       graceMs: Number(args['grace-ms']),
       stallS: Number(args['stall-s']),
-      interactiveConcurrency: Number(args['interactive-concurrency']),
+      interactiveConcurrency: Math.max(INTERACTIVE, CONCURRENCY),
     },
     modes,
     fake: {
@@ -572,7 +588,7 @@ async function main(): Promise<void> {
       redisUrl: redis.url,
       concurrency: CONCURRENCY,
       providerLimit: PROVIDER_LIMIT,
-      interactiveConcurrency: Number(args['interactive-concurrency']),
+      interactiveConcurrency: Math.max(INTERACTIVE, CONCURRENCY),
     });
   result.config = cfg('queue');
   const groups = new Map<ModeName, GatewayGroup>();
@@ -653,12 +669,13 @@ async function main(): Promise<void> {
     if (PROFILE) {
       latest.profiles = result.profiles ?? [];
       latest.profiledAt = result.finishedAt;
+      latest.profiledCommit = result.commit;
     }
     if (STRESS > 0) {
       // Kept as a list (the last 5): the failures under stress are intermittent, each run is evidence.
       latest.stress = [
         ...(latest.stress ?? []),
-        { at: result.finishedAt, cores: STRESS, bursts: result.bursts, leaks: result.leaks, logWarnings: result.logWarnings },
+        { at: result.finishedAt, commit: result.commit, cores: STRESS, bursts: result.bursts, leaks: result.leaks, logWarnings: result.logWarnings },
       ].slice(-5);
     }
     writeJson(LATEST, latest);
@@ -669,6 +686,7 @@ async function main(): Promise<void> {
     if (previous?.profiles && previous.profiles.length > 0) {
       result.profiles = previous.profiles;
       result.profiledAt = previous.profiledAt;
+      result.profiledCommit = previous.profiledCommit;
     }
     if (previous?.stress) {
       result.stress = previous.stress;

@@ -71,6 +71,8 @@ export interface LeakRow extends LeakView {
 
 export interface StressRun {
   at: string;
+  /** `git rev-parse --short HEAD` of the run (+ "-dirty" when src/ had changes); absent in runs before it was recorded. */
+  commit?: string;
   cores: number;
   bursts: BurstCell[];
   leaks: LeakRow[];
@@ -80,6 +82,8 @@ export interface StressRun {
 export interface QueueRunResult {
   startedAt: string;
   finishedAt: string;
+  /** `git rev-parse --short HEAD` (+ "-dirty" when src/ had uncommitted changes): the code measured. */
+  commit?: string;
   machine: MachineInfo & { cpus: string[] };
   options: Record<string, unknown>;
   modes: ModeName[];
@@ -103,6 +107,8 @@ export interface QueueRunResult {
   /** CPU profiles of the gateway processes (a `--cpu-prof` run), per measurement window. */
   profiles?: { target: Target; role: string; window: string; requests: number; summary: ProfileSummary }[];
   profiledAt?: string;
+  /** The commit of the `--cpu-prof` run (absent in runs before it was recorded). */
+  profiledCommit?: string;
 }
 
 export function summariseBurst(samples: Sample[]): Pick<BurstCell, 'sent' | 'ok' | 'errors' | 'errorKinds' | 'headers' | 'ttfb' | 'total'> {

@@ -39,6 +39,16 @@ describe('API and worker processes on one Redis (real BullMQ)', () => {
     procs.push(proc);
     const url = `http://127.0.0.1:${port}`;
     await waitForHealth(url, 60_000);
+    if (role === 'api') {
+      // Until its Redis connection is up, an API node runs requests itself (the degraded form): wait for BullMQ.
+      const until = Date.now() + 30_000;
+      while ((await fetch(`${url}/api/queue`).then((r) => r.json() as Promise<{ mode?: string }>)).mode !== 'bullmq') {
+        if (Date.now() > until) {
+          throw new Error(`API node ${url} never reached queue mode bullmq`);
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
     return { url, proc };
   }
 
