@@ -61,6 +61,13 @@ async function bootstrap(): Promise<void> {
       }, config.Server.shutdownGraceMs + 5000).unref();
     });
   }
+  // SIGUSR2 (profilers, diagnostics) and SIGHUP (a closed terminal) would terminate the process by default:
+  // they are logged and ignored; SIGTERM / SIGINT are the stop signals.
+  for (const signal of ['SIGUSR2', 'SIGHUP'] as const) {
+    process.on(signal, () =>
+      logger.log(`${signal} received: ignored (SIGTERM or SIGINT stop the gateway)`, 'main'),
+    );
+  }
   await app.listen({ port: config.PORT, host });
   logger.log(
     `Switchyard listening on http://${host}:${(app.getHttpServer().address() as { port?: number } | null)?.port ?? config.PORT}`,

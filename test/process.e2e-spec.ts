@@ -22,6 +22,22 @@ describe('the gateway process', () => {
     }
   });
 
+  it('keeps running on SIGUSR2 and SIGHUP (only SIGTERM / SIGINT stop it)', async () => {
+    const port = await freePort();
+    const gw = runGateway({ PORT: String(port), NODE_ENV: 'production' });
+    try {
+      await waitForHealth(`http://127.0.0.1:${port}`);
+      gw.child.kill('SIGUSR2');
+      gw.child.kill('SIGHUP');
+      await new Promise((r) => setTimeout(r, 500));
+      expect((await fetch(`http://127.0.0.1:${port}/health/live`)).status).toBe(200);
+      expect(gw.output()).toContain('SIGUSR2 received: ignored');
+    } finally {
+      gw.child.kill('SIGTERM');
+      await gw.exited;
+    }
+  });
+
   it('exits with code 1 and names the key path and file of an invalid config', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sy-bad-'));
     const file = join(dir, 'config.json');

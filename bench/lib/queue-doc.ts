@@ -18,6 +18,7 @@ import {
   targetsTable,
   type BurstCell,
   type QueueRunResult,
+  type StressRun,
 } from './queue-report';
 
 const f0 = (n: number | undefined) => (n !== undefined && Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–');
@@ -39,23 +40,25 @@ function method(r: QueueRunResult): string {
 - **Config** (the \`queue\` mode's is in the JSON under \`config\`; the other modes differ only in \`JobQueue.enabled\` and
   \`Redis\`): \`Cache.enabled\` and \`Dedup.enabled\` false (every request reaches the worker); \`JobQueue.queues.interactive\`
   \`concurrency\` ${f0(Number(o.interactiveConcurrency))} and \`maxWaitMs\` 300 s (background 600 s); scheduled cluster jobs and
-  provider health checks off. The interactive concurrency is far above anything the benchmark sends because of the slot
-  leak below: with 1,024, the direct gateways stop admitting interactive requests after 1,024 answers (the rest wait
-  \`maxWaitMs\`), long before the end of the run. The \`fake\` provider's upstream pool is pinned to N + 64 connections (\`Providers[].pool.connections\`):
+  provider health checks off. The interactive concurrency is N + 64 (\`--interactive-concurrency\`), what a deployment
+  sized for N concurrent clients would configure: the burst is never held back by the class limit, yet the limit is a
+  real one (the first runs needed 1,000,000 here, see "Fixed since the first runs"). The \`fake\` provider's upstream pool is pinned to N + 64 connections (\`Providers[].pool.connections\`):
   every stream holds a socket for its whole answer, and the default elastic pool grows only to \`Pools.maxConnections\` (256),
   so requests beyond 256 would wait in undici's queue in every mode (from the pool code, not measured here) — a sizing
   setting, not the queue layer.
 - **Event-loop lag** of each gateway process: \`bench/lib/queue-lag-preload.cjs\` is loaded with
   \`NODE_OPTIONS=--require …\` (no product code changed) and runs \`perf_hooks.monitorEventLoopDelay\` (10 ms resolution).
   The harness "marks" right before and right after a measurement by connecting to the preload's Unix socket; each mark
-  answers with the statistics of the window since the previous one (not a signal: the gateway's NestJS
-  \`enableShutdownHooks()\` uses the default signal list, so SIGUSR2 shuts it down). Lag = sample − 10 ms (the histogram
+  answers with the statistics of the window since the previous one (a socket rather than a signal: SIGUSR2 stopped the
+  gateway when this benchmark was written, and the signal check at the end tells whether it still does). Lag = sample − 10 ms (the histogram
   records the time between two firings of a 10 ms timer: an idle loop reads ≈ 0.1 ms, a 40 ms block ≈ 32 ms); the p99 is
   over the ~100 samples per second of the window, so a handful of long blocks decides it.
 - **RSS**: \`/proc/<pid>/status\` VmRSS every 100 ms during the burst (the peak is the target's number), VmHWM (peak since the
   process started) alongside. In the split topology both processes are measured and each must meet the targets.
 - **Order**: Redis commands per request (fresh processes), then the burst phase, the latency phase, the priority test, a
-  leak snapshot after each phase, and ${r.idle ? r.idle.seconds : 5} s of idling at the end.
+  leak snapshot after each phase (1.5 s after the last answer), ${r.idle ? r.idle.seconds : 5} s of idling at the end, and
+  last a **signal check**: one SIGUSR2 and one SIGHUP, each to one idle gateway process (\`direct, no Redis\`, then
+  \`direct\`), which must still run and answer \`GET /api/queue\` 1.5 s later.
 
 ### Redis commands per request
 
@@ -113,29 +116,14 @@ function burstOf(r: QueueRunResult, t: string): BurstCell | undefined {
 
 const QUEUE_MODES = new Set(['queue', 'queue-split']);
 
-/**
- * Historical record (not produced by the run that generates the doc): bursts of this benchmark on this machine
- * in which queue mode lost answers, before `--stress-cores` existed (a busy loop started by hand, plus other
- * sessions' load; from the harness' console output, logs not kept). Remove once product issue 2 is fixed.
- */
-const EARLIER_HANGS = [
-  '2026-11-27 10:55, full default run (before the log capture existed), other load up to 1.2 cores: api + worker 955 of ' +
-    "1,000 completed, 45 hung until the client's 120 s timeout, both processes nearly idle meanwhile",
-  '2026-11-27 11:28, full default run, other load 1.1 cores during that burst: api + worker 941 of 1,000 completed, 59 hung ' +
-    "until the client's 30 s timeout (api 0.10 / worker 0.09 cores over the window); neither process logged a warning, 0 BullMQ " +
-    'failed jobs; the same run\'s `all` process completed 1,000 of 1,000',
-  '2026-11-27, two burst-only api + worker runs watched with a Redis monitor (one with `--stress-cores 1`): 1,000 of 1,000 ' +
-    'completed, no hang',
-];
+/** Error kinds of a queue-mode burst: the API side gave a live worker up (issue 2's symptom). */
+const LOST_WORKER = /stopped before finishing/;
+/** A stream that got no answer before the client's timeout. */
+const TIMED_OUT = /TimeoutError|aborted due to timeout/;
+/** The worker's clean 503 for a job whose requester key had lapsed (1842d39): issue 3's cause, now visible. */
+const GIVEN_UP = /given up before a worker took it/;
 
-const EARLIER_OBSERVATIONS = [
-  '2026-11-27 11:07–11:14, three burst-only runs with a busy loop started by hand (other load 1.6–1.8 cores): queue (1 process) ' +
-    'completed 330, 442 and 453 of 1,000 — the rest ended with an `error` event "the worker running this request stopped before ' +
-    'finishing it" (441, 557, 387) or hung (229, 1, 160); each run logged "Redis unavailable: running in degraded (in-memory) ' +
-    'mode (Command timed out)"; BullMQ failed jobs 0 (the jobs themselves completed). Direct mode, same runs: 1,000 of 1,000 each time',
-];
-
-/** Warn/error log lines of the queue-mode processes that point at the false Redis outage. */
+/** Warn/error log lines of the queue-mode processes that point at a (false) Redis outage. */
 function outageLines(w: QueueRunResult['logWarnings'] | undefined): string[] {
   return (w ?? [])
     .filter((x) => QUEUE_MODES.has(x.mode))
@@ -144,6 +132,13 @@ function outageLines(w: QueueRunResult['logWarnings'] | undefined): string[] {
         .filter(([k]) => /Redis unavailable|enqueue failed|Redis call failed/.test(k))
         .map(([k, v]) => `${TARGET_LABEL[x.mode]} (${x.role}): ${v} × "${k}"`),
     );
+}
+
+/** "Redis unavailable" verdicts of the watchdog logged by queue-mode processes. */
+function watchdogVerdicts(w: QueueRunResult['logWarnings'] | undefined): number {
+  return (w ?? [])
+    .filter((x) => QUEUE_MODES.has(x.mode))
+    .reduce((n, x) => n + sum(Object.fromEntries(Object.entries(x.messages).filter(([k]) => /Redis unavailable/.test(k)))), 0);
 }
 
 function burstErrors(b: BurstCell): string {
@@ -155,153 +150,252 @@ function loggedOutage(w: QueueRunResult['logWarnings'] | undefined, mode: string
   return (w ?? []).some((x) => x.mode === mode && Object.keys(x.messages).some((k) => /Redis unavailable/.test(k)));
 }
 
-/** Queue-mode bursts with requests that never got an answer, and no outage logged by that mode. */
-function hangIssue(r: QueueRunResult): string[] {
-  const own = r.bursts.filter((b) => QUEUE_MODES.has(b.target) && b.errors > 0 && !loggedOutage(r.logWarnings, b.target));
-  return [
-    '### 3. Queue mode: requests that never get an answer, no error logged (not diagnosed)',
-    '',
-    'Intermittently, some streams of a queue-mode burst never receive anything: the client times out while the gateway ' +
-      'processes sit idle; no warning or error in their logs (no "Redis unavailable" either, so not issue 2 as such) and ' +
-      'no BullMQ job in the `failed` state.',
-    '',
-    ...(own.length === 0 ? ['- this run: no queue-mode request went unanswered.'] : []),
-    ...own.map(
-      (b) =>
-        `- this run, ${TARGET_LABEL[b.target]} burst (other load ${f1(b.otherLoadCores)} cores): ${burstErrors(b)}; the processes used ` +
-        `${b.procs.map((p) => `${p.role} ${f2(p.cpuCores)}`).join(', ')} cores over the burst window (mostly the wait for the timeouts); ` +
-        `TTFB p50 per tenth of the send order ${b.ttfbByDecile.map(f0).join(' / ')} ms.`,
-    ),
-    ...EARLIER_HANGS.map((x) => `- ${x}.`),
-    '',
-    'Not reproduced under observation (Redis polled every second: wait / active / completed / failed counts, completed jobs ' +
-      'whose return value is the worker\'s `skipped: the requester is gone`). Candidates from reading the code, unconfirmed: a ' +
-      'job skipped by the worker because the requester key had lapsed (the worker returns `{skipped}` without writing to the ' +
-      'stream, so the API side waits `maxWaitMs` for a start that never comes), or a relay read that never settles (`reading` ' +
-      'stays true and the sweep\'s re-reads are ignored). The next step is to catch one with the Redis monitor running.',
-  ];
+function errorsMatching(b: BurstCell, re: RegExp): number {
+  return Object.entries(b.errorKinds)
+    .filter(([k]) => re.test(k))
+    .reduce((n, [, v]) => n + v, 0);
 }
 
-function outageIssue(r: QueueRunResult): string[] {
-  const own = r.bursts.filter((b) => QUEUE_MODES.has(b.target) && b.errors > 0 && loggedOutage(r.logWarnings, b.target));
-  const ownLog = outageLines(r.logWarnings);
-  const runs = r.stress ?? [];
-  return [
-    '### 2. Under CPU saturation, queue mode loses answers (a healthy Redis is declared down)',
-    '',
-    'The hot Redis connection\'s watchdog (src/redis/redis.service.ts, `probe()`) pings every `Redis.watchdogIntervalMs` ' +
-      '(500 ms) with `Redis.commandTimeoutMs` (250 ms) as the deadline. When the process\' event loop is blocked for longer ' +
-      'than that — which a burst on a busy box does (lag timelines above) — the deadline timer fires before the reply is ' +
-      'read and the process flips to "Redis unavailable: degraded mode" although Redis answered in time. In queue mode that ' +
-      'is not a graceful degradation:',
-    '',
-    '- `JobPublisher.write()` (src/queue/job-publisher.ts) sets `this.failed` the first time `client()` is undefined (or a ' +
-      'write fails) and **drops every later write of that job for good**, even once Redis is "available" again a moment ' +
-      'later; `processRequest` never looks at `publisher.error`, so the job runs to the end (the upstream call is paid) and ' +
-      'its answer goes nowhere;',
-    '- the API side then either reports `the worker running this request stopped before finishing it` (a started job: ' +
-      'no activity for `workerLostMs` and, the job having ended normally, no worker key) — untrue, the worker did not stop — ' +
-      'or, for a job whose `start` marker was dropped, waits `maxWaitMs` (30 s by default for interactive; the client ' +
-      'times out first here) before a 503;',
-    '- meanwhile the requester-key `SET` (250 ms timeout) times out as well and requests fall back to running in-process ' +
-      '(`queue: enqueue failed; running the request in-process`): by design, but under exactly the load where it hurts;',
-    '- the same stalls also fire the worker\'s first-byte deadline (`AdaptiveTimeout.firstByte.minMs`, 1.5 s) although the ' +
-      'upstream\'s first byte came after 200 ms: `HTTP 504: … first-byte deadline of 1500 ms exceeded` (timers run before the ' +
-      'socket reads of the same loop iteration).',
-    '',
-    'Evidence:',
-    '',
-    ...EARLIER_OBSERVATIONS.map((x) => `- ${x}.`),
-    ...(own.length > 0 ? own.map((b) => `- this run, ${TARGET_LABEL[b.target]} burst (other load ${f1(b.otherLoadCores)} cores): ${burstErrors(b)}`) : []),
-    ...(ownLog.length > 0 ? [`- this run's gateway logs: ${ownLog.join('; ')}`] : []),
-    ...runs.map(
-      (st) =>
-        `- \`--stress-cores ${st.cores}\` run at ${st.at} (busy-loop processes standing for other tenants; other load ` +
-        `${st.bursts.map((b) => f1(b.otherLoadCores)).join('/')} cores): ` +
-        st.bursts.filter((b) => b.target !== 'fake').map((b) => `${TARGET_LABEL[b.target]} ${burstErrors(b)}`).join('; ') +
-        '.' +
-        (outageLines(st.logWarnings).length > 0 ? ` Logs: ${outageLines(st.logWarnings).join('; ')}.` : ''),
-    ),
-    ...(runs.length > 0
-      ? ['', 'The loss is intermittent: it needs an event-loop stall of more than 250 ms right after a watchdog ping, so some stressed runs lose nothing (and only fall back to in-process execution).']
-      : []),
-    '',
-    'Fix direction (not changed here): do not let the watchdog\'s verdict drop work that is already on Redis — let the ' +
-      'publisher retry / resume its writes when the connection is usable again (or fail the job loudly so the requester ' +
-      'answers at once), have `processRequest` check `publisher.error`, and make the watchdog\'s deadline independent of ' +
-      'event-loop stalls (several missed pings, or a timeout measured from when the reply could be read).',
-  ];
+/** Issue 2 in this run: queue-mode answers lost to a false outage (a live worker given up, or no answer after an outage verdict). */
+function outageBursts(r: QueueRunResult): BurstCell[] {
+  return r.bursts.filter(
+    (b) => QUEUE_MODES.has(b.target) && (errorsMatching(b, LOST_WORKER) > 0 || (errorsMatching(b, TIMED_OUT) > 0 && loggedOutage(r.logWarnings, b.target))),
+  );
 }
 
-function productIssues(r: QueueRunResult): string[] {
-  const outage = [...outageIssue(r), '', ...hangIssue(r)];
-  if (!leaksFound(r) && !r.priority.some((p) => p.stalled)) {
-    return outage.length > 0 ? outage : ['None found in this run: every leak indicator was 0 with nothing in flight.'];
+/** Issue 3 in this run: queue-mode streams with no answer and no outage verdict, or the worker's "given up" 503. */
+function hangBursts(r: QueueRunResult): BurstCell[] {
+  return r.bursts.filter(
+    (b) => QUEUE_MODES.has(b.target) && (errorsMatching(b, GIVEN_UP) > 0 || (errorsMatching(b, TIMED_OUT) > 0 && !loggedOutage(r.logWarnings, b.target))),
+  );
+}
+
+/** Issue 1 in this run: something still held with nothing in flight, or the direct-mode priority test stalled. */
+function leakSeen(r: QueueRunResult): boolean {
+  return leaksFound(r) || r.priority.some((p) => p.stalled && !QUEUE_MODES.has(p.mode));
+}
+
+function signalsKilled(r: QueueRunResult): NonNullable<QueueRunResult['signals']> {
+  return (r.signals ?? []).filter((s) => !s.survived || !s.answered);
+}
+
+/** Stress runs made on the code of this run (the earlier ones predate the fixes). */
+function stressOnThisCode(r: QueueRunResult): StressRun[] {
+  return (r.stress ?? []).filter((st) => st.commit !== undefined && st.commit === r.commit);
+}
+
+/** "commit abc1234" or, for a result from before the commit was recorded, a pointer to the fixes. */
+function codeOf(commit: string | undefined): string {
+  return commit ? `commit ${commit}` : 'code from before the fixes of "Fixed since the first runs" (no commit recorded)';
+}
+
+/**
+ * The issues the first runs of this benchmark found, each with its evidence from back then (one sentence) and the
+ * commit(s) that fixed it. Shown under "Fixed since the first runs" unless the run shows the problem again, in which
+ * case it is reported under "Product issues found" with that run's evidence.
+ */
+const FIXED = {
+  leak: {
+    n: 1,
+    title: 'Answered requests never released what they held (class slots, provider slots, relay handles, requester keys)',
+    evidence:
+      'the run of 2026-11-27 11:37 found, with nothing in flight after 4,130 answered requests, 3,920 interactive class slots and ' +
+      '5 `limited` provider slots still held in direct mode (its priority test stalled: 205 of 210 requests never reached the ' +
+      'provider) and 4,130 relay handles and requester keys open in queue mode, re-`SET` at ~5,000 SET/s while idle',
+    fix: '324dea3 (the egress closes the answer\'s event chain after the terminal event: `releaseEvents` in src/gateway/egress-writer.ts, used by src/gateway/answer.ts)',
+  },
+  outage: {
+    n: 2,
+    title: 'Queue mode lost answers after a false "Redis unavailable" under CPU saturation',
+    evidence:
+      'three burst-only runs at 2026-11-27 11:07–11:14 with a busy loop on the box (other load 1.6–1.8 cores): the one-process ' +
+      'queue mode completed only 330, 442 and 453 of 1,000 streams (the rest: "the worker running this request stopped before ' +
+      'finishing it", or no answer at all), each run logging "Redis unavailable: running in degraded (in-memory) mode (Command ' +
+      'timed out)", while direct mode completed 1,000 of 1,000 each time',
+    fix:
+      '5392eda (the worker\'s relay writes use the hot client whatever the watchdog says, retried with back-off, idempotent ' +
+      'entry ids) and 1842d39 (the relay refreshes the requester keys likewise)',
+  },
+  hang: {
+    n: 3,
+    title: 'Queue-mode streams that never got an answer, with nothing logged',
+    evidence:
+      'two full default runs (2026-11-27 10:55 and 11:28, other load 1.1–1.2 cores) left 45 and 59 of 1,000 api + worker streams ' +
+      'without a byte until the client\'s timeout, with both processes idle, no warning logged and no failed BullMQ job; never ' +
+      'caught under observation — the likely cause, a requester key lapsing while the watchdog flagged Redis down and the ' +
+      'worker then skipping the job silently, is what the fix addresses',
+    fix:
+      '1842d39 (the relay keeps the requester keys alive with the hot client whatever the watchdog says; a worker that finds the key ' +
+      'gone ends the stream with a clean 503 "the queued request was given up before a worker took it")',
+  },
+  signals: {
+    n: 4,
+    title: 'SIGUSR2 and SIGHUP shut the gateway down',
+    evidence: '`app.enableShutdownHooks()` without a signal list ran NestJS\' shutdown on every signal of its default list (found when this benchmark first marked its windows with SIGUSR2)',
+    fix: '6f0b2c2 (`enableShutdownHooks([\'SIGTERM\', \'SIGINT\'])` in src/app.factory.ts)',
+  },
+};
+
+function fixedSection(r: QueueRunResult): string[] {
+  const out: string[] = [];
+  const item = (x: { n: number; title: string; evidence: string; fix: string }, now: string) =>
+    out.push(`- **${x.n}. ${x.title}.** Evidence: ${x.evidence}. Fixed in ${x.fix}.${now ? ` ${now}` : ''}`);
+  if (!leakSeen(r)) {
+    const served = Math.max(0, ...r.leaks.map((l) => l.served));
+    const directPrio = r.priority.filter((p) => !QUEUE_MODES.has(p.mode));
+    item(
+      FIXED.leak,
+      (r.leaks.length > 0 ? `This run: every leak indicator 0 in every snapshot (up to ${f0(served)} requests answered per mode)` : 'This run: leaks not measured') +
+        (directPrio.length > 0 ? `; the priority test ran to the end in ${directPrio.map((p) => `\`${p.mode}\``).join(' and ')}` : '') +
+        `; interactive class concurrency back to N + 64 = ${f0(Number(r.options.interactiveConcurrency))}. (A separate retained-heap check, ~3 KB per answered request in direct mode before the fix, was not repeated.)`,
+    );
   }
+  const queueBursts = r.bursts.filter((b) => QUEUE_MODES.has(b.target));
+  const stressed = stressOnThisCode(r);
+  const stressNote =
+    stressed.length > 0
+      ? ` Under CPU stress on this code: ${stressed.map((st) => `\`--stress-cores ${st.cores}\` at ${st.at}: ${st.bursts.filter((b) => QUEUE_MODES.has(b.target)).map((b) => `${TARGET_LABEL[b.target]} ${burstErrors(b)}`).join('; ')}`).join(' · ')}.`
+      : ' Not re-tested under CPU stress on this code (`npx tsx bench/queue.ts --stress-cores 1 --phases burst`)' +
+        ((r.stress ?? []).length > 0 ? '; the stressed runs under Results predate the fix.' : '.');
+  if (outageBursts(r).length === 0) {
+    const verdicts = watchdogVerdicts(r.logWarnings);
+    item(
+      FIXED.outage,
+      (queueBursts.length > 0
+        ? `This run: ${queueBursts.map((b) => `${TARGET_LABEL[b.target]} ${f0(b.ok)} of ${f0(b.sent)} (other load ${f1(b.otherLoadCores)} cores)`).join(', ')}` +
+          (verdicts > 0 ? `, with ${verdicts} "Redis unavailable" verdict(s) logged by the queue-mode processes and no answer lost.` : ', no "Redis unavailable" logged (no stall long enough to trip the watchdog).')
+        : 'This run: no queue-mode burst.') +
+        stressNote +
+        ' Unchanged: the watchdog still declares Redis down when the event loop is blocked (enqueues then run in-process), and such ' +
+        'stalls can still fire the worker\'s first-byte deadline (17 × HTTP 504 in the stressed run of 2026-11-27 11:21).',
+    );
+  }
+  if (hangBursts(r).length === 0) {
+    item(FIXED.hang, queueBursts.length > 0 ? 'This run: no queue-mode stream went unanswered and none got the new 503.' : '');
+  }
+  if (signalsKilled(r).length === 0) {
+    const s = r.signals ?? [];
+    item(
+      FIXED.signals,
+      s.length > 0
+        ? `This run: ${s.map((x) => `${x.signal} to ${TARGET_LABEL[x.mode]} (${x.role}): still running and answering 1.5 s later`).join('; ')}.`
+        : 'Not checked in this run.',
+    );
+  }
+  return out.length > 0 ? out : ['Every issue of the first runs showed again in this run: see above.'];
+}
+
+function leakIssue(r: QueueRunResult): string[] {
   const last = (mode: string) => [...r.leaks].reverse().find((l) => l.mode === mode);
   const d = last('direct');
   const q = last('queue');
-  const stalled = r.priority.filter((p) => p.stalled);
+  const stalled = r.priority.filter((p) => p.stalled && !QUEUE_MODES.has(p.mode));
   const idle = r.idle;
-  // The processes that hold relay handles (a worker has none): their sweepers issue the idle SETs.
-  const qIdle = idle?.procs.filter((p) => (p.mode === 'queue' || p.mode === 'queue-split') && p.role !== 'worker');
+  const qIdle = idle?.procs.filter((p) => QUEUE_MODES.has(p.mode) && p.role !== 'worker');
   return [
-    '### 1. Answered requests never release what they hold (class slots, provider slots, relay handles)',
+    `### 1. ${FIXED.leak.title} — again, despite ${FIXED.leak.fix.split(' ')[0]}`,
     '',
-    'Both consumers of a `GatewayAnswer` stop reading at the terminal event and never close the iterator: `collect()` ' +
-      '(src/gateway/answer.ts, non-stream answers) `break`s on `message_stop`/`error`, and `writeSse()` ' +
-      '(src/gateway/egress-writer.ts, streams) `break`s likewise; neither the responder nor `sendAnswer` calls ' +
-      '`answer.events.return()` afterwards. The chain behind it is async generators whose clean-up lives in `finally` ' +
-      'blocks or in `next()` returning `done` — `trackUsage` (gateway.service.ts), `prepend`, `releasing` ' +
-      '(queue.service.ts: the in-process class slot), `holdingSlot` (failover.service.ts: the provider slot lease), the ' +
-      'relay\'s `stream()` (job-relay.ts: `relay.close`) and `runQueued`\'s wrapper — so none of it runs for a request that ' +
-      'ended normally. Only a client that leaves mid-answer (abort) is cleaned up.',
-    '',
-    'Evidence from this run (leak indicators read from `GET /api/queue` with nothing in flight; every count should be 0):',
+    `Fixed in ${FIXED.leak.fix}, yet this run shows answered requests still holding resources. Leak indicators read from ` +
+      '`GET /api/queue` with nothing in flight, 1.5 s after the last answer (longer than the egress\' 1 s tail); every count should be 0:',
     '',
     ...(d
       ? [
-          `- **direct mode**: ${f0(d.interactiveRunning)} interactive class slots still "running" after ${f0(d.served)} answered requests` +
-            (d.slotsHeld > 0 ? `, and ${d.slotsHeld} \`limited\` provider slots held by answered requests` : '') +
-            '. Consequences: (a) after `JobQueue.queues.interactive.concurrency` answers (1,024 by default) every new ' +
-            'interactive request waits `maxWaitMs` (30 s) and gets a 503 — a direct-mode gateway with the default config ' +
-            'stops serving after 1,024 requests, and the background class (concurrency 64) after 64 answers; (b) a ' +
-            'provider with `JobQueue.providerConcurrency: L` is blocked for good after L answers' +
+          `- **direct mode**: ${f0(d.interactiveRunning)} interactive and ${f0(d.backgroundRunning)} background class slots still "running" ` +
+            `after ${f0(d.served)} answered requests, ${f0(d.slotsHeld)} \`limited\` provider slots held` +
             (stalled.length > 0
-              ? ` — the priority test **stalled** in ${stalled.map((p) => `\`${p.mode}\``).join(' and ')}: only the first ` +
-                `${stalled[0].reachedProvider} fillers ever reached the provider, the other ${stalled[0].stuck} requests waited until aborted`
+              ? `; the priority test **stalled** in ${stalled.map((p) => `\`${p.mode}\``).join(' and ')}: only ${stalled[0].reachedProvider} ` +
+                `requests reached the provider, the other ${stalled[0].stuck} waited until aborted`
               : '') +
-            '; with Redis the leaked leases are even renewed every `slotLeaseMs`/3 (`renewLeases`), so they never expire ' +
-            'and the provider stays blocked for every instance of the cluster.',
+            '.',
         ]
       : []),
     ...(q
       ? [
-          `- **queue mode**: ${f0(q.relayedInFlight)} relay handles open (\`relayedInFlight\`) and ${f0(q.waitingKeys ?? NaN)} ` +
-            `requester keys (\`…:waiting\`) alive on Redis after ${f0(q.served)} answered requests, the last snapshot taken 6 s ` +
-            'after the end of the traffic, i.e. past `JobQueue.workerLostMs` (5 s): the relay sweeper re-`SET`s every ' +
-            'leaked requester key each `workerLostMs`/3, for ever.' +
+          `- **queue mode**: ${f0(q.relayedInFlight)} relay handles open and ${f0(q.waitingKeys ?? NaN)} requester keys alive on Redis ` +
+            `after ${f0(q.served)} answered requests (last snapshot 6 s after the traffic, past \`workerLostMs\`)` +
             (idle
-              ? ` Cost while **idle** at the end of this run (${idle.seconds} s, nothing sent): Redis ${f0(idle.redisSetPerS)} SET/s ` +
-                `(${f1(idle.redisCpuPct)}% of a core), nearly all from the relay sweepers of the processes holding the requests (` +
-                `${qIdle?.map((p) => `${p.mode}/${p.role}`).join(', ')}); CPU of every gateway process over those seconds, one noisy sample: ` +
-                `${idle.procs.map((p) => `${p.mode}/${p.role} ${f1(p.cpuPct)}%`).join(', ')}. The SET rate is linear in the number of requests ` +
-                'served since the process started (a sweep is one pipeline with one SET per leaked handle), so a long-running ' +
-                'queue-mode gateway ends up spending its CPU and its Redis on it.'
-              : ''),
+              ? `; idle at the end (${idle.seconds} s, nothing sent): Redis ${f0(idle.redisSetPerS)} SET/s, from the relay sweepers of ` +
+                `${qIdle?.map((p) => `${p.mode}/${p.role}`).join(', ')}`
+              : '') +
+            '.',
         ]
       : []),
-    '- A separate check with 75 KB Claude Code requests and a forced full GC (`--expose-gc`) showed the retained heap ' +
-      'growing ~3 KB per answered request in direct mode and ~1 KB in queue mode (6,000 requests each): an unbounded ' +
-      'memory leak on top of the slots.',
     '',
-    'The benchmark works around it only where it must (interactive class concurrency 1,000,000) and reports the rest. ' +
-      'Fix direction (product code, not changed here): close the answer iterator once the terminal event has been handled ' +
-      '(`finally { await answer.events.return?.() }` in `collect()`/`writeSse()` or in `ResponderService.respond`), and make ' +
-      '`RelayHandle` close itself when the end marker arrives.',
-    '',
-    ...outage,
+    'All snapshots are in the leak table under Results.',
   ];
+}
+
+function outageIssue(r: QueueRunResult): string[] {
+  const own = outageBursts(r);
+  const ownLog = outageLines(r.logWarnings);
+  return [
+    `### 2. ${FIXED.outage.title} — again, despite ${FIXED.outage.fix.split(' ')[0]}`,
+    '',
+    `Fixed in ${FIXED.outage.fix}, yet in this run queue-mode answers were lost: the API side gave a live worker up ` +
+      '("stopped before finishing it"), or streams got no answer after the process had declared Redis down.',
+    '',
+    ...own.map((b) => `- ${TARGET_LABEL[b.target]} burst (other load ${f1(b.otherLoadCores)} cores): ${burstErrors(b)}.`),
+    ...(ownLog.length > 0 ? [`- gateway logs: ${ownLog.join('; ')}.`] : []),
+  ];
+}
+
+function hangIssue(r: QueueRunResult): string[] {
+  const own = hangBursts(r);
+  return [
+    `### 3. ${FIXED.hang.title} — again, despite ${FIXED.hang.fix.split(' ')[0]}`,
+    '',
+    `Fixed in ${FIXED.hang.fix} (the likely cause; never caught in the act). This run shows it again — as client timeouts ` +
+      'without an outage logged by that mode, and/or as the worker\'s new 503 (a requester key that lapsed while the requester ' +
+      'was still waiting, i.e. the keep-alive still failed):',
+    '',
+    ...own.map(
+      (b) =>
+        `- ${TARGET_LABEL[b.target]} burst (other load ${f1(b.otherLoadCores)} cores): ${burstErrors(b)}; the processes used ` +
+        `${b.procs.map((p) => `${p.role} ${f2(p.cpuCores)}`).join(', ')} cores over the burst window; TTFB p50 per tenth of the ` +
+        `send order ${b.ttfbByDecile.map(f0).join(' / ')} ms; ` +
+        `BullMQ failed jobs afterwards: ${JSON.stringify([...r.leaks].reverse().find((l) => l.mode === b.target)?.failedJobs ?? {})}.`,
+    ),
+    ...(outageLines(r.logWarnings).length > 0 ? [`- gateway logs: ${outageLines(r.logWarnings).join('; ')}.`] : []),
+  ];
+}
+
+function signalIssue(r: QueueRunResult): string[] {
+  return [
+    `### 4. ${FIXED.signals.title} — still, after ${FIXED.signals.fix.split(' ')[0]}`,
+    '',
+    `${FIXED.signals.fix.split(' ')[0]} limits NestJS' shutdown hooks to SIGTERM/SIGINT, so Nest no longer listens for ` +
+      'SIGUSR2/SIGHUP — but then nothing in the process does, and a Node.js process without a listener for them keeps the ' +
+      'operating system\'s default action: terminate. The gateway still stops on them, now abruptly (no graceful shutdown, ' +
+      'in-flight requests cut). This run, one signal to one idle gateway process each at the end:',
+    '',
+    ...(r.signals ?? []).map(
+      (s) =>
+        `- ${s.signal} to ${TARGET_LABEL[s.mode]} (${s.role}): ${s.survived ? (s.answered ? 'still running and answering' : 'still running but NOT answering `GET /api/queue`') : `**gone** 1.5 s later (exit: ${s.exit ?? '?'})`}.`,
+    ),
+    '',
+    `Fix direction (not changed here): install explicit listeners (e.g. \`process.on('SIGUSR2', …)\` / \`'SIGHUP'\` that log and ` +
+      'carry on, or reload the config on SIGHUP), and a test that sends them to a running app.',
+  ];
+}
+
+function productIssues(r: QueueRunResult): string[] {
+  const out: string[] = [];
+  const add = (lines: string[]) => out.push(...(out.length > 0 ? [''] : []), ...lines);
+  if (leakSeen(r)) {
+    add(leakIssue(r));
+  }
+  if (outageBursts(r).length > 0) {
+    add(outageIssue(r));
+  }
+  if (hangBursts(r).length > 0) {
+    add(hangIssue(r));
+  }
+  if (signalsKilled(r).length > 0) {
+    add(signalIssue(r));
+  }
+  return out.length > 0
+    ? out
+    : ['None in this run: every leak indicator was 0 with nothing in flight, every queue-mode stream was answered, and the gateway survived SIGUSR2/SIGHUP.'];
 }
 
 /** (queue − direct) CPU per request × c / cores, in ms: the queueing the extra CPU alone explains on a saturated box. */
@@ -331,11 +425,9 @@ function missedWhy(r: QueueRunResult): string[] {
     for (const b of r.bursts.filter((x) => x.errors > 0)) {
       out.push(
         `- **Errors in the burst (${TARGET_LABEL[b.target]}, other load ${f1(b.otherLoadCores)} cores)**: ${Object.entries(b.errorKinds).map(([k, v]) => `${v} × ${k}`).join('; ')}.` +
-          (QUEUE_MODES.has(b.target)
-            ? loggedOutage(r.logWarnings, b.target)
-              ? ' See product issue 2: answers lost after a false "Redis unavailable".'
-              : ' See product issue 3 (requests that never get an answer; no outage logged).'
-            : ''),
+          (outageBursts(r).includes(b) ? ' See product issue 2: answers lost after a false "Redis unavailable".' : '') +
+          (hangBursts(r).includes(b) ? ' See product issue 3: streams with no answer.' : '') +
+          (QUEUE_MODES.has(b.target) && loggedOutage(r.logWarnings, b.target) ? ' The mode\'s processes logged "Redis unavailable" (the watchdog\'s verdict under a blocked loop).' : ''),
       );
     }
   }
@@ -361,11 +453,21 @@ function missedWhy(r: QueueRunResult): string[] {
         (directEarly
           ? 'In direct mode the worst block is the arrival of the burst itself (connections accepted and requests parsed back to back); '
           : 'In direct mode the long blocks are spread over the answers (SSE writes to N clients, GC); ') +
-        'in queue mode the relay keeps the loop busy for the whole answer: per streamed batch the worker writes XADD + PEXPIRE + PUBLISH and the api side ' +
-        `answers each PUBLISH with an XREAD, so a ${f0(Number(r.options.concurrency))}-stream burst is some ` +
-        `${f0((Number(r.options.chunks) + 3) * 2 * Number(r.options.concurrency))} Redis round trips (deltas + start/head/end markers, × 2 sides) in a few seconds on one event loop ` +
+        'in queue mode the relay keeps the loop busy for the whole answer: per streamed batch the worker sends a pipeline (XADD + a PUBLISH ' +
+        'carrying the entry; PEXPIRE on the first and last) and the api side decodes the notice (an XREAD only to fill a gap, plus the ' +
+        `sweep's re-read of every open handle each \`workerLostMs\`/3), so a ${f0(Number(r.options.concurrency))}-stream burst is some ` +
+        `${f0((Number(r.options.chunks) + 3) * Number(r.options.concurrency))} worker pipelines and as many notices (deltas + start/head/end markers) in a few seconds ` +
         '(the `writeUtf8String` under ioredis in the profile is those socket writes), plus the heavier GC of the single `all` ' +
-        'process holding both sides. Splitting api and worker halves the load per loop but not below the target here.',
+        'process holding both sides' +
+        (queue && queue.providerMaxInFlight >= queue.sent
+          ? ` — here with all ${f0(queue.sent)} jobs at the provider at once (direct: ${f0(direct?.providerMaxInFlight)}), so the one loop relayed every answer at the same time`
+          : '') +
+        '. ' +
+        (split
+          ? split.procs.every((p) => p.lag.p99Ms < LAG_TARGET_MS)
+            ? 'Splitting api and worker halves the load per loop and brings both under the target.'
+            : `Splitting api and worker halves the load per loop (${split.procs.map((p) => `${p.role} p99 ${f1(p.lag.p99Ms)} ms`).join(', ')}), not below the target for every process.`
+          : ''),
     );
   }
   if (rssMiss) {
@@ -407,8 +509,10 @@ function missedWhy(r: QueueRunResult): string[] {
     const stalled = r.priority.filter((p) => p.stalled).map((p) => `\`${p.mode}\``);
     const bad = r.priority.filter((p) => !p.stalled && (p.inversions > 0 || p.errors > 0));
     if (stalled.length > 0) {
-      out.push(`- **Priority test stalled in ${stalled.join(', ')}**: the provider-slot leak (product issue 1) — the first fillers' ` +
-        'slots were never released, so nothing else reached the provider. Priority ordering cannot be measured in direct mode until it is fixed.');
+      out.push(
+        `- **Priority test stalled in ${stalled.join(', ')}**: nothing reached the provider for ${r.options.stallS} s while requests waited` +
+          (leakSeen(r) ? ' — provider slots held by answered requests (product issue 1).' : '.'),
+      );
     }
     for (const p of bad) {
       out.push(`- **Priority, ${TARGET_LABEL[p.mode]}**: ${p.inversions} inversions, ${p.errors} errors (first: ${p.firstError ?? '–'}); order \`${p.order}\`.`);
@@ -422,14 +526,22 @@ function otherFindings(r: QueueRunResult): string[] {
   const direct = burstOf(r, 'direct');
   const queue = burstOf(r, 'queue');
   const fake = burstOf(r, 'fake');
+  const gw = r.bursts.filter((b) => b.target !== 'fake');
+  const short = gw.filter((b) => b.providerMaxInFlight < b.sent);
+  const full = gw.filter((b) => b.providerMaxInFlight >= b.sent);
   if (fake && direct) {
     out.push(
       `- **The burst is CPU-bound in every mode.** Straight to the fake, all ${f0(fake.sent)} streams start within ` +
         `${f0(fake.ttfb.max)} ms (TTFB p50 ${f0(fake.ttfb.p50)} ms). Through the gateway the last tenths of the burst get their first ` +
         `byte seconds later: TTFB p50 per tenth of the send order — direct ${direct.ttfbByDecile.map(f0).join(' / ')} ms` +
         (queue ? `; queue ${queue.ttfbByDecile.map(f0).join(' / ')} ms` : '') +
-        `. The provider never saw all N at once (direct ${f0(direct.providerMaxInFlight)}, queue ${f0(queue?.providerMaxInFlight)}): ` +
-        'the first answers (~2 s) ended before the gateway had started the last requests. Every request still completed.',
+        `. At the provider at once: ${gw.map((b) => `${TARGET_LABEL[b.target]} ${f0(b.providerMaxInFlight)}`).join(', ')}` +
+        (short.length > 0 ? ' — below N where the first answers (~2 s) ended before the gateway had started the last requests' : '') +
+        (full.length > 0
+          ? `; ${full.map((b) => TARGET_LABEL[b.target]).join(', ')} had every request upstream at once, yet its clients got their first ` +
+            'bytes late and close together: there the relay back to the clients, not starting the requests, was the bottleneck'
+          : '') +
+        (gw.every((b) => b.errors === 0) ? '. Every request still completed.' : '.'),
     );
   }
   if (r.redisCommands.length > 0) {
@@ -452,18 +564,23 @@ function otherFindings(r: QueueRunResult): string[] {
       );
     }
   }
-  out.push(
-    '- **Signals**: `app.enableShutdownHooks()` (src/app.factory.ts) without a signal list makes NestJS shut the gateway down ' +
-      'on every signal of its default list, SIGUSR2 and SIGHUP included (it re-raises the signal after closing). Harmless ' +
-      'for SIGTERM/SIGINT, surprising for SIGUSR2 (nodemon, heap-dump tooling) — why this benchmark talks to its preload ' +
-      'over a socket instead.',
-  );
-  const q = r.priority.filter((p) => !p.stalled && p.mode.startsWith('queue'));
+  const prio = (ps: typeof r.priority) =>
+    ps.map((p) => `${TARGET_LABEL[p.mode]} ${p.inversions} inversions, order \`${p.order}\`, interactive waited p50 ${f0(p.waitInteractive.p50)} ms vs background ${f0(p.waitBackground.p50)} ms`).join('; ');
+  const held = (ps: typeof r.priority) => (ps.every((p) => p.inversions === 0 && p.errors === 0) ? 'and it held' : 'and it did not hold everywhere (see the table)');
+  const q = r.priority.filter((p) => !p.stalled && QUEUE_MODES.has(p.mode));
   if (q.length > 0) {
     out.push(
-      `- **Priority in queue mode**: ${q.map((p) => `${TARGET_LABEL[p.mode]} ${p.inversions} inversions, order \`${p.order}\`, interactive waited p50 ${f0(p.waitInteractive.p50)} ms vs background ${f0(p.waitBackground.p50)} ms`).join('; ')}. ` +
+      `- **Priority in queue mode**: ${prio(q)}. ` +
         'Interactive and background jobs sit on separate BullMQ queues with their own workers, so both reach the provider-slot ' +
-        'line, which serves by priority: the limited provider is where ordering happens, and it held.',
+        `line, which serves by priority: the limited provider is where ordering happens, ${held(q)}.`,
+    );
+  }
+  const d = r.priority.filter((p) => !p.stalled && !QUEUE_MODES.has(p.mode));
+  if (d.length > 0) {
+    out.push(
+      `- **Priority in direct mode** (measurable since the slot leak was fixed): ${prio(d)}. ` +
+        'The in-process scheduler admits both classes (background up to its class concurrency, 64 by default), and the requests ' +
+        `meet in the provider-slot line — the Redis semaphore with Redis, the in-process priority semaphore without — ${held(d)}.`,
     );
   }
   return out;
@@ -492,7 +609,7 @@ function profileOverview(r: QueueRunResult): string[] {
     ].join(' | ')} |`;
   });
   return [
-    `From a \`--cpu-prof\` run at ${r.profiledAt ?? '?'} (inspector profiler in the preload, 1 ms sampling, started and stopped at the ` +
+    `From a \`--cpu-prof\` run at ${r.profiledAt ?? '?'}, ${codeOf(r.profiledCommit)} (inspector profiler in the preload, 1 ms sampling, started and stopped at the ` +
       'marks of each window; the profiler slows the process, so that run\'s own numbers are not in the tables above). ' +
       '"Redis client" = self time in ioredis, bullmq and redis-parser plus the native socket writes they call (`writeUtf8String`, ' +
       '`writeBuffer`); "per request" divides the busy time by the requests of the window.',
@@ -529,7 +646,7 @@ export function writeQueueDoc(path: string, r: QueueRunResult): void {
     `- CPU: ${m.cpuModel}, ${m.cores} cores (\`os.cpus()\`: ${[...new Set(m.cpus)].join('; ')}) — the harness (load generator), ` +
       'the fakes, redis-server and the gateways share them',
     `- memory ${m.memoryGb} GB, ${m.kernel}, Node.js ${m.node}, redis-server from PATH`,
-    `- options: \`${JSON.stringify(o)}\``,
+    `- options: \`${JSON.stringify(o)}\`; code: ${r.commit ? `commit ${r.commit}` : 'not recorded'}`,
     '',
     '## Targets',
     '',
@@ -543,6 +660,10 @@ export function writeQueueDoc(path: string, r: QueueRunResult): void {
     '## Product issues found',
     '',
     ...productIssues(r),
+    '',
+    '## Fixed since the first runs',
+    '',
+    ...fixedSection(r),
     '',
     '## Other findings',
     '',
@@ -591,7 +712,7 @@ export function writeQueueDoc(path: string, r: QueueRunResult): void {
     r.leaks.length > 0 ? leakTable(r) : 'not measured in this run',
     '',
     ...(r.stress ?? []).flatMap((st) => [
-      `### Under CPU stress (\`--stress-cores ${st.cores}\`, ${st.at})`,
+      `### Under CPU stress (\`--stress-cores ${st.cores}\`, ${st.at}, ${codeOf(st.commit)})`,
       '',
       `The same burst with ${st.cores} busy-loop process(es) on the box (their CPU shows as other load); a diagnostic run, only these rows are kept from it.`,
       '',

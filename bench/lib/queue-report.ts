@@ -102,6 +102,8 @@ export interface QueueRunResult {
   /** Warn/error messages in each gateway process' log over the whole run (level ≥ 40), counted. */
   logWarnings: { mode: ModeName; role: string; messages: Record<string, number> }[];
   notes: string[];
+  /** One signal to one gateway process each at the end of the run: did it survive (and still answer)? */
+  signals?: { signal: string; mode: ModeName; role: string; survived: boolean; answered: boolean; exit?: string }[];
   /** `--stress-cores` runs (the last 5): the same bursts with busy-loop processes taking CPU. */
   stress?: StressRun[];
   /** CPU profiles of the gateway processes (a `--cpu-prof` run), per measurement window. */
