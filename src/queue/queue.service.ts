@@ -13,8 +13,7 @@ import { setMaxListeners } from 'node:events';
 import { PinoLogger } from 'nestjs-pino';
 import { withTimeout } from '../common/with-timeout';
 import { AppConfigService } from '../config/config.service';
-import { serializeError } from '../dedup/dedup-errors';
-import { attemptsOf, type FailoverResult } from '../failover/failover.service';
+import type { FailoverResult } from '../failover/failover.service';
 import { UpstreamCallService, type UpstreamJob } from '../failover/upstream-call.service';
 import { GatewayError } from '../protocol/errors';
 import type { StreamEvent } from '../protocol/types';
@@ -22,16 +21,14 @@ import { DegradedModeService } from '../redis/degraded-mode.service';
 import { InstanceRegistryService } from '../redis/instance-registry.service';
 import { RedisService, type RedisClient } from '../redis/redis.service';
 import { WaitError } from '../ratelimit/priority-semaphore';
-import { JobPublisher } from './job-publisher';
 import { JobRelay } from './job-relay';
 import { LocalScheduler } from './local-scheduler';
 import { queueKeys, type RequestJobData } from './queue-keys';
+import { runRequestJob } from './request-job';
 import { PRIORITY_HEADER, QUEUE_CLASSES, type JobHandler, type QueueClass } from './queue.types';
 
 /** Job name of a relayed client request (everything else is a registered durable handler). */
 export const REQUEST_JOB = 'request';
-/** How long a stream of a finished job stays readable (a slow client is still reading it). */
-const STREAM_TTL_MS = 10 * 60_000;
 
 export type QueueMode = 'bullmq' | 'local';
 
@@ -334,89 +331,20 @@ export class QueueService implements OnModuleInit, OnApplicationBootstrap, OnApp
     }
   }
 
-  private async processRequest(job: Job<RequestJobData<UpstreamJob>>): Promise<unknown> {
-    const client = this.redis.available;
-    if (!client) {
-      throw new Error('Redis is unavailable: the job is handed back');
-    }
-    const id = String(job.id);
+  private processRequest(job: Job<RequestJobData<UpstreamJob>>): Promise<unknown> {
     const jq = this.config.get('JobQueue');
-    // The requester keeps this key alive while it waits; without it nobody would read the answer.
-    if ((await client.exists(this.keys.waiting(id))) === 0) {
-      // Usually the requester left; if it is in fact still waiting (its key lapsed), it gets a clean error
-      // now instead of waiting out its maximum queue wait.
-      await new JobPublisher(
-        () => this.redis.client as Redis | undefined,
-        this.keys.stream(id),
-        this.keys.relayChannel(job.data.replyTo),
-        id,
-        STREAM_TTL_MS,
-      ).end({
-        kind: 'failed',
-        error: serializeError(
-          new GatewayError(503, 'the queued request was given up before a worker took it', {
-            type: 'overloaded_error',
-            headers: { 'retry-after': '1' },
-          }),
-        ),
-      });
-      return { skipped: 'the requester is gone' };
-    }
-    const ac = new AbortController();
-    this.running.set(id, ac);
-    const publisher = new JobPublisher(
-      // The client whatever the watchdog thinks: a slow ping on a busy loop must not cost this answer.
-      () => this.redis.client as Redis | undefined,
-      this.keys.stream(id),
-      this.keys.relayChannel(job.data.replyTo),
-      id,
-      STREAM_TTL_MS,
+    return runRequestJob(
+      {
+        redis: this.redis,
+        keys: this.keys,
+        workerId: this.instances.id,
+        upstream: this.upstream,
+        running: this.running,
+        workerLostMs: jq.workerLostMs,
+        workerHeartbeatMs: jq.workerHeartbeatMs,
+      },
+      job,
     );
-    const beat = async (): Promise<void> => {
-      const c = this.redis.available;
-      if (!c) {
-        return;
-      }
-      try {
-        const [[, waiting]] = (await c
-          .pipeline()
-          .exists(this.keys.waiting(id))
-          .set(this.keys.worker(id), this.instances.id, 'PX', jq.workerLostMs)
-          .exec()) as [[Error | null, number]];
-        if (waiting === 0) {
-          ac.abort(new Error('the requester is gone'));
-        }
-      } catch {
-        // a missed beat: the requester gives up only after workerLostMs
-      }
-    };
-    await beat();
-    const heartbeat = setInterval(() => void beat(), jq.workerHeartbeatMs);
-    publisher.start({ worker: this.instances.id });
-    try {
-      const result = await this.upstream.call(job.data.job, ac.signal);
-      publisher.head({ target: result.target, attempts: result.attempts }, result.head);
-      try {
-        for (;;) {
-          const next = await result.events.next();
-          if (next.done) {
-            break;
-          }
-          publisher.push(next.value);
-        }
-      } finally {
-        await result.events.return?.(undefined);
-      }
-      await publisher.end({ kind: 'done' });
-      return { target: result.target };
-    } catch (err) {
-      await publisher.end({ kind: 'failed', error: serializeError(err), attempts: attemptsOf(err) });
-      return { failed: (err as Error).message };
-    } finally {
-      clearInterval(heartbeat);
-      this.running.delete(id);
-      void this.redis.available?.del(this.keys.worker(id)).catch(() => undefined);
-    }
   }
 
   // ── API side ──────────────────────────────────────────────────────────────────────────────────

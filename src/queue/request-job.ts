@@ -1,0 +1,117 @@
+import type { Job } from 'bullmq';
+import type Redis from 'ioredis';
+import { serializeError } from '../dedup/dedup-errors';
+import { attemptsOf } from '../failover/failover.types';
+import type { UpstreamCallService, UpstreamJob } from '../failover/upstream-call.service';
+import { GatewayError } from '../protocol/errors';
+import type { RedisService } from '../redis/redis.service';
+import { JobPublisher } from './job-publisher';
+import type { queueKeys, RequestJobData } from './queue-keys';
+
+/** How long a stream of a finished job stays readable (a slow client is still reading it). */
+const STREAM_TTL_MS = 10 * 60_000;
+
+export interface RequestJobDeps {
+  redis: RedisService;
+  keys: ReturnType<typeof queueKeys>;
+  /** This worker's instance id (written in the worker liveness key and the start marker). */
+  workerId: string;
+  upstream: UpstreamCallService;
+  /** Running jobs by id: the cancel channel aborts them here. */
+  running: Map<string, AbortController>;
+  workerLostMs: number;
+  workerHeartbeatMs: number;
+}
+
+/**
+ * The worker side of a relayed request (a `request` job): checks that its requester still waits, runs the
+ * upstream work through failover exactly as the direct path does, and writes the answer to the job's
+ * stream, beating a liveness key meanwhile. The client whatever the watchdog says is used throughout: a
+ * slow ping on a busy loop must not cost an answer (its commands still fail fast when Redis is really gone).
+ */
+export async function runRequestJob(
+  d: RequestJobDeps,
+  job: Job<RequestJobData<UpstreamJob>>,
+): Promise<unknown> {
+  const client = d.redis.client as Redis | undefined;
+  if (!client) {
+    throw new Error('Redis is unavailable: the job is handed back');
+  }
+  const id = String(job.id);
+  // The requester keeps this key alive while it waits; without it nobody would read the answer.
+  if ((await client.exists(d.keys.waiting(id))) === 0) {
+    // Usually the requester left; if it is in fact still waiting (its key lapsed), it gets a clean error
+    // now instead of waiting out its maximum queue wait.
+    await new JobPublisher(
+      () => d.redis.client as Redis | undefined,
+      d.keys.stream(id),
+      d.keys.relayChannel(job.data.replyTo),
+      id,
+      STREAM_TTL_MS,
+    ).end({
+      kind: 'failed',
+      error: serializeError(
+        new GatewayError(503, 'the queued request was given up before a worker took it', {
+          type: 'overloaded_error',
+          headers: { 'retry-after': '1' },
+        }),
+      ),
+    });
+    return { skipped: 'the requester is gone' };
+  }
+  const ac = new AbortController();
+  d.running.set(id, ac);
+  const publisher = new JobPublisher(
+    // The client whatever the watchdog thinks: a slow ping on a busy loop must not cost this answer.
+    () => d.redis.client as Redis | undefined,
+    d.keys.stream(id),
+    d.keys.relayChannel(job.data.replyTo),
+    id,
+    STREAM_TTL_MS,
+  );
+  const beat = async (): Promise<void> => {
+    const c = d.redis.client as Redis | undefined;
+    if (!c) {
+      return;
+    }
+    try {
+      const [[, waiting]] = (await c
+        .pipeline()
+        .exists(d.keys.waiting(id))
+        .set(d.keys.worker(id), d.workerId, 'PX', d.workerLostMs)
+        .exec()) as [[Error | null, number]];
+      if (waiting === 0) {
+        ac.abort(new Error('the requester is gone'));
+      }
+    } catch {
+      // a missed beat: the requester gives up only after workerLostMs
+    }
+  };
+  await beat();
+  const heartbeat = setInterval(() => void beat(), d.workerHeartbeatMs);
+  publisher.start({ worker: d.workerId });
+  try {
+    const result = await d.upstream.call(job.data.job, ac.signal);
+    publisher.head({ target: result.target, attempts: result.attempts }, result.head);
+    try {
+      for (;;) {
+        const next = await result.events.next();
+        if (next.done) {
+          break;
+        }
+        publisher.push(next.value);
+      }
+    } finally {
+      await result.events.return?.(undefined);
+    }
+    await publisher.end({ kind: 'done' });
+    return { target: result.target };
+  } catch (err) {
+    await publisher.end({ kind: 'failed', error: serializeError(err), attempts: attemptsOf(err) });
+    return { failed: (err as Error).message };
+  } finally {
+    clearInterval(heartbeat);
+    d.running.delete(id);
+    void (d.redis.client as Redis | undefined)?.del(d.keys.worker(id)).catch(() => undefined);
+  }
+}
