@@ -131,7 +131,7 @@ export class GatewayService {
       upstreamStreams === route.request.stream
         ? route.request
         : { ...route.request, stream: upstreamStreams };
-    const cls = opts.queueClass ?? this.queue.classify(route.scenario, opts.headers);
+    const cls = opts.queueClass ?? this.queue.classify(route.scenario);
     const job: UpstreamJob = {
       requestId: opts.requestId,
       request: upstreamRequest,

@@ -25,7 +25,7 @@ import { JobRelay } from './job-relay';
 import { LocalScheduler } from './local-scheduler';
 import { queueKeys, type RequestJobData } from './queue-keys';
 import { runRequestJob } from './request-job';
-import { PRIORITY_HEADER, QUEUE_CLASSES, type JobHandler, type QueueClass } from './queue.types';
+import { QUEUE_CLASSES, type JobHandler, type QueueClass } from './queue.types';
 
 /** Job name of a relayed client request (everything else is a registered durable handler). */
 export const REQUEST_JOB = 'request';
@@ -166,14 +166,10 @@ export class QueueService implements OnModuleInit, OnApplicationBootstrap, OnApp
   }
 
   /**
-   * `background` for the Router's background scenario or `x-switchyard-priority: background`, `batch` for
-   * the batches API or that header, else `interactive`.
+   * The class of a request the client did not classify itself (`x-switchyard-priority` is read once, by
+   * QueueInterceptor): `background` for the Router's background scenario, else `interactive`.
    */
-  classify(scenario: string, headers: Record<string, string | string[] | undefined>): QueueClass {
-    const asked = headers[PRIORITY_HEADER];
-    if (asked === 'background' || asked === 'batch' || asked === 'interactive') {
-      return asked;
-    }
+  classify(scenario: string): QueueClass {
     return scenario === 'background' ? 'background' : 'interactive';
   }
 
