@@ -97,6 +97,8 @@ const queueClassSchema = z.object({
   backoffMs: positiveInt,
 });
 
+const featureFlag = z.object({ enabled: z.boolean(), rollout: z.number().min(0).max(100) });
+
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
 export const configSchema = z.looseObject({
@@ -351,6 +353,65 @@ export const configSchema = z.looseObject({
     /** Share of new traces kept; a client's `traceparent` decides for the traces it starts. */
     sampleRatio: z.number().min(0).max(1),
     exportTimeoutMs: positiveInt,
+  }),
+  // Runtime feature flags (docs/features.md): each feature's `enabled` and `rollout` (share of traffic, chosen
+  // deterministically by session or request hash) on top of its own section's switch; `GET/PUT /api/features`.
+  Features: z.object({
+    cache: featureFlag,
+    dedup: featureFlag,
+    failover: featureFlag,
+    adaptiveTimeout: featureFlag,
+    hedge: featureFlag,
+    queue: featureFlag,
+    compression: featureFlag,
+    rateLimit: featureFlag,
+    affinity: featureFlag,
+    /** What picks a request's rollout bucket: its session (Claude Code's session id), else the request body hash. */
+    bucketBy: z.enum(['session', 'request']),
+    /** The rollback guard: turns a feature off when the traffic it touches goes bad. */
+    guard: z.object({
+      enabled: z.boolean(),
+      /** Length of the rolling window the triggers are computed over. */
+      windowMs: positiveInt,
+      /** How often the window is evaluated. */
+      checkIntervalMs: positiveInt,
+      /** Requests a window needs before the rate triggers count. */
+      minRequests: positiveInt,
+      /** Error rate (server-side failures over answered requests) above which the guard acts. */
+      errorRate: z.number().gt(0).lt(1),
+      /** p95 above this multiple of the baseline p95 (learned while healthy) triggers. */
+      p95Multiplier: z.number().gt(1),
+      /** Process RSS above this share of the memory limit (Metrics.memoryLimitBytes, cgroup, or RAM). */
+      memoryRatio: z.number().gt(0).lt(1),
+      /** Cache hit rate (over cacheable lookups) below this triggers. */
+      cacheHitRateMin: z.number().min(0).lt(1),
+      /** A feature changed at runtime this recently is the first suspect for any trigger. */
+      recentChangeMs: positiveInt,
+    }),
+  }),
+  // Shadow runs (docs/shadow.md): mirror a share of requests to another target or feature setting and compare.
+  Shadow: z.object({
+    enabled: z.boolean(),
+    /** Share of eligible requests mirrored, 0–1. */
+    share: z.number().min(0).max(1),
+    /** Target the copy goes to ("provider,model"); absent = the primary's routed target. */
+    target: target.optional(),
+    /** Feature flags changed for the copy (e.g. `{ "cache": false }`). */
+    features: z.record(z.string(), z.boolean()),
+    /** Shadow calls running at once; past it new copies are dropped (shadow traffic is dropped first). */
+    maxConcurrent: positiveInt,
+    /** A copy is dropped while the event loop lags more than this (ms) or primary requests are queuing. */
+    maxLagMs: positiveInt,
+    /** Comparisons kept for `GET /api/shadow`. */
+    keep: positiveInt,
+    /** A shadow call is abandoned after this long. */
+    timeoutMs: positiveInt,
+  }),
+  // Hot reload (docs/configuration.md#hot-reload): the user config file is watched and valid changes swapped in.
+  Reload: z.object({
+    watch: z.boolean(),
+    /** Changes closer together than this are applied once. */
+    debounceMs: nonNegativeInt,
   }),
   // Request history in SQLite (docs/observability.md): one row per request, written off the hot path.
   History: z

@@ -4,18 +4,40 @@ import type { SwitchyardConfig } from './config.schema';
 import { CONFIG_NAMESPACE } from './config.constants';
 import type { LoadedConfig } from './load-config';
 
+export type ConfigChangeListener = (next: SwitchyardConfig, previous: SwitchyardConfig) => void;
+
 /**
  * Typed, read-only access to the validated configuration. Everything outside src/config reads settings
  * through this service, never through process.env.
  */
 @Injectable()
 export class AppConfigService {
-  private readonly loaded: LoadedConfig;
+  private loaded: LoadedConfig;
+  private readonly listeners = new Set<ConfigChangeListener>();
 
   constructor(nest: ConfigService) {
     // The whole validated object lives under one namespace so that ConfigService's process.env lookup
     // can never shadow a validated value with a raw string.
     this.loaded = nest.getOrThrow<LoadedConfig>(CONFIG_NAMESPACE);
+  }
+
+  /**
+   * Swaps in a new validated configuration at once (hot reload). Readers that call `get()` per use see it
+   * on their next call; services that derive state from the config rebuild it in their `onChange` listener.
+   * Work already in flight keeps the objects it holds.
+   */
+  replace(next: LoadedConfig): void {
+    const previous = this.loaded;
+    this.loaded = next;
+    for (const listener of [...this.listeners]) {
+      listener(next.config, previous.config);
+    }
+  }
+
+  /** Called after every `replace`, with the new and the previous config; returns the unsubscribe. */
+  onChange(listener: ConfigChangeListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   get<K extends keyof SwitchyardConfig>(key: K): SwitchyardConfig[K] {
