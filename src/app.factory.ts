@@ -42,7 +42,8 @@ export async function createApp(options: CreateAppOptions): Promise<NestFastifyA
   });
   app.useLogger(app.get(Logger));
   // Only the stop signals: SIGUSR2 (profilers, bench probes) and SIGHUP must not shut the gateway down.
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  // A drained shutdown exits 0 (Docker / Kubernetes read 143 as a failure), after the exit hooks flushed the logs.
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
 
   const fastify = app.getHttpAdapter().getInstance();
   // Clients that omit or mislabel the content type still send JSON (curl -d, some SDK wrappers).

@@ -9,9 +9,11 @@ import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
 import { OutcomesModule } from './common/outcomes.module';
 import { ShutdownService } from './common/shutdown.service';
 import { AppConfigModule } from './config/config.module';
+import { ConfigReloadModule } from './config/config-reload.module';
 import type { LoadedConfig } from './config/load-config';
 import { CompressionModule } from './compression/compression.module';
 import { DashboardModule } from './dashboard/dashboard.module';
+import { FeaturesModule } from './features/features.module';
 import { GatewayModule } from './gateway/gateway.module';
 import { HealthModule } from './health/health.module';
 import { HistoryModule } from './history/history.module';
@@ -21,6 +23,7 @@ import { QueueModule } from './queue/queue.module';
 import { RateLimitGuard } from './ratelimit/rate-limit.guard';
 import { RateLimitModule } from './ratelimit/ratelimit.module';
 import { RedisModule } from './redis/redis.module';
+import { ShadowModule } from './shadow/shadow.module';
 import { TracingModule } from './tracing/tracing.module';
 
 export interface AppModuleOptions {
@@ -42,6 +45,7 @@ export class AppModule {
         RedisModule,
         TracingModule,
         OutcomesModule,
+        FeaturesModule,
         HistoryModule,
         AffinityModule,
         RateLimitModule,
@@ -53,6 +57,8 @@ export class AppModule {
         AdminModule,
         DashboardModule,
         MetricsModule,
+        ShadowModule,
+        ConfigReloadModule,
         ...(options.imports ?? []),
       ],
       providers: [

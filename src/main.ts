@@ -1,3 +1,4 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
 import { createApp } from './app.factory';
 import { ConfigError, loadConfig, type LoadedConfig } from './config/load-config';
@@ -15,11 +16,19 @@ function roleArgument(argv: string[]): string | undefined {
   return undefined;
 }
 
-async function bootstrap(): Promise<void> {
+export interface BootstrapOptions {
+  /** The environment the configuration layers read (default: process.env); `switchyard start` passes its own. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Boots the gateway in this process and listens: `node dist/main.js`, `nest start` and `switchyard start`
+ * all come through here. An invalid configuration exits with code 1 and the loader's message.
+ */
+export async function bootstrap(options: BootstrapOptions = {}): Promise<NestFastifyApplication> {
   let loaded: LoadedConfig;
   try {
-    const role = roleArgument(process.argv.slice(2));
-    loaded = loadConfig(role ? { env: { ...process.env, SWITCHYARD_ROLE: role } } : {});
+    loaded = loadConfig(options.env ? { env: options.env } : {});
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`switchyard: ${err.message}\n`);
@@ -73,9 +82,14 @@ async function bootstrap(): Promise<void> {
     `Switchyard listening on http://${host}:${(app.getHttpServer().address() as { port?: number } | null)?.port ?? config.PORT}`,
     'main',
   );
+  return app;
 }
 
-bootstrap().catch((err: unknown) => {
-  process.stderr.write(`switchyard: failed to start: ${(err as Error).stack ?? String(err)}\n`);
-  process.exit(1);
-});
+// Run only as the entry point: the `switchyard` CLI imports bootstrap() without starting anything.
+if (require.main === module) {
+  const role = roleArgument(process.argv.slice(2));
+  bootstrap(role ? { env: { ...process.env, SWITCHYARD_ROLE: role } } : {}).catch((err: unknown) => {
+    process.stderr.write(`switchyard: failed to start: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  });
+}

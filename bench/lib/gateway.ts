@@ -40,7 +40,7 @@ export async function startGatewayWith(o: ServiceOptions, spec: GatewaySpec): Pr
   delete env.REDIS_URL;
   delete env.SWITCHYARD_API_KEY;
   Object.assign(env, { PORT: String(spec.port), HOST: '127.0.0.1', SWITCHYARD_CONFIG: configFile, HOME: o.tmp }, spec.env ?? {});
-  const gw = px.spawnChild(`gateway (${spec.name})`, process.execPath, ['dist/main.js'], {
+  const gw = px.spawnChild(`gateway (${spec.name})`, process.execPath, [o.gatewayEntry ?? 'dist/main.js'], {
     cwd: o.root,
     env,
     logFile: join(o.tmp, `gateway-${spec.name}.log`),

@@ -41,6 +41,8 @@ export interface Sample {
   dedup?: string;
   target?: string;
   attempts?: string;
+  /** `retry-after` of the answer (load shedding: 429 / 503). */
+  retryAfter?: string;
 }
 
 export interface OpenLoopOptions {
@@ -69,7 +71,8 @@ function validate(stream: boolean, status: number, text: string): string | undef
 
 const h1 = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
 
-async function one(agent: Agent, o: OpenLoopOptions, r: ScheduledRequest, t0: number): Promise<Sample> {
+/** Sends one request now (scheduled at t0 + r.atMs) on `agent` and measures it; never throws. */
+export async function sendOne(agent: Agent, o: OpenLoopOptions, r: ScheduledRequest, t0: number): Promise<Sample> {
   const sent = performance.now();
   const scheduled = t0 + r.atMs;
   const s: Sample = {
@@ -98,6 +101,7 @@ async function one(agent: Agent, o: OpenLoopOptions, r: ScheduledRequest, t0: nu
     s.dedup = h1(res.headers['x-switchyard-dedup']);
     s.target = h1(res.headers['x-switchyard-target']);
     s.attempts = h1(res.headers['x-switchyard-attempts']);
+    s.retryAfter = h1(res.headers['retry-after']);
     const chunks: Buffer[] = [];
     for await (const chunk of res.body) {
       if (chunks.length === 0) {
@@ -125,26 +129,36 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * has ended (or failed). `stop()` on the returned handle stops sending further requests.
  */
 export function runOpenLoop(schedule: ScheduledRequest[], o: OpenLoopOptions): { done: Promise<Sample[]>; stop: () => void } {
+  return runOpenLoopIter(schedule, o);
+}
+
+/**
+ * The same over any iterable, read one request at a time (a long run need not hold every body at once): the
+ * iterator must yield requests sorted by atMs.
+ */
+export function runOpenLoopIter(schedule: Iterable<ScheduledRequest>, o: OpenLoopOptions): { done: Promise<Sample[]>; stop: () => void } {
   let stopped = false;
   const done = (async () => {
     const agent = new Agent({ connections: 1024, pipelining: 1, keepAliveTimeout: 30_000, headersTimeout: 0, bodyTimeout: 0 });
     const t0 = o.t0 ?? performance.now();
     const pending: Promise<Sample>[] = [];
+    const it = schedule[Symbol.iterator]();
+    let next = it.next();
     try {
-      for (let i = 0; i < schedule.length && !stopped; ) {
-        const wait = t0 + schedule[i].atMs - performance.now();
+      while (!next.done && !stopped) {
+        const wait = t0 + next.value.atMs - performance.now();
         if (wait > 1) {
           await sleep(wait - 0.5);
           continue;
         }
-        while (i < schedule.length && t0 + schedule[i].atMs <= performance.now() + 0.5) {
-          const p = one(agent, o, schedule[i], t0);
+        while (!next.done && t0 + next.value.atMs <= performance.now() + 0.5) {
+          const p = sendOne(agent, o, next.value, t0);
           if (o.onSample) {
             const cb = o.onSample;
             void p.then((s) => cb(s));
           }
           pending.push(p);
-          i++;
+          next = it.next();
         }
       }
       return await Promise.all(pending);

@@ -28,8 +28,9 @@ async function withClient<T>(port: number, fn: (c: Redis) => Promise<T>): Promis
   }
 }
 
-export async function startRedis(tmp: string): Promise<BenchRedis> {
-  const port = await px.freePort();
+/** `port`: a given port (a restart on the same address, as after an outage); default a free one. */
+export async function startRedis(tmp: string, port?: number): Promise<BenchRedis> {
+  port ??= await px.freePort();
   const dir = join(tmp, 'redis');
   mkdirSync(dir, { recursive: true });
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
@@ -46,11 +47,12 @@ export async function startRedis(tmp: string): Promise<BenchRedis> {
       await new Promise((r) => setTimeout(r, 50));
     }
   }
+  const p = port;
   return {
     child,
-    port,
-    url: `redis://127.0.0.1:${port}`,
-    flush: () => withClient(port, async (c) => void (await c.flushall())),
-    size: () => withClient(port, (c) => c.dbsize()),
+    port: p,
+    url: `redis://127.0.0.1:${p}`,
+    flush: () => withClient(p, async (c) => void (await c.flushall())),
+    size: () => withClient(p, (c) => c.dbsize()),
   };
 }

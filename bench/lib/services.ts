@@ -11,6 +11,8 @@ export interface ServiceOptions {
   model: string;
   /** Run the gateway under `node --cpu-prof` writing into this dir. */
   cpuProfDir?: string;
+  /** The gateway's entry point (default `dist/main.js` under root), e.g. a copy of the build taken at start. */
+  gatewayEntry?: string;
   log: (s: string) => void;
 }
 

@@ -3,6 +3,7 @@ import type Redis from 'ioredis';
 import { PinoLogger } from 'nestjs-pino';
 import { createHash } from 'node:crypto';
 import { withTimeout } from '../common/with-timeout';
+import type { SwitchyardConfig } from '../config/config.schema';
 import { AppConfigService } from '../config/config.service';
 import { DegradedModeService } from '../redis/degraded-mode.service';
 import { RedisService } from '../redis/redis.service';
@@ -27,9 +28,6 @@ const sha256 = (value: string): string => createHash('sha256').update(value).dig
  */
 @Injectable()
 export class AffinityService {
-  private readonly enabled: boolean;
-  private readonly ttlSec: number;
-  private readonly moveAfter: number;
   private readonly local: LocalAffinityStore;
   private readonly remote: RedisAffinityStore;
   private readonly usage = new ProviderUsageCounters();
@@ -43,24 +41,46 @@ export class AffinityService {
   private strikesWithoutFailover = 0;
   private redisErrors = 0;
   private lastRedisError?: string;
+  private appliedTtlSec: number;
 
   constructor(
-    config: AppConfigService,
+    private readonly config: AppConfigService,
     private readonly redis: RedisService,
     private readonly degraded: DegradedModeService,
     private readonly logger: PinoLogger,
   ) {
     this.logger.setContext('affinity');
     const s = config.get('Affinity');
-    this.enabled = s.enabled;
-    this.ttlSec = s.ttlSec;
-    this.moveAfter = s.moveAfter;
+    this.appliedTtlSec = s.ttlSec;
     this.local = new LocalAffinityStore({
       maxSessions: LOCAL_MAX_SESSIONS,
       ttlMs: s.ttlSec * 1000,
       maxRoutes: MAX_ROUTES_PER_SESSION,
     });
     this.remote = new RedisAffinityStore(s.ttlSec, MAX_ROUTES_PER_SESSION);
+  }
+
+  /** Read per use, so a config reload applies to the next request; a new TTL applies from the next write. */
+  private get settings(): SwitchyardConfig['Affinity'] {
+    const s = this.config.get('Affinity');
+    if (s.ttlSec !== this.appliedTtlSec) {
+      this.appliedTtlSec = s.ttlSec;
+      this.local.setTtl(s.ttlSec * 1000);
+      this.remote.setTtl(s.ttlSec);
+    }
+    return s;
+  }
+
+  private get enabled(): boolean {
+    return this.settings.enabled;
+  }
+
+  private get ttlSec(): number {
+    return this.settings.ttlSec;
+  }
+
+  private get moveAfter(): number {
+    return this.settings.moveAfter;
   }
 
   get mode(): AffinityMode {

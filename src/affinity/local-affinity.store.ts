@@ -21,8 +21,10 @@ export interface LocalAffinityOptions {
  */
 export class LocalAffinityStore {
   private readonly sessions: LRUCache<string, Map<string, PinState>>;
+  private ttlMs: number;
 
   constructor(private readonly o: LocalAffinityOptions) {
+    this.ttlMs = o.ttlMs;
     this.sessions = new LRUCache<string, Map<string, PinState>>({
       max: o.maxSessions,
       ttl: o.ttlMs,
@@ -30,6 +32,11 @@ export class LocalAffinityStore {
       ttlResolution: 0,
       ...(o.now ? { perf: { now: o.now } } : {}),
     });
+  }
+
+  /** A reload changed `Affinity.ttlSec`: sessions written from now on live this long. */
+  setTtl(ms: number): void {
+    this.ttlMs = ms;
   }
 
   get(session: string, routed: string): PinState | undefined {
@@ -44,7 +51,7 @@ export class LocalAffinityStore {
     }
     const decision = decidePin(routes.get(routed), served, moveAfter);
     routes.set(routed, decision.state);
-    this.sessions.set(session, routes); // refreshes the TTL, like EXPIRE on the Redis hash
+    this.sessions.set(session, routes, { ttl: this.ttlMs }); // refreshes the TTL, like EXPIRE on the Redis hash
     return decision;
   }
 
@@ -55,7 +62,7 @@ export class LocalAffinityStore {
       return;
     }
     routes.set(routed, state);
-    this.sessions.set(session, routes);
+    this.sessions.set(session, routes, { ttl: this.ttlMs });
   }
 
   /** Redis has no pin for this route (expired there, or never written): the mirror must not resurrect it. */

@@ -37,9 +37,14 @@ return {change, pin, strikes}
 /** The Redis form of the pin map; every call is one command on one key (Cluster-safe). */
 export class RedisAffinityStore {
   constructor(
-    private readonly ttlSec: number,
+    private ttlSec: number,
     private readonly maxRoutes: number,
   ) {}
+
+  /** A reload changed `Affinity.ttlSec`: applies from the next write of each session. */
+  setTtl(sec: number): void {
+    this.ttlSec = sec;
+  }
 
   async read(client: Redis, key: string, routed: string): Promise<PinState | undefined> {
     return decodePin(await client.hget(key, routed));

@@ -30,18 +30,28 @@ export function presentedKey(headers: FastifyRequest['headers']): string | undef
  */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
-  private readonly expected?: Buffer;
+  private digested?: { key: string; digest: Buffer };
 
   constructor(
-    config: AppConfigService,
+    private readonly config: AppConfigService,
     private readonly reflector: Reflector,
-  ) {
-    const key = config.apiKey;
-    this.expected = key ? digest(key) : undefined;
+  ) {}
+
+  /** The configured key's digest, read per request so that a config reload of APIKEY applies at once. */
+  private get expected(): Buffer | undefined {
+    const key = this.config.apiKey;
+    if (!key) {
+      return undefined;
+    }
+    if (this.digested?.key !== key) {
+      this.digested = { key, digest: digest(key) };
+    }
+    return this.digested.digest;
   }
 
   canActivate(context: ExecutionContext): boolean {
-    if (!this.expected) {
+    const expected = this.expected;
+    if (!expected) {
       return true;
     }
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()])) {
@@ -49,7 +59,7 @@ export class ApiKeyGuard implements CanActivate {
     }
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     const key = presentedKey(request.headers);
-    if (key !== undefined && timingSafeEqual(digest(key), this.expected)) {
+    if (key !== undefined && timingSafeEqual(digest(key), expected)) {
       return true;
     }
     throw new GatewayError(

@@ -1,6 +1,7 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
 import { AppConfigService } from '../config/config.service';
+import { FeaturesService } from '../features/features.service';
 import { GatewayService } from '../gateway/gateway.service';
 import { parseMessagesRequest } from '../gateway/request-validation';
 import type { ErrorPayload, MessageResponse } from '../protocol/types';
@@ -61,6 +62,7 @@ export class BatchRunnerService implements OnModuleInit, OnApplicationShutdown {
     private readonly config: AppConfigService,
     private readonly logger: PinoLogger,
     private readonly tracing: TracingService,
+    private readonly features: FeaturesService,
   ) {
     this.logger.setContext('batches');
   }
@@ -198,6 +200,8 @@ export class BatchRunnerService implements OnModuleInit, OnApplicationShutdown {
       requestId,
       queueClass: 'batch',
       direct: true,
+      // Each batch request is bucketed on its own (its session, else its params), like a direct request.
+      features: this.features.decideFor(params, {}),
     });
     return collectMessage(answer);
   }

@@ -35,8 +35,6 @@ type Headers = Record<string, string | string[] | undefined>;
  */
 @Injectable()
 export class CacheService implements OnModuleInit, OnApplicationShutdown {
-  private readonly cfg: SwitchyardConfig['Cache'];
-  private readonly ttlMs: number;
   private readonly codec: EntryCodec;
   private readonly memoryIndex = new MemoryTargetIndex();
   /**
@@ -60,16 +58,16 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
   private redisEntries: number | null = null;
 
   constructor(
-    config: AppConfigService,
+    private readonly config: AppConfigService,
     private readonly redis: RedisService,
     private readonly degraded: DegradedModeService,
     private readonly logger: PinoLogger,
   ) {
     this.logger.setContext('cache');
-    this.cfg = config.get('Cache');
-    this.ttlMs = (this.cfg.ttl ?? config.get('Redis').ttl) * 1000;
+    // The memory tier's size, the snapshot file and the codec's settings are restart-only (config-diff.ts).
+    const boot = config.get('Cache');
     this.codec = codecFor(config.get('Compression'));
-    this.memory = new MemoryLruStore(this.cfg.maxMemoryBytes, (key) => this.memoryIndex.remove(key));
+    this.memory = new MemoryLruStore(boot.maxMemoryBytes, (key) => this.memoryIndex.remove(key));
     const stores = [rawKeyv(this.memory)];
     if (redis.configured) {
       this.redisStore = new IoredisKeyvStore({
@@ -83,7 +81,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     }
     this.tiers = createCache({ stores, ttl: this.ttlMs });
     this.snapshotter = new CacheSnapshotter(
-      this.cfg.snapshotPath,
+      boot.snapshotPath,
       redis.keyPrefix,
       this.memory,
       this.memoryIndex,
@@ -110,6 +108,16 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     } catch (err) {
       this.logger.warn({ err: (err as Error).message }, 'cache snapshot not written');
     }
+  }
+
+  /** Read per use: a config reload applies to the next request. */
+  private get cfg(): SwitchyardConfig['Cache'] {
+    return this.config.get('Cache');
+  }
+
+  /** Entries are stored with the TTL in force when they are written. */
+  private get ttlMs(): number {
+    return (this.cfg.ttl ?? this.config.get('Redis').ttl) * 1000;
   }
 
   policyFor(headers: Headers): CachePolicy {

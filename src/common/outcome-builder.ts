@@ -102,6 +102,7 @@ function base(c: Common, now: number): Omit<RequestOutcome, 'status' | 'attempts
     durationMs,
     upstreamMs,
     usage: usageOf(c.obs.usage),
+    features: c.obs.features,
   };
 }
 

@@ -1,3 +1,4 @@
+import type { FeatureSet } from '../features/feature-set';
 import type { Usage } from '../protocol/types';
 
 /**
@@ -25,6 +26,8 @@ export interface RequestObservation {
   usage?: Usage;
   /** The outcome went out (exactly once). */
   emitted?: boolean;
+  /** The request's feature flags, once decided (FeaturesService.featuresOf). */
+  features?: FeatureSet;
 }
 
 const observations = new WeakMap<object, RequestObservation>();

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { FeatureSet } from '../features/feature-set';
 import type { Usage } from '../protocol/types';
 
 /**
@@ -40,6 +41,8 @@ export interface RequestOutcome {
   errorType?: string;
   /** Who is to blame for a failure: the client (4xx), the upstream provider, or the gateway itself. */
   errorSource?: 'client' | 'upstream' | 'gateway';
+  /** The request's feature flags (docs/features.md), when they were decided; absent = all on. */
+  features?: FeatureSet;
 }
 
 export type OutcomeListener = (outcome: RequestOutcome) => void;

@@ -43,13 +43,14 @@ export function plainSseSink(res: ServerResponse): SseSink {
  */
 @Injectable()
 export class SseCompressor {
-  private readonly compression: SwitchyardConfig['Compression'];
-
   constructor(
-    config: AppConfigService,
+    private readonly config: AppConfigService,
     private readonly stats: CompressionStatsService,
-  ) {
-    this.compression = config.get('Compression');
+  ) {}
+
+  /** Read per use: `Compression.streams` follows config reloads (the other keys are restart-only). */
+  private get compression(): SwitchyardConfig['Compression'] {
+    return this.config.get('Compression');
   }
 
   /** True when SSE answers may be compressed at all. */

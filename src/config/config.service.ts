@@ -24,14 +24,22 @@ export class AppConfigService {
   /**
    * Swaps in a new validated configuration at once (hot reload). Readers that call `get()` per use see it
    * on their next call; services that derive state from the config rebuild it in their `onChange` listener.
-   * Work already in flight keeps the objects it holds.
+   * Work already in flight keeps the objects it holds. Returns the errors listeners threw (each listener
+   * runs whatever the others do).
    */
-  replace(next: LoadedConfig): void {
+  replace(next: LoadedConfig): Error[] {
     const previous = this.loaded;
     this.loaded = next;
+    // One listener's failure must not leave the others on the old configuration; the caller logs them.
+    const failures: Error[] = [];
     for (const listener of [...this.listeners]) {
-      listener(next.config, previous.config);
+      try {
+        listener(next.config, previous.config);
+      } catch (err) {
+        failures.push(err instanceof Error ? err : new Error(String(err)));
+      }
     }
+    return failures;
   }
 
   /** Called after every `replace`, with the new and the previous config; returns the unsubscribe. */

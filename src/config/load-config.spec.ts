@@ -289,3 +289,37 @@ describe('loadConfig', () => {
     });
   });
 });
+
+describe('loadConfig: CCR spellings', () => {
+  it('loads a file written by `ccr ui` unchanged: "" is unset, numbers may be strings, ~/ is the home', () => {
+    const home = tempDir();
+    const file = writeJson(home, 'config.json', {
+      APIKEY: '',
+      PROXY_URL: '',
+      HOST: '',
+      LOG_LEVEL: '',
+      PORT: '3457',
+      API_TIMEOUT_MS: '600000',
+      CUSTOM_ROUTER_PATH: '~/router.js',
+      Providers: [provider],
+      Router: { default: 'p,m', longContextThreshold: '60000' },
+    });
+    const { config } = loadConfig({ env: { HOME: home, SWITCHYARD_CONFIG: file }, configDir: configDir({}) });
+    expect(config.APIKEY).toBeUndefined();
+    expect(config.PROXY_URL).toBeUndefined();
+    expect(config.HOST).toBeUndefined();
+    expect(config.PORT).toBe(3457);
+    expect(config.API_TIMEOUT_MS).toBe(600000);
+    expect(config.CUSTOM_ROUTER_PATH).toBe(join(home, 'router.js'));
+    expect(config.Router.longContextThreshold).toBe(60000);
+  });
+
+  it('still rejects what CCR would not take either', () => {
+    const home = tempDir();
+    const file = writeJson(home, 'config.json', { PORT: 'not-a-port', Providers: [provider] });
+    expectConfigError(
+      () => loadConfig({ env: { HOME: home, SWITCHYARD_CONFIG: file }, configDir: configDir({}) }),
+      'PORT',
+    );
+  });
+});

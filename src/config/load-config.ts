@@ -3,9 +3,13 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import JSON5 from 'json5';
 import { IGNORED_CCR_KEYS, KNOWN_TOP_LEVEL_KEYS, configSchema, type SwitchyardConfig } from './config.schema';
+import { respellCcrKeys } from './ccr-spellings';
 import { interpolate, type UnsetReference } from './interpolate';
 
-/** A configuration problem that stops the boot; the message names the key path, the problem and the file. */
+/**
+ * A configuration problem that stops the boot (or rejects a hot reload); the message names the key path, the
+ * problem and the file.
+ */
 export class ConfigError extends Error {
   constructor(message: string) {
     super(message);
@@ -22,6 +26,10 @@ export interface LoadedConfig {
   /** The user file used, if any. */
   userFile?: string;
   nodeEnv: string;
+  /** Folder of the default and `<NODE_ENV>` layers. */
+  configDir: string;
+  /** The options this load used: a hot reload loads again with the same ones (environment, overrides). */
+  options: LoadOptions;
 }
 
 export interface LoadOptions {
@@ -188,7 +196,7 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   }
   const userFile = describeUserFile(env);
   if (userFile) {
-    const user = readJsonFile(userFile, true);
+    const user = respellCcrKeys(readJsonFile(userFile, true), env.HOME ?? homedir()).layer;
     for (const key of Object.keys(user)) {
       if (IGNORED_CCR_KEYS.has(key)) {
         warnings.push(
@@ -232,5 +240,5 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
       `${ref.path} (from ${ref.origin}) references unset environment variable $${ref.variable}; left empty`,
     );
   }
-  return { config: parsed.data, sources, warnings, userFile, nodeEnv };
+  return { config: parsed.data, sources, warnings, userFile, nodeEnv, configDir: dir, options };
 }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
 import { AppConfigService } from '../config/config.service';
+import { ALL_FEATURES_ON } from '../features/feature-set';
 import { GatewayError } from '../protocol/errors';
 import { ProviderError } from '../providers/provider.types';
 import { ProviderRegistryService } from '../providers/provider-registry.service';
@@ -114,8 +115,11 @@ export class FailoverService {
     this.recorder = new OutcomeRecorder(scores, state, timeouts, counters, logger);
   }
 
-  /** Routed chain + `Failover.providers.fallback` when the head is `Failover.providers.primary`, deduplicated. */
-  buildChain(chain: string[]): string[] {
+  /**
+   * Routed chain + `Failover.providers.fallback` when the head is `Failover.providers.primary`, deduplicated;
+   * only its head when failover is off (`Failover.enabled`, or the request's `failover` feature).
+   */
+  buildChain(chain: string[], failover = true): string[] {
     const f = this.config.get('Failover');
     const canon = (t: string): string => this.providers.canonical(t) ?? t;
     const all = chain.map(canon);
@@ -123,7 +127,7 @@ export class FailoverService {
       all.push(...(f.providers.fallback ?? []).map(canon));
     }
     const unique = [...new Set(all)].slice(0, MAX_CHAIN);
-    return f.enabled ? unique : unique.slice(0, 1);
+    return f.enabled && failover ? unique : unique.slice(0, 1);
   }
 
   async execute(input: FailoverInput): Promise<FailoverResult> {
@@ -138,11 +142,13 @@ export class FailoverService {
 
   private async run(input: FailoverInput, attempts: AttemptRecord[]): Promise<FailoverResult> {
     const f = this.config.get('Failover');
+    const features = input.features ?? ALL_FEATURES_ON;
+    const failover = f.enabled && features.failover;
     const triggers = new Set<string>(f.triggers);
-    const maxCalls = f.enabled ? 1 + f.maxRetries : 1;
-    const base = this.buildChain(input.chain);
+    const maxCalls = failover ? 1 + f.maxRetries : 1;
+    const base = this.buildChain(input.chain, features.failover);
     await this.state.refresh(base); // other instances' breakers and cooldowns count for the order too
-    const queue = f.enabled ? this.scores.orderChain(base) : base;
+    const queue = failover ? this.scores.orderChain(base) : base;
     preferFirst(queue, input.preferred && (this.providers.canonical(input.preferred) ?? input.preferred));
     this.budget.configure(f.hedge.windowMs);
     this.budget.noteRequest(Date.now());
@@ -226,6 +232,7 @@ export class FailoverService {
           inputTokens: input.inputTokens,
           maxTokens: input.maxTokens,
           stream: input.stream,
+          adaptive: features.adaptiveTimeout,
         });
         const traced = { target, hedge, probe: gate.probe, errorType: attemptErrorType };
         running.push(
@@ -252,7 +259,9 @@ export class FailoverService {
         throw this.allUnavailable(attempts, earliestRecovery);
       }
       const delay =
-        f.hedge.enabled && input.stream !== false ? this.timeouts.hedgeDelayMs(running[0].target) : undefined;
+        f.hedge.enabled && features.hedge && input.stream !== false
+          ? this.timeouts.hedgeDelayMs(running[0].target)
+          : undefined;
       hedgeTimer.arm(delay);
       for (;;) {
         const settled = await Promise.race([

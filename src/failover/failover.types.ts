@@ -1,3 +1,4 @@
+import type { FeatureSet } from '../features/feature-set';
 import type { StreamEvent } from '../protocol/types';
 import type { UpstreamCall } from './attempt';
 
@@ -42,6 +43,11 @@ export interface FailoverInput {
   maxSlotWaitMs?: number;
   /** Session affinity: the target that served this session well, tried first while it is admissible. */
   preferred?: string;
+  /**
+   * The request's feature flags (docs/features.md; default all on): `failover` off ⇒ its routed target only,
+   * no retries; `hedge` off ⇒ no hedged attempt; `adaptiveTimeout` off ⇒ the configured deadlines.
+   */
+  features?: FeatureSet;
 }
 
 const attemptLog = new WeakMap<object, AttemptRecord[]>();

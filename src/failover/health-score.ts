@@ -1,5 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { isDeepStrictEqual } from 'node:util';
 import { PinoLogger } from 'nestjs-pino';
+import type { SwitchyardConfig } from '../config/config.schema';
+import { AppConfigService } from '../config/config.service';
 import { ProviderRegistryService } from '../providers/provider-registry.service';
 import { LatencyWindow, type Percentiles } from '../timeout/latency-window';
 import { EwmaStats, type Outcome, type StatsView } from './ewma-stats';
@@ -38,20 +41,61 @@ const MAX_REMEMBERED_ORDERS = 500;
  * times its circuit (open or cooling = 0, half-open = 0.5). `orderChain` uses it to order chains.
  */
 @Injectable()
-export class HealthScoreService {
+export class HealthScoreService implements OnModuleInit, OnModuleDestroy {
   private readonly targets = new Map<string, EwmaStats>();
   private readonly origins = new Map<string, EwmaStats>();
   private readonly ttfb = new Map<string, LatencyWindow>();
   private readonly keys = new Map<string, KeyStatus>();
   private readonly orders = new Map<string, string[]>();
   private readonly originOf = new Map<string, string | null>();
+  private unsubscribe?: () => void;
 
   constructor(
     private readonly providers: ProviderRegistryService,
     private readonly state: TargetStateService,
     private readonly logger: PinoLogger,
+    private readonly config: AppConfigService,
   ) {
     this.logger.setContext('failover');
+  }
+
+  onModuleInit(): void {
+    this.unsubscribe = this.config.onChange((next, previous) => this.providersChanged(next, previous));
+  }
+
+  onModuleDestroy(): void {
+    this.unsubscribe?.();
+  }
+
+  /**
+   * A reload that changes a provider's endpoint or credentials starts its targets over: the old scores,
+   * circuits and "key rejected" flag were about the old upstream. Origins are looked up again.
+   */
+  private providersChanged(next: SwitchyardConfig, previous: SwitchyardConfig): void {
+    if (isDeepStrictEqual(next.Providers, previous.Providers)) {
+      return;
+    }
+    this.originOf.clear();
+    const after = new Map(next.Providers.map((p) => [p.name.toLowerCase(), p]));
+    for (const before of previous.Providers) {
+      const now = after.get(before.name.toLowerCase());
+      const same =
+        now !== undefined &&
+        now.api_base_url === before.api_base_url &&
+        now.api_key === before.api_key &&
+        isDeepStrictEqual(now.headers, before.headers);
+      if (same) {
+        continue;
+      }
+      const name = before.name.toLowerCase();
+      this.keys.delete(name);
+      const targets = [...this.targets.keys()].filter((t) => providerOf(t).toLowerCase() === name);
+      for (const t of targets) {
+        this.targets.delete(t);
+        this.ttfb.delete(t);
+      }
+      this.state.forget(targets.length > 0 ? targets : before.models.map((m) => `${before.name},${m}`));
+    }
   }
 
   /** A live attempt's outcome (target and its origin). */

@@ -1,4 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
+import { configSecrets, scrubSecrets } from '../config/config-redaction';
+import { AppConfigService } from '../config/config.service';
 import { ProviderRegistryService } from '../providers/provider-registry.service';
 import { FailoverCounters } from './failover-counters';
 import { HealthScoreService, type TargetHealth } from './health-score';
@@ -14,6 +16,7 @@ export class ProvidersController {
     private readonly scores: HealthScoreService,
     private readonly state: TargetStateService,
     private readonly counters: FailoverCounters,
+    private readonly config: AppConfigService,
   ) {}
 
   @Get('providers')
@@ -22,9 +25,13 @@ export class ProvidersController {
     const targets = [...new Set([...configured, ...this.scores.known(), ...this.state.known()])].sort();
     await this.state.refresh(targets);
     const now = Date.now();
-    return {
-      targets: targets.map((t) => ({ ...this.scores.view(t, now), circuit: this.state.view(t, now) })),
-      counters: this.counters.snapshot(),
-    };
+    // Last errors are upstream texts: one that echoes a configured credential must not be passed on.
+    return scrubSecrets(
+      {
+        targets: targets.map((t) => ({ ...this.scores.view(t, now), circuit: this.state.view(t, now) })),
+        counters: this.counters.snapshot(),
+      },
+      configSecrets(this.config.all),
+    );
   }
 }

@@ -174,6 +174,24 @@ export class TargetStateService {
     return [...this.breakers.keys()];
   }
 
+  /**
+   * Starts targets over (a reload changed their provider's endpoint or key): circuits and cooldowns, here
+   * and the shared ones, were about the old upstream. Best effort on Redis.
+   */
+  forget(targets: string[]): void {
+    for (const t of targets) {
+      this.breakers.delete(t);
+      this.cooldowns.delete(t);
+      this.refreshedAt.delete(t);
+    }
+    const client = this.redis.available;
+    if (client && targets.length > 0) {
+      // One key per command: the keys of a target live in different Redis Cluster slots.
+      const keys = targets.flatMap((t) => [this.breakerKey(t), this.cooldownKey(t), this.probeKey(t)]);
+      this.bounded(Promise.all(keys.map((k) => client.del(k))), 'breaker reset').catch(() => undefined);
+    }
+  }
+
   breaker(target: string): CircuitBreaker {
     const settings = this.config.get('Failover').breaker;
     let b = this.breakers.get(target);

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
+import type { FeatureSet } from '../features/feature-set';
 import { GatewayError } from '../protocol/errors';
 import type { CanonicalRequest, StreamEvent } from '../protocol/types';
 import { ProviderRegistryService } from '../providers/provider-registry.service';
@@ -34,6 +35,8 @@ export interface UpstreamJob {
   preferred?: string;
   /** The request's trace context (Tracing on), carried to whichever process runs the job. */
   trace?: TraceCarrier;
+  /** The request's feature flags (a plain object, so it survives the queue); absent = all on. */
+  features?: FeatureSet;
 }
 
 export function forwardedHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
@@ -98,6 +101,7 @@ export class UpstreamCallService {
       priority: job.priority,
       maxSlotWaitMs: job.maxSlotWaitMs,
       preferred: job.preferred,
+      features: job.features,
       attempt: (reference, attemptSignal) => {
         const target = this.providers.target(reference);
         if (!target) {

@@ -8,12 +8,13 @@ import { ChatCompletionsController } from './chat-completions.controller';
 import { GatewayService } from './gateway.service';
 import { MessagesController } from './messages.controller';
 import { ModelsController } from './models.controller';
+import { RequestMirror } from './request-mirror';
 import { ResponderService } from './responder.service';
 
 @Module({
   imports: [RoutingModule, ProvidersModule, CacheModule, DedupModule, FailoverModule],
   controllers: [MessagesController, ChatCompletionsController, ModelsController],
-  providers: [GatewayService, ResponderService],
-  exports: [GatewayService],
+  providers: [GatewayService, ResponderService, RequestMirror],
+  exports: [GatewayService, RequestMirror],
 })
 export class GatewayModule {}

@@ -11,6 +11,7 @@ import { AppConfigService } from '../config/config.service';
 import { DedupService } from '../dedup/dedup.service';
 import type { DedupRole } from '../dedup/dedup.types';
 import type { AttemptRecord } from '../failover/failover.service';
+import { ALL_FEATURES_ON, type FeatureSet } from '../features/feature-set';
 import {
   UpstreamCallService,
   forwardedHeaders,
@@ -59,7 +60,25 @@ export interface OpenOptions {
   direct?: boolean;
   /** Where the request's timings are noted for its RequestOutcome (queue wait, upstream start, last event). */
   observation?: RequestObservation;
+  /** Replaces the routed target and drops its fallbacks (a shadow copy's trial target, "provider,model"). */
+  targetOverride?: string;
+  /**
+   * A shadow copy (docs/shadow.md): it never writes the cache nor joins an identical in-flight request (it
+   * would replay the primary), leaves nothing in session memory or affinity, and takes a provider slot only
+   * after everyone else and without waiting for one.
+   */
+  shadow?: boolean;
+  /** The request's feature flags (docs/features.md; default all on), on top of each feature's own switch. */
+  features?: FeatureSet;
 }
+
+/** The request's `cache` feature is off: the cache is neither read nor written (`x-switchyard-cache: BYPASS`). */
+const CACHE_OFF: CachePolicy = { read: false, write: false };
+
+/** Below every JobQueue class (their priorities start at 1): a shadow copy never takes a slot first. */
+const SHADOW_SLOT_PRIORITY = 0;
+/** Long enough for one Redis round trip of the cluster-wide slot line, too short to queue behind anyone. */
+const SHADOW_SLOT_WAIT_MS = 50;
 
 const totalInput = (u: Partial<Usage> | undefined): number =>
   (u?.input_tokens ?? 0) + (u?.cache_read_input_tokens ?? 0) + (u?.cache_creation_input_tokens ?? 0);
@@ -87,11 +106,14 @@ export class GatewayService {
   }
 
   async open(request: CanonicalRequest, opts: OpenOptions): Promise<GatewayAnswer> {
-    const route = await this.tracing.span(SPAN.route, async (span) =>
+    const decided = await this.tracing.span(SPAN.route, async (span) =>
       routed(span, await this.routing.route(request, opts.headers)),
     );
+    const route = opts.targetOverride ? { ...decided, target: opts.targetOverride, fallbacks: [] } : decided;
     opts.onRouted?.(route);
-    const policy = opts.cachePolicy ?? this.cache.policyFor(opts.headers);
+    const features = opts.features ?? ALL_FEATURES_ON;
+    const asked = features.cache ? (opts.cachePolicy ?? this.cache.policyFor(opts.headers)) : CACHE_OFF;
+    const policy = opts.shadow ? { ...asked, write: false } : asked;
     const cacheRoute = { target: route.target, scenario: route.scenario };
     const key =
       policy.read || policy.write ? this.cache.keyFor(route.request, cacheRoute, opts.clientKey) : undefined;
@@ -100,13 +122,18 @@ export class GatewayService {
         looked(span, await this.cache.get(key, policy.maxAgeSec)),
       );
       if (hit) {
-        const replay = this.trackUsage(
-          this.cache.replay(hit, opts.signal),
-          route.sessionId,
-          () => hit.target,
-          true,
-          opts.onUsage,
-          opts.observation,
+        const replayed = this.cache.replay(hit, opts.signal);
+        const replay = (
+          opts.shadow
+            ? replayed
+            : this.trackUsage(
+                replayed,
+                route.sessionId,
+                () => hit.target,
+                true,
+                opts.onUsage,
+                opts.observation,
+              )
         )[Symbol.asyncIterator]();
         const first = await replay.next();
         if (!first.done) {
@@ -141,18 +168,24 @@ export class GatewayService {
       longContextTarget: this.routing.longContextTarget(),
       tokenCount: route.tokenCount,
       headers: forwardedHeaders(opts.headers),
-      priority: this.queue.priorityOf(cls),
-      maxSlotWaitMs: this.config.get('JobQueue').queues[cls].maxWaitMs,
-      preferred: await this.affinity.preferred(route.sessionId, route.target),
+      priority: opts.shadow ? SHADOW_SLOT_PRIORITY : this.queue.priorityOf(cls),
+      maxSlotWaitMs: opts.shadow ? SHADOW_SLOT_WAIT_MS : this.config.get('JobQueue').queues[cls].maxWaitMs,
+      preferred:
+        opts.shadow || !features.affinity
+          ? undefined
+          : await this.affinity.preferred(route.sessionId, route.target),
+      features,
     };
     const obs = opts.observation;
+    // The `queue` feature off: the upstream is called here and now, not through the priority queue.
+    const queued = !opts.direct && features.queue;
     // Bound to the request's context: the leader's upstream spans are the request's, not the dedup wait's.
     const leaderCall = this.tracing.bind(async (signal: AbortSignal): Promise<AsyncIterator<StreamEvent>> => {
       if (obs) {
         obs.upstreamStartedAt = performance.now();
-        obs.queueClass = opts.direct ? undefined : cls;
+        obs.queueClass = queued ? cls : undefined;
       }
-      const result = opts.direct
+      const result = !queued
         ? await this.upstream.call(job, signal)
         : await this.queue.run(this.tracing.enqueue(job, cls), cls, signal, (waitMs) => {
             if (obs) {
@@ -168,7 +201,8 @@ export class GatewayService {
     });
 
     // With coalescing off there is nothing to share: no key to hash, no shared log to keep.
-    const joined = this.config.get('Dedup').enabled
+    const coalesce = this.config.get('Dedup').enabled && features.dedup && !opts.shadow;
+    const joined = coalesce
       ? await this.tracing.span(SPAN.dedup, async (span) =>
           joinedAs(
             span,
@@ -180,9 +214,17 @@ export class GatewayService {
           ),
         )
       : { role: undefined, events: await leaderCall(opts.signal) };
-    const events = this.trackUsage(joined.events, route.sessionId, () => served, false, opts.onUsage, obs)[
-      Symbol.asyncIterator
-    ]();
+    const events = opts.shadow
+      ? joined.events
+      : this.trackUsage(
+          joined.events,
+          route.sessionId,
+          () => served,
+          false,
+          opts.onUsage,
+          obs,
+          features.affinity,
+        )[Symbol.asyncIterator]();
     const first = await events.next();
     if (first.done) {
       throw new GatewayError(502, `upstream ${served} ended without answering`, { type: 'api_error' });
@@ -192,7 +234,14 @@ export class GatewayService {
       const { type, message } = first.value.error;
       throw new GatewayError(statusForErrorType(type), message, { type });
     }
-    this.affinity.record(route.sessionId, route.target, served, attempts.some((a) => a.outcome !== 'ok'));
+    if (!opts.shadow && features.affinity) {
+      this.affinity.record(
+        route.sessionId,
+        route.target,
+        served,
+        attempts.some((a) => a.outcome !== 'ok'),
+      );
+    }
     return {
       route,
       target: served,
@@ -250,6 +299,7 @@ export class GatewayService {
     cache: boolean,
     onUsage: UsageListener | undefined,
     obs?: RequestObservation,
+    recordAffinity = true,
   ): AsyncGenerator<StreamEvent> {
     let input = 0;
     let usage: Usage = {
@@ -280,7 +330,9 @@ export class GatewayService {
             obs.lastEventAt = performance.now();
           }
           this.routing.recordUsage(sessionId, input);
-          this.affinity.recordUsage(servedBy(), usage, cache);
+          if (recordAffinity) {
+            this.affinity.recordUsage(servedBy(), usage, cache);
+          }
           onUsage?.(usage, servedBy(), { cache });
         }
         yield ev;

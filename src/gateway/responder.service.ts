@@ -9,6 +9,8 @@ import { RequestOutcomeService } from '../common/request-outcome';
 import { queueClassOf } from '../queue/queue.interceptor';
 import { SseCompressor } from '../compression/sse-compressor.service';
 import { AppConfigService } from '../config/config.service';
+import { FeaturesService } from '../features/features.service';
+import { announceFeatures } from '../features/request-features';
 import type { CanonicalRequest } from '../protocol/types';
 import { SPAN } from '../tracing/span-names';
 import { TracingService } from '../tracing/tracing.service';
@@ -16,6 +18,7 @@ import { answerHeaders, routedHeaders, sendAnswer } from './answer';
 import { abortOnClientClose } from './client-abort';
 import type { IngressFormat } from './egress-writer';
 import { GatewayService } from './gateway.service';
+import { RequestMirror } from './request-mirror';
 
 export interface IngressShape {
   format: IngressFormat;
@@ -34,6 +37,8 @@ export class ResponderService {
     private readonly sse: SseCompressor,
     private readonly tracing: TracingService,
     private readonly outcomes: RequestOutcomeService,
+    private readonly features: FeaturesService,
+    private readonly mirror: RequestMirror,
   ) {}
 
   async respond(request: FastifyRequest, reply: FastifyReply, canonical: CanonicalRequest, shape: IngressShape): Promise<void> {
@@ -43,7 +48,19 @@ export class ResponderService {
     onAnswerUsage(request.raw, (usage) => {
       obs.usage = usage;
     });
-    const answer = await this.gateway.open(canonical, {
+    // Decided here unless the rate-limit guard needed it first (docs/features.md).
+    const features = this.features.featuresOf(request);
+    announceFeatures(request, reply, features);
+    // A shadow copy (docs/shadow.md) starts beside the primary, never in its way.
+    const tap = this.mirror.start({
+      requestId: request.id,
+      request: canonical,
+      headers: request.headers,
+      cachePolicy: cachePolicyOf(request.raw),
+      clientKey: presentedKey(request.headers),
+      features,
+    });
+    const opened = await this.gateway.open(canonical, {
       headers: request.headers,
       signal: abort.signal,
       requestId: request.id,
@@ -53,7 +70,9 @@ export class ResponderService {
       onUsage: usageEmitterFor(request.raw),
       queueClass: queueClassOf(request.raw),
       observation: obs,
+      features,
     });
+    const answer = tap ? this.mirror.watch(opened, tap) : opened;
     obs.answeredAt = performance.now();
     answerHeaders(reply, request, answer);
     const server = this.config.get('Server');
@@ -65,7 +84,11 @@ export class ResponderService {
           ...shape,
           pingIntervalMs: server.pingIntervalMs,
           stalledClientMs: server.stalledClientMs,
-          sink: (r) => this.sse.maybeCompressSse(r, request.headers['accept-encoding']),
+          sink: (r) =>
+            this.sse.maybeCompressSse(
+              r,
+              features.compression ? request.headers['accept-encoding'] : undefined,
+            ),
         }),
       egress,
     );

@@ -1,6 +1,9 @@
 import { Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
+import { isDeepStrictEqual } from 'node:util';
 import { PinoLogger } from 'nestjs-pino';
+import type { SwitchyardConfig } from '../config/config.schema';
+import { configSecrets, scrubSecrets } from '../config/config-redaction';
 import { AppConfigService } from '../config/config.service';
 import { HealthScoreService } from '../failover/health-score';
 import type { ProviderConfig, Target } from '../providers/provider.types';
@@ -32,6 +35,7 @@ export class ProviderHealthIndicator implements OnModuleInit, OnApplicationShutd
   private readonly settings = new Map<string, ProbeSettings>();
   private stopped = false;
   private deferred: () => boolean = () => false;
+  private unsubscribe?: () => void;
 
   constructor(
     private readonly health: HealthIndicatorService,
@@ -49,12 +53,14 @@ export class ProviderHealthIndicator implements OnModuleInit, OnApplicationShutd
       const s = probeSettings(provider, defaults); // throws with the key path: a bad block stops the boot
       this.settings.set(provider.name, s);
       if (s.enabled) {
-        this.schedule(provider.name, s.intervalMs * (1 + Math.random() * 0.1)); // jitter: no probe storms
+        this.schedule(provider.name, jittered(s.intervalMs));
       }
     }
+    this.unsubscribe = this.config.onChange((next, previous) => this.replan(next, previous));
   }
 
   onApplicationShutdown(): void {
+    this.unsubscribe?.();
     this.stopped = true;
     for (const t of this.timers.values()) {
       clearTimeout(t);
@@ -161,7 +167,11 @@ export class ProviderHealthIndicator implements OnModuleInit, OnApplicationShutd
   }
 
   private apply(name: string, result: ProbeResult): void {
-    this.last.set(name, { ...result, at: new Date().toISOString() });
+    // /health/ready is public: an upstream error that echoes a credential must not reach it.
+    this.last.set(
+      name,
+      scrubSecrets({ ...result, at: new Date().toISOString() }, configSecrets(this.config.all)),
+    );
     this.scores.recordProbe(
       name,
       {
@@ -178,6 +188,56 @@ export class ProviderHealthIndicator implements OnModuleInit, OnApplicationShutd
     }
   }
 
+  /**
+   * A reload: probes start for added providers, stop for removed (or disabled) ones, and restart with new
+   * settings for changed ones; a changed provider's last result is dropped (it was about the old upstream).
+   */
+  private replan(next: SwitchyardConfig, previous: SwitchyardConfig): void {
+    if (
+      isDeepStrictEqual(next.Providers, previous.Providers) &&
+      isDeepStrictEqual(next.Failover.health, previous.Failover.health)
+    ) {
+      return;
+    }
+    const before = new Map(previous.Providers.map((p) => [p.name, p]));
+    const wanted = new Map<string, ProbeSettings>();
+    for (const provider of firstByName(next.Providers as ProviderConfig[])) {
+      try {
+        wanted.set(provider.name, probeSettings(provider, next.Failover.health));
+      } catch (err) {
+        this.logger.warn(
+          { provider: provider.name, err: (err as Error).message },
+          'provider probe settings invalid',
+        );
+      }
+      if (!isDeepStrictEqual(before.get(provider.name), provider)) {
+        this.last.delete(provider.name);
+      }
+    }
+    for (const name of [...this.settings.keys()]) {
+      if (!wanted.has(name)) {
+        this.unschedule(name);
+        this.settings.delete(name);
+        this.last.delete(name);
+      }
+    }
+    for (const [name, s] of wanted) {
+      const old = this.settings.get(name);
+      this.settings.set(name, s);
+      if (!s.enabled) {
+        this.unschedule(name);
+      } else if (!old?.enabled || old.intervalMs !== s.intervalMs || !this.timers.has(name)) {
+        this.unschedule(name);
+        this.schedule(name, jittered(s.intervalMs));
+      }
+    }
+  }
+
+  private unschedule(name: string): void {
+    clearTimeout(this.timers.get(name));
+    this.timers.delete(name);
+  }
+
   private schedule(name: string, delayMs: number): void {
     if (this.stopped) {
       return;
@@ -185,17 +245,25 @@ export class ProviderHealthIndicator implements OnModuleInit, OnApplicationShutd
     const timer = setTimeout(() => {
       this.timers.delete(name);
       if (this.deferred()) {
-        this.schedule(name, this.settings.get(name)?.intervalMs ?? delayMs);
+        this.reschedule(name);
         return;
       }
       void this.probe(name)
         .catch((err: unknown) =>
           this.logger.warn({ provider: name, err: (err as Error).message }, 'provider probe crashed'),
         )
-        .finally(() => this.schedule(name, this.settings.get(name)?.intervalMs ?? delayMs));
+        .finally(() => this.reschedule(name));
     }, delayMs);
     timer.unref();
     this.timers.set(name, timer);
+  }
+
+  /** The next probe, unless a reload removed or disabled the provider (or already scheduled it anew). */
+  private reschedule(name: string): void {
+    const s = this.settings.get(name);
+    if (s?.enabled && !this.timers.has(name)) {
+      this.schedule(name, s.intervalMs);
+    }
   }
 
   private configured(): ProviderConfig[] {
@@ -208,4 +276,20 @@ export class ProviderHealthIndicator implements OnModuleInit, OnApplicationShutd
     }
     return [...seen.values()];
   }
+}
+
+/** Jitter: providers configured together are not all probed at the same instant. */
+function jittered(intervalMs: number): number {
+  return intervalMs * (1 + Math.random() * 0.1);
+}
+
+/** The first definition of each name wins, as in the provider registry. */
+function firstByName(providers: ProviderConfig[]): ProviderConfig[] {
+  const seen = new Map<string, ProviderConfig>();
+  for (const p of providers) {
+    if (!seen.has(p.name.toLowerCase())) {
+      seen.set(p.name.toLowerCase(), p);
+    }
+  }
+  return [...seen.values()];
 }

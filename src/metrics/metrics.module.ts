@@ -4,6 +4,7 @@ import { DedupModule } from '../dedup/dedup.module';
 import { FailoverModule } from '../failover/failover.module';
 import { HealthModule } from '../health/health.module';
 import { ProvidersModule } from '../providers/providers.module';
+import { FeatureFlagMetrics } from './feature-flag-metrics';
 import { FeatureMetrics } from './feature-metrics';
 import { MetricsController } from './metrics.controller';
 import { MetricsRegistry } from './metrics.registry';
@@ -22,7 +23,15 @@ import { UpstreamMetrics } from './upstream-metrics';
 @Module({
   imports: [CacheModule, DedupModule, FailoverModule, HealthModule, ProvidersModule],
   controllers: [MetricsController, SlaController],
-  providers: [MetricsRegistry, RequestMetrics, UpstreamMetrics, FeatureMetrics, StateMetrics, SlaService],
+  providers: [
+    MetricsRegistry,
+    RequestMetrics,
+    UpstreamMetrics,
+    FeatureMetrics,
+    FeatureFlagMetrics,
+    StateMetrics,
+    SlaService,
+  ],
   exports: [MetricsRegistry, SlaService],
 })
 export class MetricsModule {}

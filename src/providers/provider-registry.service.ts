@@ -1,5 +1,7 @@
 import { Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { isDeepStrictEqual } from 'node:util';
 import { PinoLogger } from 'nestjs-pino';
+import type { SwitchyardConfig } from '../config/config.schema';
 import { AppConfigService } from '../config/config.service';
 import { PoolMaintenance } from './pool-maintenance';
 import type { WarmTarget } from './pool-warmup';
@@ -9,60 +11,55 @@ import { loadCustomTransformers } from './transformers/custom-transformers';
 import { TransformerRegistry } from './transformers/transformer.registry';
 import { providerTransport, UpstreamClient } from './upstream.client';
 
+/** What one configuration builds; swapped as a whole by a reload, so a request sees one consistent set. */
+interface ProviderState {
+  client: UpstreamClient;
+  pools: PoolMaintenance;
+  registry: ProviderRegistry;
+  warmTargets: WarmTarget[];
+}
+
+/** A client being replaced gets this long to finish its requests at shutdown before it is cut. */
+const CLOSE_GRACE_MS = 1000;
+
 /**
  * Nest wrapper around the provider registry and the one UpstreamClient (undici pools) that every adapter
- * shares. Owns the client's lifecycle: pools close on shutdown.
+ * shares. Owns the client's lifecycle: pools close on shutdown. A config reload builds a new registry (and,
+ * when API_TIMEOUT_MS, PROXY_URL or Pools changed, a new client); requests in flight keep the adapter and
+ * pool they hold, and a replaced pool or client closes only once its requests are done.
  */
 @Injectable()
 export class ProviderRegistryService implements OnModuleInit, OnApplicationShutdown {
-  readonly client: UpstreamClient;
-  readonly pools: PoolMaintenance;
-  private readonly registry: ProviderRegistry;
-  private readonly warmTargets: WarmTarget[];
+  private state: ProviderState;
+  private readonly retiring = new Set<UpstreamClient>();
+  private unsubscribe?: () => void;
 
   constructor(
     private readonly config: AppConfigService,
-    logger: PinoLogger,
+    private readonly logger: PinoLogger,
   ) {
     logger.setContext('providers');
-    const apiTimeout = config.get('API_TIMEOUT_MS');
-    const pools = config.get('Pools');
-    this.client = new UpstreamClient({
-      headersTimeoutMs: apiTimeout,
-      bodyTimeoutMs: apiTimeout,
-      proxyUrl: config.get('PROXY_URL'),
-      autoTune: pools.autoTune ? { min: pools.minConnections, max: pools.maxConnections } : undefined,
-      onTune: (event) => logger.debug({ pool: event }, 'upstream pool tuned'),
-    });
-    this.pools = new PoolMaintenance(this.client, pools, logger);
-    this.warmTargets = warmTargets(config.get('Providers') as ProviderConfig[]);
-    const custom = loadCustomTransformers(config.get('transformers'));
-    for (const warning of custom.warnings) {
-      logger.warn(warning);
-    }
-    this.registry = new ProviderRegistry(config.get('Providers') as ProviderConfig[], {
-      client: this.client,
-      transformers: new TransformerRegistry(custom.transformers),
-    });
-    for (const warning of this.registry.warnings) {
-      logger.warn(warning);
-    }
-    const targets = this.registry.list();
-    if (targets.length > 0) {
-      logger.info(
-        { targets: targets.map((t) => `${t.provider},${t.model} (${t.kind})`) },
-        'providers configured',
-      );
-    }
+    const all = config.all;
+    const client = this.buildClient(all);
+    this.state = this.buildState(all, client, new PoolMaintenance(client, all.Pools, logger));
+  }
+
+  get client(): UpstreamClient {
+    return this.state.client;
+  }
+
+  get pools(): PoolMaintenance {
+    return this.state.pools;
   }
 
   /** Tops every origin's pool back up to `Pools.warmConnections` (the cluster's scheduled warm-up refresh). */
   async rewarm(): Promise<number> {
     const pools = this.config.get('Pools');
-    if (!pools.warmup || pools.warmConnections === 0 || this.warmTargets.length === 0) {
+    const { warmTargets, pools: maintenance } = this.state;
+    if (!pools.warmup || pools.warmConnections === 0 || warmTargets.length === 0) {
       return 0;
     }
-    const results = await this.pools.warmUp(this.warmTargets, pools.warmConnections);
+    const results = await maintenance.warmUp(warmTargets, pools.warmConnections);
     return results.length;
   }
 
@@ -77,40 +74,126 @@ export class ProviderRegistryService implements OnModuleInit, OnApplicationShutd
     if (comma <= 0) {
       return undefined;
     }
-    return this.registry.resolve(reference.slice(0, comma), reference.slice(comma + 1));
+    return this.state.registry.resolve(reference.slice(0, comma), reference.slice(comma + 1));
   }
 
   adapterFor(target: Target): ProviderAdapter {
-    return this.registry.adapterFor(target);
+    return this.state.registry.adapterFor(target);
   }
 
   kindOf(target: Target): ReturnType<ProviderRegistry['kindOf']> {
-    return this.registry.kindOf(target.provider);
+    return this.state.registry.kindOf(target.provider);
   }
 
   list(): ReturnType<ProviderRegistry['list']> {
-    return this.registry.list();
+    return this.state.registry.list();
   }
 
   /** Warm-up is awaited (bounded by Pools.warmupTimeoutMs) so the first requests find open sockets. */
   async onModuleInit(): Promise<void> {
-    await this.pools.start(this.warmTargets);
+    this.unsubscribe = this.config.onChange((next, previous) => this.reconfigure(next, previous));
+    await this.state.pools.start(this.state.warmTargets);
   }
 
   /** In-flight streams were given the shutdown grace period already; whatever is left is cut. */
   async onApplicationShutdown(): Promise<void> {
-    this.pools.stop();
-    let timer: NodeJS.Timeout | undefined;
-    const closed = await Promise.race([
-      this.client.close().then(() => true),
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), 1000);
-      }),
-    ]);
-    clearTimeout(timer);
-    if (!closed) {
-      await this.client.destroy();
+    this.unsubscribe?.();
+    this.state.pools.stop();
+    await Promise.all([this.state.client, ...this.retiring].map((c) => closeWithin(c, CLOSE_GRACE_MS)));
+  }
+
+  private reconfigure(next: SwitchyardConfig, previous: SwitchyardConfig): void {
+    const clientChanged =
+      next.API_TIMEOUT_MS !== previous.API_TIMEOUT_MS ||
+      next.PROXY_URL !== previous.PROXY_URL ||
+      !isDeepStrictEqual(next.Pools, previous.Pools);
+    const providersChanged =
+      !isDeepStrictEqual(next.Providers, previous.Providers) ||
+      !isDeepStrictEqual(next.transformers, previous.transformers);
+    if (!clientChanged && !providersChanged) {
+      return;
     }
+    const old = this.state;
+    const stale = staleOrigins(previous.Providers as ProviderConfig[], next.Providers as ProviderConfig[]);
+    if (clientChanged || (old.client.proxied && stale.length > 0)) {
+      const client = this.buildClient(next);
+      client.setObserver(old.client.getObserver());
+      const pools = new PoolMaintenance(client, next.Pools, this.logger);
+      this.state = this.buildState(next, client, pools);
+      old.pools.stop();
+      this.retire(old.client);
+      void pools.start(this.state.warmTargets);
+    } else {
+      this.state = this.buildState(next, old.client, old.pools);
+      for (const origin of stale) {
+        void old.client.retireOrigin(origin);
+      }
+      const known = new Set(old.warmTargets.map((t) => t.origin));
+      const added = this.state.warmTargets.filter((t) => !known.has(t.origin) || stale.includes(t.origin));
+      if (added.length > 0 && next.Pools.warmup && next.Pools.warmConnections > 0) {
+        void old.pools.warmUp(added, next.Pools.warmConnections);
+      }
+    }
+    this.logger.info({ newClient: clientChanged, retiredOrigins: stale.length }, 'providers reconfigured');
+  }
+
+  /** The old client closes once its requests are done (undici's close waits for them); shutdown cuts it. */
+  private retire(client: UpstreamClient): void {
+    this.retiring.add(client);
+    void client.close().finally(() => this.retiring.delete(client));
+  }
+
+  private buildClient(config: SwitchyardConfig): UpstreamClient {
+    const apiTimeout = config.API_TIMEOUT_MS;
+    const pools = config.Pools;
+    return new UpstreamClient({
+      headersTimeoutMs: apiTimeout,
+      bodyTimeoutMs: apiTimeout,
+      proxyUrl: config.PROXY_URL,
+      autoTune: pools.autoTune ? { min: pools.minConnections, max: pools.maxConnections } : undefined,
+      onTune: (event) => this.logger.debug({ pool: event }, 'upstream pool tuned'),
+    });
+  }
+
+  private buildState(
+    config: SwitchyardConfig,
+    client: UpstreamClient,
+    pools: PoolMaintenance,
+  ): ProviderState {
+    const providers = config.Providers as ProviderConfig[];
+    const custom = loadCustomTransformers(config.transformers);
+    for (const warning of custom.warnings) {
+      this.logger.warn(warning);
+    }
+    const registry = new ProviderRegistry(providers, {
+      client,
+      transformers: new TransformerRegistry(custom.transformers),
+    });
+    for (const warning of registry.warnings) {
+      this.logger.warn(warning);
+    }
+    const targets = registry.list();
+    if (targets.length > 0) {
+      this.logger.info(
+        { targets: targets.map((t) => `${t.provider},${t.model} (${t.kind})`) },
+        'providers configured',
+      );
+    }
+    return { client, pools, registry, warmTargets: warmTargets(providers) };
+  }
+}
+
+async function closeWithin(client: UpstreamClient, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const closed = await Promise.race([
+    client.close().then(() => true),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (!closed) {
+    await client.destroy();
   }
 }
 
@@ -124,4 +207,13 @@ function warmTargets(providers: ProviderConfig[]): WarmTarget[] {
     }
   }
   return [...byOrigin.values()];
+}
+
+/** Origins no provider uses any more, or whose pool settings changed: their pools are replaced. */
+function staleOrigins(previous: ProviderConfig[], next: ProviderConfig[]): string[] {
+  const before = new Map(warmTargets(previous).map((t) => [t.origin, t.pool]));
+  const after = new Map(warmTargets(next).map((t) => [t.origin, t.pool]));
+  return [...before]
+    .filter(([origin, pool]) => !after.has(origin) || !isDeepStrictEqual(after.get(origin), pool))
+    .map(([o]) => o);
 }

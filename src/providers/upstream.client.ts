@@ -106,11 +106,14 @@ export class UpstreamClient {
   private readonly opts: Required<Omit<UpstreamClientOptions, 'proxyUrl' | 'autoTune' | 'onTune'>> &
     Pick<UpstreamClientOptions, 'proxyUrl' | 'autoTune' | 'onTune'>;
   private readonly pools = new Map<string, OriginPool>();
+  /** Pools of retired origins (or of a closing client) finishing their requests. */
+  private readonly draining = new Map<OriginPool, Promise<void>>();
   private readonly ledger = new OriginLedger();
   private readonly overrides = new Map<string, OriginOverrides>();
   private readonly proxy?: ProxyAgent;
   private observer?: UpstreamResponseObserver;
   private closed = false;
+  private proxyClosing = false;
 
   constructor(options: UpstreamClientOptions = {}) {
     const pick = <K extends keyof typeof DEFAULTS>(k: K): number => options[k] ?? DEFAULTS[k];
@@ -205,6 +208,30 @@ export class UpstreamClient {
     this.observer = observer;
   }
 
+  /** The installed response observer (a client built by a config reload takes it over). */
+  getObserver(): UpstreamResponseObserver | undefined {
+    return this.observer;
+  }
+
+  /**
+   * Forgets an origin (a config reload removed it or changed its pool settings): the next request creates
+   * a fresh pool with the settings it brings. The old pool takes no new requests and closes once the ones
+   * it is running, streamed bodies included, are done. Not for proxied clients (the agent owns their pools).
+   */
+  async retireOrigin(origin: string): Promise<void> {
+    const pool = this.pools.get(origin);
+    this.pools.delete(origin);
+    this.overrides.delete(origin);
+    if (pool) {
+      await this.drain(pool);
+    }
+  }
+
+  /** True when every origin goes through one proxy agent. */
+  get proxied(): boolean {
+    return this.proxy !== undefined;
+  }
+
   async request(req: UpstreamRequest): Promise<UpstreamResponse> {
     const url = new URL(req.url);
     const dispatcher = this.dispatcherFor(req.url, req.pool);
@@ -245,21 +272,25 @@ export class UpstreamClient {
     return out;
   }
 
-  /** Graceful: lets running requests finish. */
+  /** Graceful: lets running requests finish (also those of origins retired earlier). */
   async close(): Promise<void> {
     this.closed = true;
-    const all: Array<Promise<void>> = [...this.pools.values()].filter((p) => !p.closed).map((p) => p.close());
-    if (this.proxy) {
-      all.push(this.proxy.close());
+    for (const pool of this.pools.values()) {
+      void this.drain(pool); // awaited below, with every other pool still draining
     }
     this.pools.clear();
+    const all = [...this.draining.values()];
+    if (this.proxy && !this.proxyClosing) {
+      this.proxyClosing = true;
+      all.push(this.proxy.close());
+    }
     await Promise.allSettled(all);
   }
 
-  /** Immediate: aborts in-flight requests. */
+  /** Immediate: aborts in-flight requests, including those still draining from retired origins. */
   async destroy(): Promise<void> {
     this.closed = true;
-    const all: Array<Promise<void>> = [...this.pools.values()]
+    const all: Array<Promise<void>> = [...this.pools.values(), ...this.draining.keys()]
       .filter((p) => !p.destroyed)
       .map((p) => p.destroy());
     if (this.proxy) {
@@ -267,6 +298,18 @@ export class UpstreamClient {
     }
     this.pools.clear();
     await Promise.allSettled(all);
+  }
+
+  /** Closes a pool that takes no more requests; it stays reachable by destroy() until it is closed. */
+  private drain(pool: OriginPool): Promise<void> {
+    let closing = this.draining.get(pool);
+    if (!closing) {
+      closing = (pool.closed ? Promise.resolve() : pool.close())
+        .catch(() => undefined)
+        .finally(() => this.draining.delete(pool));
+      this.draining.set(pool, closing);
+    }
+    return closing;
   }
 
   private createPool(origin: string, options: Pool.Options): OriginPool {

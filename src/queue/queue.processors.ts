@@ -1,5 +1,5 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
-import { Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import { PinoLogger } from 'nestjs-pino';
 import { AppConfigService } from '../config/config.service';
@@ -15,7 +15,7 @@ const LOCK_MS = 10_000;
  * period; what is still running after it is handed back (its lock lapses and another worker takes it).
  */
 @Injectable()
-abstract class ClassProcessor extends WorkerHost implements OnApplicationBootstrap, OnApplicationShutdown {
+abstract class ClassProcessor extends WorkerHost implements OnApplicationBootstrap, BeforeApplicationShutdown {
   protected abstract readonly cls: QueueClass;
 
   constructor(
@@ -46,7 +46,11 @@ abstract class ClassProcessor extends WorkerHost implements OnApplicationBootstr
       );
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /**
+   * Before any module lets go of its resources (upstream pools, Redis connections close in
+   * onApplicationShutdown, in an order Nest derives from the module graph): running jobs finish first.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
     if (!this.worker.isRunning()) {
       return;
     }
@@ -55,6 +59,8 @@ abstract class ClassProcessor extends WorkerHost implements OnApplicationBootstr
     const timer = new Promise<'late'>((r) => setTimeout(() => r('late'), grace).unref());
     if ((await Promise.race([closed, timer])) === 'late') {
       this.logger.warn({ queue: this.cls }, 'queue worker: grace period over; handing running jobs back');
+      // Stop the work itself (upstream calls included): a handed-back job must not also finish here.
+      this.queue.abortRunningJobs();
       await this.worker.close(true).catch(() => undefined);
     }
   }

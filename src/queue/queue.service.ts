@@ -143,8 +143,13 @@ export class QueueService implements OnModuleInit, OnApplicationBootstrap, OnApp
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.shutdown.abort();
+    this.abortRunningJobs();
     this.relay?.stop();
+  }
+
+  /** Shutdown past its grace: every job this process still runs is aborted, so it can be handed back. */
+  abortRunningJobs(): void {
+    this.shutdown.abort();
   }
 
   /** BullMQ is set up (JobQueue.enabled with Redis configured); whether it is usable right now is `mode`. */
@@ -291,6 +296,11 @@ export class QueueService implements OnModuleInit, OnApplicationBootstrap, OnApp
       out[cls] = counts;
     }
     return out;
+  }
+
+  /** Requests of a class waiting for their turn in this process's scheduler, without any I/O. */
+  localWaiting(cls: QueueClass): number {
+    return this.local.depth()[cls].waiting;
   }
 
   get relayedInFlight(): number {

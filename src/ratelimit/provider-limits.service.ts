@@ -1,5 +1,7 @@
 import { Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
+import { isDeepStrictEqual } from 'node:util';
+import type { SwitchyardConfig } from '../config/config.schema';
 import { AppConfigService } from '../config/config.service';
 import type { ProviderConfig } from '../providers/provider.types';
 import { ProviderRegistryService } from '../providers/provider-registry.service';
@@ -60,53 +62,75 @@ const iso = (ms: number | undefined): string | undefined =>
  */
 @Injectable()
 export class ProviderLimitsService implements OnModuleInit, OnApplicationShutdown, UpstreamResponseObserver {
-  private readonly enabled: boolean;
-  private readonly learn: boolean;
-  private readonly configured = new Map<string, Limits>();
+  private enabled = false;
+  private learn = false;
+  private configured = new Map<string, Limits>();
   private readonly learned = new Map<string, Learned>();
-  private readonly resolver: ProviderResolver;
-  private readonly names: string[];
+  private resolver!: ProviderResolver;
+  private names: string[] = [];
   private observing = false;
+  private unsubscribe?: () => void;
 
   constructor(
-    config: AppConfigService,
+    private readonly config: AppConfigService,
     private readonly limiter: GcraLimiterService,
     private readonly registry: ProviderRegistryService,
     private readonly logger: PinoLogger,
   ) {
     this.logger.setContext('ratelimit');
-    const settings = config.get('RateLimit');
-    this.enabled = settings.enabled;
-    this.learn = settings.enabled && settings.learnFromHeaders;
-    for (const [name, l] of Object.entries(settings.providers)) {
-      const limits = { rpm: l.rpm ?? 0, tpm: l.tpm ?? 0 };
-      if (limits.rpm > 0 || limits.tpm > 0) {
-        this.configured.set(name, limits);
-      }
-    }
-    const providers = config.get('Providers') as ProviderConfig[];
-    this.names = providers.map((p) => p.name);
-    this.resolver = new ProviderResolver(providers);
+    this.configure(config.all);
   }
 
   onModuleInit(): void {
-    if (!this.enabled) {
-      return;
-    }
-    const unknown = [...this.configured.keys()].filter((n) => !this.names.includes(n));
-    if (unknown.length > 0) {
-      this.logger.warn({ providers: unknown }, 'RateLimit.providers names no configured provider');
-    }
-    if (this.learn) {
-      this.registry.client.setObserver(this);
-      this.observing = true;
-    }
+    this.apply();
+    this.unsubscribe = this.config.onChange((next, previous) => {
+      if (
+        !isDeepStrictEqual(next.RateLimit, previous.RateLimit) ||
+        !isDeepStrictEqual(next.Providers, previous.Providers)
+      ) {
+        this.configure(next);
+        this.apply();
+      }
+    });
   }
 
   onApplicationShutdown(): void {
+    this.unsubscribe?.();
     if (this.observing) {
       this.registry.client.setObserver(undefined);
       this.observing = false;
+    }
+  }
+
+  /** Limits and provider names of one configuration (a reload calls it again; what was learned stays). */
+  private configure(config: SwitchyardConfig): void {
+    const settings = config.RateLimit;
+    const configured = new Map<string, Limits>();
+    for (const [name, l] of Object.entries(settings.providers)) {
+      const limits = { rpm: l.rpm ?? 0, tpm: l.tpm ?? 0 };
+      if (limits.rpm > 0 || limits.tpm > 0) {
+        configured.set(name, limits);
+      }
+    }
+    const providers = config.Providers as ProviderConfig[];
+    this.configured = configured;
+    this.names = providers.map((p) => p.name);
+    this.resolver = new ProviderResolver(providers);
+    this.enabled = settings.enabled;
+    this.learn = settings.enabled && settings.learnFromHeaders;
+  }
+
+  /** Warns about limits for unknown providers; installs (or removes) the header observer. */
+  private apply(): void {
+    if (this.enabled) {
+      const unknown = [...this.configured.keys()].filter((n) => !this.names.includes(n));
+      if (unknown.length > 0) {
+        this.logger.warn({ providers: unknown }, 'RateLimit.providers names no configured provider');
+      }
+    }
+    if (this.learn !== this.observing) {
+      this.registry.client.setObserver(this.learn ? this : undefined);
+      this.observing = this.learn;
     }
   }
 

@@ -92,6 +92,8 @@ interface ProviderState {
   /** High-water mark of `held` + local holders. */
   maxHeld: number;
   local: PrioritySemaphore;
+  /** The configured limit `local` was last sized from (a config reload may change `providerConcurrency`). */
+  limit: number;
   /** Waiting here for a cluster-wide slot, most urgent first. */
   waiters: RemoteWaiter[];
   /** Cluster leases held by this process (renewed until released). */
@@ -189,7 +191,7 @@ export class ProviderSlotsService implements OnModuleInit, OnApplicationShutdown
   private state(provider: string, limit: number): ProviderState {
     let st = this.providers.get(provider);
     if (!st) {
-      st = { maxHeld: 0, local: new PrioritySemaphore(limit), waiters: [], held: new Set() };
+      st = { maxHeld: 0, local: new PrioritySemaphore(limit), limit, waiters: [], held: new Set() };
       this.providers.set(provider, st);
     }
     return st;
@@ -204,8 +206,9 @@ export class ProviderSlotsService implements OnModuleInit, OnApplicationShutdown
   ): Promise<SlotResult> {
     // Redis is configured but down: this instance's share of the cluster-wide limit.
     const divisor = this.redis.configured ? this.instances.count : 1;
-    if (divisor !== this.localDivisor || st.local.inUse === 0) {
+    if (divisor !== this.localDivisor || st.local.inUse === 0 || st.limit !== limit) {
       this.localDivisor = divisor;
+      st.limit = limit;
       st.local.setLimit(Math.max(1, Math.floor(limit / divisor)));
     }
     try {

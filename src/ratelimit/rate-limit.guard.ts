@@ -2,6 +2,7 @@ import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/com
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { presentedKey } from '../auth/api-key.guard';
 import { onAnswerUsage } from '../common/request-hooks';
+import { FeaturesService } from '../features/features.service';
 import { GatewayError } from '../protocol/errors';
 import type { Usage } from '../protocol/types';
 import { RateLimitService, type ClientIdentity, type ClientVerdict } from './rate-limit.service';
@@ -31,7 +32,10 @@ function bodyBytes(request: FastifyRequest): number | undefined {
  */
 @Injectable()
 export class RateLimitGuard implements CanActivate {
-  constructor(private readonly limits: RateLimitService) {}
+  constructor(
+    private readonly limits: RateLimitService,
+    private readonly features: FeaturesService,
+  ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (!this.limits.active || context.getType() !== 'http') {
@@ -40,6 +44,10 @@ export class RateLimitGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     const path = request.url.split('?')[0];
     if (request.method !== 'POST' || !LIMITED.has(path)) {
+      return true;
+    }
+    // The `rateLimit` feature flag (docs/features.md): this request's decision is made here, the body parsed.
+    if (!this.features.featuresOf(request).rateLimit) {
       return true;
     }
     const who = this.limits.identify(presentedKey(request.headers), request.ip);

@@ -1,6 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { PinoLogger } from 'nestjs-pino';
+import type { SwitchyardConfig } from '../config/config.schema';
 import { AppConfigService } from '../config/config.service';
 import type { GcraBucket } from './gcra';
 import { GcraLimiterService } from './gcra-limiter.service';
@@ -33,45 +34,71 @@ export interface ClientVerdict {
 
 const sha256 = (value: string): string => createHash('sha256').update(value).digest('hex');
 
+/** The client limits of one configuration (rebuilt whole by a reload). */
+interface ClientSettings {
+  enabled: boolean;
+  defaults: ClientLimits;
+  perKey: Map<string, ClientLimits>;
+  maxTokensEstimate: number;
+}
+
+function clientSettings(settings: SwitchyardConfig['RateLimit']): ClientSettings {
+  const defaults = { rpm: settings.client.rpm, tpm: settings.client.tpm };
+  const perKey = new Map<string, ClientLimits>();
+  for (const [entry, limits] of Object.entries(settings.keys)) {
+    const digest = SHA256_ENTRY.exec(entry)?.[1]?.toLowerCase() ?? sha256(entry);
+    perKey.set(digest, { rpm: limits.rpm ?? defaults.rpm, tpm: limits.tpm ?? defaults.tpm });
+  }
+  return { enabled: settings.enabled, defaults, perKey, maxTokensEstimate: settings.maxTokensEstimate };
+}
+
 /**
  * Client RPM/TPM (`RateLimit.client`, overridden per key by `RateLimit.keys`). A client is the key it
  * presents — only its SHA-256 is used, in Redis keys too — or its IP address when it presents none.
  */
 @Injectable()
-export class RateLimitService {
-  private readonly enabled: boolean;
-  private readonly defaults: ClientLimits;
-  private readonly perKey = new Map<string, ClientLimits>();
+export class RateLimitService implements OnModuleInit, OnModuleDestroy {
+  private limits: ClientSettings;
   private readonly refused = { requests: 0, tokens: 0 };
-  readonly maxTokensEstimate: number;
+  private unsubscribe?: () => void;
 
   constructor(
-    config: AppConfigService,
+    private readonly config: AppConfigService,
     private readonly limiter: GcraLimiterService,
     private readonly logger: PinoLogger,
   ) {
     this.logger.setContext('ratelimit');
-    const settings = config.get('RateLimit');
-    this.enabled = settings.enabled;
-    this.defaults = { rpm: settings.client.rpm, tpm: settings.client.tpm };
-    this.maxTokensEstimate = settings.maxTokensEstimate;
-    for (const [entry, limits] of Object.entries(settings.keys)) {
-      const digest = SHA256_ENTRY.exec(entry)?.[1]?.toLowerCase() ?? sha256(entry);
-      this.perKey.set(digest, { rpm: limits.rpm ?? this.defaults.rpm, tpm: limits.tpm ?? this.defaults.tpm });
-    }
+    this.limits = clientSettings(config.get('RateLimit'));
+  }
+
+  /** A reload swaps the limits at once; a request already admitted keeps the identity (and limits) it got. */
+  onModuleInit(): void {
+    this.unsubscribe = this.config.onChange((next) => {
+      this.limits = clientSettings(next.RateLimit);
+    });
+  }
+
+  onModuleDestroy(): void {
+    this.unsubscribe?.();
+  }
+
+  get maxTokensEstimate(): number {
+    return this.limits.maxTokensEstimate;
   }
 
   /** False when no client can ever be limited (the guard then costs nothing). */
   get active(): boolean {
-    return this.enabled && (this.defaults.rpm > 0 || this.defaults.tpm > 0 || this.perKey.size > 0);
+    const { enabled, defaults, perKey } = this.limits;
+    return enabled && (defaults.rpm > 0 || defaults.tpm > 0 || perKey.size > 0);
   }
 
   identify(key: string | undefined, ip: string): ClientIdentity {
+    const { defaults, perKey } = this.limits;
     if (key === undefined) {
-      return { bucket: `ip:${ip}`, limits: this.defaults };
+      return { bucket: `ip:${ip}`, limits: defaults };
     }
     const digest = sha256(key);
-    return { bucket: `k:${digest.slice(0, 32)}`, limits: this.perKey.get(digest) ?? this.defaults };
+    return { bucket: `k:${digest.slice(0, 32)}`, limits: perKey.get(digest) ?? defaults };
   }
 
   /** Charges one request and `estimatedTokens` tokens, all or nothing. */
@@ -124,7 +151,8 @@ export class RateLimitService {
 
   /** What `/api/ratelimit` shows about client limits (never a key or a digest). */
   view(): { rpm: number; tpm: number; keyOverrides: number; maxTokensEstimate: number } {
-    return { ...this.defaults, keyOverrides: this.perKey.size, maxTokensEstimate: this.maxTokensEstimate };
+    const { defaults, perKey, maxTokensEstimate } = this.limits;
+    return { ...defaults, keyOverrides: perKey.size, maxTokensEstimate };
   }
 
   private key(who: ClientIdentity, what: 'rpm' | 'tpm'): string {

@@ -1,4 +1,4 @@
-import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
 import { AppConfigService } from '../config/config.service';
 import { countRequestTokens, warmTokenizer } from '../protocol/tokens';
@@ -16,8 +16,9 @@ export interface RoutedRequest extends RouteDecision {
 
 /** Chooses the target of each request (CCR's scenarios) and remembers each session's context size. */
 @Injectable()
-export class RoutingService implements OnModuleInit {
+export class RoutingService implements OnModuleInit, OnModuleDestroy {
   private customRouter?: CustomRouterFn;
+  private unsubscribe?: () => void;
   private readonly sessions = new SessionUsageMemory();
 
   constructor(
@@ -31,14 +32,29 @@ export class RoutingService implements OnModuleInit {
   onModuleInit(): void {
     // Loading the BPE ranks takes a while; pay it at boot, not on the first request.
     warmTokenizer();
-    const path = this.config.get('CUSTOM_ROUTER_PATH');
+    this.loadCustomRouter(this.config.get('CUSTOM_ROUTER_PATH'));
+    // Router slots and fallbacks are read per request; only the custom router module is held.
+    this.unsubscribe = this.config.onChange((next, previous) => {
+      if (next.CUSTOM_ROUTER_PATH !== previous.CUSTOM_ROUTER_PATH) {
+        this.loadCustomRouter(next.CUSTOM_ROUTER_PATH);
+      }
+    });
+  }
+
+  onModuleDestroy(): void {
+    this.unsubscribe?.();
+  }
+
+  private loadCustomRouter(path: string | undefined): void {
     if (!path) {
+      this.customRouter = undefined;
       return;
     }
     try {
       this.customRouter = loadCustomRouter(path);
       this.logger.info({ path }, 'custom router loaded');
     } catch (err) {
+      this.customRouter = undefined;
       this.logger.error({ err, path }, 'custom router could not be loaded; built-in routing only');
     }
   }

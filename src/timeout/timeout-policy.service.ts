@@ -13,6 +13,8 @@ export interface PlanInput {
   maxTokens: number;
   /** Non-stream answers produce their first event only at the end: no separate first-byte deadline. */
   stream?: boolean;
+  /** false: the request's `adaptiveTimeout` feature is off, the configured deadlines apply (default true). */
+  adaptive?: boolean;
 }
 
 export interface AttemptPlan {
@@ -100,8 +102,9 @@ export class TimeoutPolicyService implements OnModuleInit, OnApplicationShutdown
   plan(input: PlanInput): AttemptPlan {
     const at = this.config.get('AdaptiveTimeout');
     const totalMs = this.totalMs(input);
-    const first = this.firstByte(input.target, input.inputTokens);
-    const idle = this.idle(input.target);
+    const useLearned = input.adaptive !== false;
+    const first = this.firstByte(input.target, input.inputTokens, useLearned);
+    const idle = this.idle(input.target, useLearned);
     return {
       totalMs,
       firstByteMs: input.stream === false ? totalMs : Math.min(first.ms, totalMs),
@@ -124,11 +127,15 @@ export class TimeoutPolicyService implements OnModuleInit, OnApplicationShutdown
   }
 
   /** p99 TTFB × k clamped, plus a prefill allowance per input token; Failover.timeout without history. */
-  firstByte(target: string, inputTokens = 0): { ms: number; source: 'learned' | 'default' } {
+  firstByte(
+    target: string,
+    inputTokens = 0,
+    useLearned = true,
+  ): { ms: number; source: 'learned' | 'default' } {
     const at = this.config.get('AdaptiveTimeout');
     const prefill = Math.max(0, inputTokens) * at.firstByte.perInputTokenMs;
     const h = this.targets.get(target);
-    if (!at.enabled || !h || h.ttfb.size < at.minSamples) {
+    if (!at.enabled || !useLearned || !h || h.ttfb.size < at.minSamples) {
       return { ms: Math.round(this.config.get('Failover').timeout + prefill), source: 'default' };
     }
     const learned = clamp(
@@ -140,10 +147,10 @@ export class TimeoutPolicyService implements OnModuleInit, OnApplicationShutdown
   }
 
   /** p99 of each stream's longest gap × k clamped; idle.maxMs without history. */
-  idle(target: string): { ms: number; source: 'learned' | 'default' } {
+  idle(target: string, useLearned = true): { ms: number; source: 'learned' | 'default' } {
     const at = this.config.get('AdaptiveTimeout');
     const h = this.targets.get(target);
-    if (!at.enabled || !h || h.gap.size < at.minSamples) {
+    if (!at.enabled || !useLearned || !h || h.gap.size < at.minSamples) {
       return { ms: at.idle.maxMs, source: 'default' };
     }
     return {

@@ -3,6 +3,9 @@ import Redis from 'ioredis';
 import OpenAI from 'openai';
 import { randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
+import { AppConfigService } from '../../src/config/config.service';
+import type { SwitchyardConfig } from '../../src/config/config.schema';
+import { RollbackGuardService } from '../../src/features/rollback-guard.service';
 import type { SlaReport } from '../../src/metrics/sla.types';
 import { startFakeProvider, type FakeProvider } from '../fake-provider';
 import { eventually } from '../support/gateway';
@@ -548,6 +551,70 @@ describe('GET /metrics after real traffic', () => {
     expect(gauge(s, 'switchyard_sla_latency_budget_burn_rate', { window: '5m' })).toBeGreaterThanOrEqual(0);
     const sla = (await (await fetch(`${a.url}/api/sla`)).json()) as SlaReport;
     expect(sla.windows['5m']?.availability).toBeCloseTo(availability, 5);
+  });
+
+  it('config reloads: counted by result (a reload that finds nothing new is unchanged)', async () => {
+    const { d } = await around(a, async () => {
+      const r = await fetch(`${a.url}/api/config/reload`, { method: 'POST' });
+      expect(r.status).toBe(200);
+    });
+    expect(d('switchyard_config_reloads_total', { result: 'unchanged' })).toBe(1);
+    expect(d('switchyard_config_reloads_total', { result: 'rejected' })).toBe(0);
+  });
+
+  it('feature flags: state gauges follow runtime changes; guard rollbacks and unattributed triggers are counted', async () => {
+    const guard = a.app.get(RollbackGuardService);
+    const limit = guard.view().window.memory.limitBytes;
+    const put = (body: unknown) =>
+      fetch(`${a.url}/api/features`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    try {
+      const { d, after } = await around(a, async () => {
+        guard.useMemoryReader(() => limit * 0.95);
+        guard.check(); // memory over the limit, nothing changed lately: nobody to blame
+        expect((await put({ dedup: { enabled: false } })).status).toBe(200);
+        expect((await put({ dedup: { enabled: true } })).status).toBe(200); // more traffic: the suspect
+        guard.check();
+      });
+      expect(d('switchyard_feature_guard_unattributed_total', { trigger: 'memory' })).toBe(1);
+      expect(d('switchyard_feature_rollbacks_total', { feature: 'dedup' })).toBe(1);
+      expect(gauge(after, 'switchyard_feature_enabled', { feature: 'dedup' })).toBe(0);
+      expect(gauge(after, 'switchyard_feature_enabled', { feature: 'cache' })).toBe(1);
+      expect(gauge(after, 'switchyard_feature_rollout_percent', { feature: 'dedup' })).toBe(100);
+    } finally {
+      guard.useMemoryReader(() => process.memoryUsage.rss());
+      expect((await put({ dedup: { enabled: true } })).status).toBe(200);
+      // The trip and its clearing reach the other instance through Redis too.
+      await eventually(async () => {
+        const view = (await (await fetch(`${b.url}/api/features`)).json()) as { features: any };
+        return view.features.dedup.state === 'on';
+      });
+    }
+  });
+
+  it('shadow runs: copies counted by result, drops by reason, latency and token differences observed', async () => {
+    const config = a.app.get(AppConfigService);
+    const boot = config.meta;
+    const withShadow = (shadow: Partial<SwitchyardConfig['Shadow']>) =>
+      config.replace({ ...boot, config: { ...boot.config, Shadow: { ...boot.config.Shadow, ...shadow } } });
+    try {
+      const { d } = await around(a, async () => {
+        withShadow({ enabled: true, share: 1, maxLagMs: 60_000 });
+        expect((await send(a, '/v1/messages', messages(unique('shadowed')))).status).toBe(200);
+        await eventually(async () => (await scrape(a)).sum('switchyard_shadow_requests_total') > 0);
+        withShadow({ enabled: true, share: 1, maxLagMs: 60_000, target: 'nowhere,m1' });
+        expect((await send(a, '/v1/messages', messages(unique('not-shadowed')))).status).toBe(200);
+      });
+      expect(d('switchyard_shadow_requests_total', { result: 'completed' })).toBe(1);
+      expect(d('switchyard_shadow_dropped_total', { reason: 'unknown_target' })).toBe(1);
+      expect(d('switchyard_shadow_latency_diff_seconds_count', { phase: 'total' })).toBe(1);
+      expect(d('switchyard_shadow_output_token_diff_count')).toBe(1);
+    } finally {
+      config.replace(boot);
+    }
   });
 
   it('labels stay bounded: no request id, client key or prompt anywhere in the exposition', async () => {

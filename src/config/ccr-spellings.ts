@@ -1,0 +1,58 @@
+import { join } from 'node:path';
+
+type Json = Record<string, unknown>;
+
+/** Top-level CCR keys that `ccr ui` writes as `""` when unset. */
+export const OPTIONAL_STRING_KEYS = ['APIKEY', 'PROXY_URL', 'HOST', 'CUSTOM_ROUTER_PATH', 'LOG_LEVEL'];
+
+/** Top-level CCR keys CCR also accepts as numeric strings. */
+export const NUMERIC_KEYS = ['PORT', 'API_TIMEOUT_MS'];
+
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const numeric = (v: unknown): number | undefined =>
+  typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v.trim()) : undefined;
+
+export interface Respelled {
+  /** The layer with CCR's spellings replaced by what the schema expects. */
+  layer: Json;
+  /** One line per change, for the migration report. */
+  changes: string[];
+}
+
+/**
+ * CCR accepts spellings the schema does not: `""` for an unset key, numbers as strings, `~/` in the custom
+ * router path. A CCR file must load unchanged, so the user file layer is read the way CCR reads it.
+ */
+export function respellCcrKeys(raw: Json, home: string): Respelled {
+  const layer: Json = {};
+  const changes: string[] = [];
+  for (const [key, value] of Object.entries(raw)) {
+    if (OPTIONAL_STRING_KEYS.includes(key) && typeof value === 'string' && value.trim() === '') {
+      changes.push(`${key}: the empty value is left out (CCR reads "" as unset)`);
+      continue;
+    }
+    const n = numeric(value);
+    if (NUMERIC_KEYS.includes(key) && n !== undefined) {
+      changes.push(`${key}: "${String(value)}" read as the number ${n}`);
+      layer[key] = n;
+      continue;
+    }
+    if (key === 'CUSTOM_ROUTER_PATH' && typeof value === 'string' && (value === '~' || value.startsWith('~/'))) {
+      const expanded = join(home, value.slice(1));
+      changes.push(`${key}: "${value}" read as ${expanded}`);
+      layer[key] = expanded;
+      continue;
+    }
+    if (key === 'Router' && isObject(value)) {
+      const threshold = numeric(value.longContextThreshold);
+      if (threshold !== undefined) {
+        changes.push(`Router.longContextThreshold: "${String(value.longContextThreshold)}" read as ${threshold}`);
+        layer[key] = { ...value, longContextThreshold: threshold };
+        continue;
+      }
+    }
+    layer[key] = value;
+  }
+  return { layer, changes };
+}

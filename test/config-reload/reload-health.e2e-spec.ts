@@ -1,0 +1,89 @@
+import { eventually } from '../support/gateway';
+import { SECRETS, provider, startReloadRig, type ReloadRig } from './support';
+
+interface Ready {
+  details: { providers: { probes: Record<string, { ok: boolean }> } };
+}
+
+interface ProvidersView {
+  targets: Array<{
+    target: string;
+    keyBad: { status: number; message: string } | null;
+    stats: { samples: number };
+  }>;
+}
+
+/** Probes and health state follow the provider list a reload brings. */
+describe('health after a reload', () => {
+  let rig: ReloadRig;
+
+  beforeAll(async () => {
+    rig = await startReloadRig({
+      extra: { Failover: { health: { enabled: true, mode: 'models', intervalMs: 100, timeoutMs: 2000 } } },
+    });
+  });
+  afterAll(() => rig.stop());
+
+  const probes = async (): Promise<string[]> => {
+    const body = (await (await fetch(`${rig.url}/health/ready`)).json()) as Ready;
+    return Object.keys(body.details.providers.probes).sort();
+  };
+  const target = async (name: string): Promise<ProvidersView['targets'][number] | undefined> => {
+    const body = (await (await rig.api('GET', '/api/providers')).json()) as ProvidersView;
+    return body.targets.find((t) => t.target === name);
+  };
+
+  it('probes start for an added provider and stop being reported for a removed one', async () => {
+    await eventually(async () => (await probes()).join() === 'alpha,beta', 20_000);
+    rig.save(
+      rig.config({
+        Providers: [
+          provider('beta', rig.beta, 'b-model', SECRETS.beta),
+          provider('gamma', rig.alpha, 'g-model', 'sk-gamma-secret-0010'),
+        ],
+        Router: { default: 'beta,b-model', longContextThreshold: 60000 },
+      }),
+    );
+    expect((await rig.api('POST', '/api/config/reload')).status).toBe(200);
+    expect(await probes()).not.toContain('alpha');
+    await eventually(async () => (await probes()).join() === 'beta,gamma', 20_000);
+    await eventually(
+      () =>
+        rig.alpha.requests.some(
+          (r) => r.api === 'models' && r.headers.authorization === 'Bearer sk-gamma-secret-0010',
+        ),
+      20_000,
+    );
+  });
+
+  it('a new api_key clears the "key rejected" flag; an upstream error echoing the key is never shown', async () => {
+    rig.save(rig.config());
+    expect((await rig.api('POST', '/api/config/reload')).status).toBe(200);
+    rig.alpha.configure({
+      fault: {
+        type: 'status',
+        status: 401,
+        body: {
+          error: { message: `Incorrect API key provided: ${SECRETS.alpha}`, type: 'invalid_request_error' },
+        },
+      },
+    });
+    expect((await rig.message()).status).toBe(401);
+    const bad = await target('alpha,a-model');
+    expect(bad?.keyBad?.status).toBe(401);
+    const text = await (await rig.api('GET', '/api/providers')).text();
+    expect(text).toContain('Incorrect API key provided: [redacted]');
+    expect(text).not.toContain(SECRETS.alpha);
+
+    rig.alpha.configure({ fault: null });
+    const rotated = { ...provider('alpha', rig.alpha, 'a-model', 'sk-alpha-rotated-0011') };
+    rig.save(rig.config({ Providers: [rotated, provider('beta', rig.beta, 'b-model', SECRETS.beta)] }));
+    expect((await rig.api('POST', '/api/config/reload')).status).toBe(200);
+    const fresh = await target('alpha,a-model');
+    expect(fresh?.keyBad ?? null).toBeNull();
+    expect(fresh?.stats.samples ?? 0).toBe(0);
+    expect((await rig.message()).status).toBe(200);
+    const last = rig.alpha.requests.filter((r) => r.api === 'openai').pop();
+    expect(last?.headers.authorization).toBe('Bearer sk-alpha-rotated-0011');
+  });
+});
