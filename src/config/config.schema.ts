@@ -69,6 +69,7 @@ export const FAILOVER_TRIGGERS = [
   'http_504',
   'http_529',
   'first_event_error',
+  'mid_answer',
   'protocol',
   'context_window',
 ] as const;

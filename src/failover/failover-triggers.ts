@@ -32,6 +32,21 @@ export class FirstEventError extends ProviderError {
   }
 }
 
+/**
+ * An answer that broke after its first byte (error event, cut connection, idle or total deadline) while the
+ * client was still waiting for it in one piece: nothing was sent yet, so the next target may answer instead.
+ */
+export class MidAnswerError extends ProviderError {
+  constructor(target: string, error: ErrorPayload) {
+    super(`${target}: ${error.message}`, {
+      status: statusForErrorType(error.type),
+      kind: 'protocol',
+      upstreamType: error.type,
+    });
+    this.name = 'MidAnswerError';
+  }
+}
+
 export interface FailureClass {
   /** The named class of this failure, if it has one (enabled or not). */
   trigger?: FailoverTrigger;
@@ -53,6 +68,9 @@ function triggerOf(err: ProviderError): FailoverTrigger | undefined {
   const text = `${err.message} ${err.upstreamType ?? ''}`;
   if ((err.status === 400 || err.status === 413) && CONTEXT_WINDOW_MESSAGE.test(text)) {
     return 'context_window';
+  }
+  if (err instanceof MidAnswerError) {
+    return 'mid_answer';
   }
   if (err instanceof FirstEventError) {
     return err.status >= 500 || err.status === 429 || err.status === 408 ? 'first_event_error' : undefined;

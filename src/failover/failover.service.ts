@@ -9,7 +9,7 @@ import { ProviderLimitsService } from '../ratelimit/provider-limits.service';
 import { ProviderSlotsService, type SlotLease } from '../ratelimit/provider-slots.service';
 import { TimeoutPolicyService } from '../timeout/timeout-policy.service';
 import { TracingService } from '../tracing/tracing.service';
-import type { StreamEvent } from '../protocol/types';
+import type { ErrorPayload, StreamEvent } from '../protocol/types';
 import {
   HedgeLostError,
   attemptErrorType,
@@ -21,7 +21,7 @@ import {
 } from './attempt';
 import { CommittedStream } from './committed-stream';
 import { FailoverCounters } from './failover-counters';
-import { classifyFailure } from './failover-triggers';
+import { MidAnswerError, classifyFailure } from './failover-triggers';
 import { HealthScoreService } from './health-score';
 import { HedgeBudget } from './hedge-budget';
 import { HedgeTimer } from './hedge-timer';
@@ -291,7 +291,35 @@ export class FailoverService {
           if (hedged) {
             this.counters.hedge(a.hedge ? 'won_hedge' : 'won_primary');
           }
-          return await this.commit(result, input, attempts);
+          const answer = await this.commit(result, input, attempts);
+          if (!input.wholeAnswer || !failover) {
+            return answer;
+          }
+          // The client takes the answer in one piece: read it to the end before anything is handed on, so an
+          // answer that breaks halfway is failed over like one that never started.
+          const whole = await readWhole(answer);
+          const broke = whole.error && new MidAnswerError(a.target, whole.error);
+          if (!broke || !classifyFailure(broke, triggers).failover) {
+            return { ...answer, head: whole.events, events: finished() };
+          }
+          const committed = attempts[attempts.length - 1];
+          attempts[attempts.length - 1] = {
+            ...committed,
+            outcome: 'failed',
+            reason: 'mid_answer',
+            status: broke.status,
+          };
+          this.counters.attempt('failed', 'mid_answer');
+          last = { target: a.target, reason: 'mid_answer', status: broke.status, error: broke };
+          this.logger.warn(
+            { target: a.target, error: whole.error?.message },
+            'answer broke before the client saw it: failing over',
+          );
+          this.throwIfClientGone(input.signal);
+          if (!(await launch(false))) {
+            break;
+          }
+          continue;
         }
         hedgeTimer.disarm(); // the hedge delay belonged to the attempt that just failed
         const cls = classifyFailure(result.error, triggers);
@@ -402,4 +430,25 @@ export class FailoverService {
       });
     }
   }
+}
+
+/** Every event of an answer, up to its end or its terminal error (which is returned apart too). */
+async function readWhole(answer: FailoverResult): Promise<{ events: StreamEvent[]; error?: ErrorPayload }> {
+  const events = [...answer.head];
+  for (;;) {
+    const next = await answer.events.next();
+    if (next.done) {
+      return { events };
+    }
+    events.push(next.value);
+    if (next.value.type === 'error') {
+      return { events, error: next.value.error };
+    }
+  }
+}
+
+/** The rest of an answer that is all in its head already. */
+function finished(): AsyncIterator<StreamEvent> {
+  const done = async (): Promise<IteratorResult<StreamEvent>> => ({ done: true, value: undefined });
+  return { next: done, return: done };
 }

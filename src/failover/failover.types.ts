@@ -48,6 +48,11 @@ export interface FailoverInput {
    * no retries; `hedge` off ⇒ no hedged attempt; `adaptiveTimeout` off ⇒ the configured deadlines.
    */
   features?: FeatureSet;
+  /**
+   * The client gets the answer in one piece (a non-stream client): nothing reaches it before the upstream
+   * finished, so an answer that breaks halfway is failed over like one that never started.
+   */
+  wholeAnswer?: boolean;
 }
 
 const attemptLog = new WeakMap<object, AttemptRecord[]>();

@@ -37,6 +37,8 @@ export interface UpstreamJob {
   trace?: TraceCarrier;
   /** The request's feature flags (a plain object, so it survives the queue); absent = all on. */
   features?: FeatureSet;
+  /** The client reads the answer in one piece (non-stream): failover holds until the answer is complete. */
+  wholeAnswer?: boolean;
 }
 
 export function forwardedHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
@@ -102,6 +104,7 @@ export class UpstreamCallService {
       maxSlotWaitMs: job.maxSlotWaitMs,
       preferred: job.preferred,
       features: job.features,
+      wholeAnswer: job.wholeAnswer,
       attempt: (reference, attemptSignal) => {
         const target = this.providers.target(reference);
         if (!target) {

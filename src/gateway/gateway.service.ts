@@ -175,6 +175,8 @@ export class GatewayService {
           ? undefined
           : await this.affinity.preferred(route.sessionId, route.target),
       features,
+      // A non-stream client sees nothing before the end: an answer that breaks halfway can still fail over.
+      wholeAnswer: request.stream !== true,
     };
     const obs = opts.observation;
     // The `queue` feature off: the upstream is called here and now, not through the priority queue.

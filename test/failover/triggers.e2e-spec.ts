@@ -250,4 +250,35 @@ describe('failover triggers (fake providers over HTTP)', () => {
     expect(calls(fakes[1])).toBe(0);
     expect(out.ms).toBeLessThan(1000);
   });
+  it('an answer cut halfway: a client that takes it whole is failed over, a streaming client gets the terminal error', async () => {
+    fakes[0].configure({ fault: { type: 'cut' }, chunkCount: 6 });
+    const whole = await h.run(['p1,m1', 'p2,m1'], { wholeAnswer: true });
+    expect(whole.error).toBeUndefined();
+    expect(whole.result?.target).toBe('p2,m1');
+    expect(text(whole.events)).toBe('Hello from fake provider');
+    expect(whole.events.some((e) => e.type === 'error')).toBe(false);
+    expect(whole.attempts.map((a) => [a.target, a.outcome, a.reason])).toEqual([
+      ['p1,m1', 'failed', 'mid_answer'],
+      ['p2,m1', 'ok', undefined],
+    ]);
+
+    // A streaming client already has the first events: the break can only end its stream with an error.
+    const streamed = await h.run(['p1,m1', 'p2,m1']);
+    expect(streamed.result?.target).toBe('p1,m1');
+    expect(streamed.events[streamed.events.length - 1].type).toBe('error');
+    expect(calls(fakes[1])).toBe(1);
+  });
+
+  it('mid_answer left out of Failover.triggers: the whole-answer client gets the broken answer, no failover', async () => {
+    await h.close();
+    h = await startHarness({
+      providers: [provider('p1', fakes[0].url), provider('p2', fakes[1].url)],
+      config: { Failover: { triggers: ['connect', 'http_503'] } },
+    });
+    fakes[0].configure({ fault: { type: 'cut' }, chunkCount: 6 });
+    const whole = await h.run(['p1,m1', 'p2,m1'], { wholeAnswer: true });
+    expect(whole.result?.target).toBe('p1,m1');
+    expect(whole.events[whole.events.length - 1].type).toBe('error');
+    expect(calls(fakes[1])).toBe(0);
+  });
 });
