@@ -2,6 +2,23 @@ import { EventEmitter } from 'node:events';
 import type { KeyvStoreAdapter, StoredData } from 'keyv';
 import { LRUCache } from 'lru-cache';
 
+/** The LRU node, the entry object and the key string's header: what an entry costs beyond its bytes. */
+const ENTRY_OVERHEAD_BYTES = 96;
+
+/**
+ * The value in memory of its own, exactly its size. A small Buffer is usually a slice of something bigger —
+ * Node's shared 8 KB allocation pool (Buffer.concat), zlib's 16 KB output chunk, an ioredis socket read — and
+ * keeping the slice keeps all of that alive: the memory tier's byte bound would count 1 KB and hold 16.
+ */
+export function ownBytes(value: Buffer): Buffer {
+  if (value.byteOffset === 0 && value.buffer.byteLength === value.byteLength) {
+    return value;
+  }
+  const own = Buffer.allocUnsafeSlow(value.byteLength);
+  value.copy(own);
+  return own;
+}
+
 /** What Keyv hands a store when its serializer is off: the value and its absolute expiry. */
 export interface StoredEntry {
   value: Buffer;
@@ -32,7 +49,7 @@ export class MemoryLruStore extends EventEmitter implements KeyvStoreAdapter {
     super();
     this.lru = new LRUCache<string, StoredEntry>({
       maxSize: maxBytes,
-      sizeCalculation: (entry, key) => entry.value.byteLength + key.length,
+      sizeCalculation: (entry, key) => entry.value.byteLength + key.length + ENTRY_OVERHEAD_BYTES,
       dispose: onDispose ? (_value, key) => onDispose(key) : undefined,
     });
   }
@@ -45,7 +62,8 @@ export class MemoryLruStore extends EventEmitter implements KeyvStoreAdapter {
     if (!Buffer.isBuffer(entry?.value)) {
       return false;
     }
-    this.lru.set(key, entry, { ttl: ttl !== undefined && ttl > 0 ? ttl : undefined });
+    const stored = { ...entry, value: ownBytes(entry.value) };
+    this.lru.set(key, stored, { ttl: ttl !== undefined && ttl > 0 ? ttl : undefined });
     return this.lru.has(key);
   }
 
