@@ -1,6 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
 import { createApp } from './app.factory';
+import { startIdleGc } from './common/idle-gc';
 import { ConfigError, loadConfig, type LoadedConfig } from './config/load-config';
 
 /** `--role api|worker|all` on the command line wins over SWITCHYARD_ROLE and the config files. */
@@ -77,6 +78,8 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<NestFas
       logger.log(`${signal} received: ignored (SIGTERM or SIGINT stop the gateway)`, 'main'),
     );
   }
+  // V8 runs no major GC while idle: a burst's garbage would stay in RSS until the next burst adds its own.
+  startIdleGc(config.Server.idleGcMb * 1024 * 1024);
   await app.listen({ port: config.PORT, host });
   logger.log(
     `Switchyard listening on http://${host}:${(app.getHttpServer().address() as { port?: number } | null)?.port ?? config.PORT}`,

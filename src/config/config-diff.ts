@@ -12,6 +12,7 @@ export const RESTART_REQUIRED: readonly string[] = [
   'HOST',
   'PORT',
   'Server.bodyLimit',
+  'Server.idleGcMb',
   'LOG',
   'LOG_LEVEL',
   'Logging',

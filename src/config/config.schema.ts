@@ -122,6 +122,8 @@ export const configSchema = z.looseObject({
     shutdownGraceMs: nonNegativeInt,
     pingIntervalMs: positiveInt,
     stalledClientMs: positiveInt,
+    /** A full GC once the process is idle and its heap grew this many MB past the live set; 0 = never. */
+    idleGcMb: nonNegativeInt,
   }),
   Redis: z.object({
     enabled: z.boolean(),
