@@ -3,6 +3,7 @@ import { PinoLogger } from 'nestjs-pino';
 import { AppConfigService } from '../config/config.service';
 import { ALL_FEATURES_ON } from '../features/feature-set';
 import { GatewayError } from '../protocol/errors';
+import { collectEvents } from '../providers/event-stream';
 import { ProviderError } from '../providers/provider.types';
 import { ProviderRegistryService } from '../providers/provider-registry.service';
 import { ProviderLimitsService } from '../ratelimit/provider-limits.service';
@@ -432,19 +433,11 @@ export class FailoverService {
   }
 }
 
-/** Every event of an answer, up to its end or its terminal error (which is returned apart too). */
+/** Every event of an answer and its terminal error, if it ended with one (an error event is always the last). */
 async function readWhole(answer: FailoverResult): Promise<{ events: StreamEvent[]; error?: ErrorPayload }> {
-  const events = [...answer.head];
-  for (;;) {
-    const next = await answer.events.next();
-    if (next.done) {
-      return { events };
-    }
-    events.push(next.value);
-    if (next.value.type === 'error') {
-      return { events, error: next.value.error };
-    }
-  }
+  const events = [...answer.head, ...(await collectEvents({ [Symbol.asyncIterator]: () => answer.events }))];
+  const last = events[events.length - 1];
+  return { events, error: last?.type === 'error' ? last.error : undefined };
 }
 
 /** The rest of an answer that is all in its head already. */
