@@ -5,6 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module';
+import { installFastAsyncBind } from './common/fast-async-bind';
 import { registerCompression } from './compression/register-compression';
 import type { LoadedConfig } from './config/load-config';
 import { requestIdFor } from './logging/request-id';
@@ -27,6 +28,7 @@ function workerOnlyError(url: string): Record<string, unknown> {
 
 /** Builds the Fastify-based Nest application (used by main.ts and by the e2e tests). */
 export async function createApp(options: CreateAppOptions): Promise<NestFastifyApplication> {
+  installFastAsyncBind();
   const { config } = options.loaded;
   const adapter = new FastifyAdapter({
     bodyLimit: config.Server.bodyLimit,

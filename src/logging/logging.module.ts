@@ -7,6 +7,17 @@ import { traceLogFields } from '../tracing/trace-log';
 import { redactUrl, redactionPaths } from './redact';
 import { requestIdFor } from './request-id';
 
+/** pino's numeric levels (`silent` drops everything). */
+const LEVEL_VALUES: Record<string, number> = {
+  trace: 10,
+  debug: 20,
+  info: 30,
+  warn: 40,
+  error: 50,
+  fatal: 60,
+  silent: Infinity,
+};
+
 type RawRequest = IncomingMessage & { id?: string; switchyard?: Record<string, unknown> };
 
 /**
@@ -24,6 +35,8 @@ export class LoggingModule {
           useFactory: (config: AppConfigService) => {
             const logging = config.get('Logging');
             const pretty = logging.prettyPrint && !destination;
+            // Logging is restart-only (config-diff), so the threshold is fixed for the logger's life.
+            const threshold = LEVEL_VALUES[logging.level] ?? 0;
             const options = {
               level: logging.level,
               // Tracing on: every line logged inside a span carries its trace_id / span_id.
@@ -41,8 +54,11 @@ export class LoggingModule {
                 }),
                 res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
               },
-              customLogLevel: (_req: IncomingMessage, res: ServerResponse, err?: Error) =>
-                err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+              // A level the logger drops is 'silent': pino-http then skips building the access line at all.
+              customLogLevel: (_req: IncomingMessage, res: ServerResponse, err?: Error) => {
+                const level = err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info';
+                return LEVEL_VALUES[level] >= threshold ? level : 'silent';
+              },
               customSuccessMessage: (req: IncomingMessage, res: ServerResponse) =>
                 `${req.method} ${req.url?.split('?')[0]} ${res.statusCode}`,
               customErrorMessage: (req: IncomingMessage, res: ServerResponse) =>

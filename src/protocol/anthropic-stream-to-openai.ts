@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomAlnum } from '../common/random-id';
 import { stopReasonToFinishReason } from './stop-reason';
 import type { StreamEvent, Usage } from './types';
 import { anthropicUsageToOpenAI } from './usage';
@@ -34,9 +34,7 @@ export class AnthropicToOpenAIChunks {
   constructor(private readonly opts: OpenAIChunkOptions) {
     this.id =
       opts.id ??
-      `chatcmpl-${randomBytes(18)
-        .toString('base64url')
-        .replace(/[^a-zA-Z0-9]/g, 'x')}`;
+      `chatcmpl-${randomAlnum(18)}`;
     this.created = opts.created ?? Math.floor(Date.now() / 1000);
     this.reasoningField = opts.reasoningField === undefined ? 'reasoning_content' : opts.reasoningField;
   }

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomAlnum } from '../common/random-id';
 import { isJson, reasoningSignature, reasoningText, toErrorPayload, type Json } from './openai-chunk-fields';
 import { BlockSequencer } from './openai-stream-blocks';
 import { ToolCallAssembler } from './openai-stream-tools';
@@ -45,9 +45,7 @@ export class OpenAIStreamToAnthropic {
     this.tools = new ToolCallAssembler(this.blocks, opts.toolNames);
     const id =
       opts.messageId ??
-      randomBytes(18)
-        .toString('base64url')
-        .replace(/[^a-zA-Z0-9]/g, 'x');
+randomAlnum(18);
     this.messageId = id.startsWith('msg_') ? id : `msg_${id}`;
   }
 

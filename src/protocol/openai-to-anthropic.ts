@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomHex } from '../common/random-id';
 import { GatewayError } from './errors';
 import { openAIMessagesToAnthropic } from './openai-messages-to-anthropic';
 import type { OpenAIChatCompletion, OpenAIChatRequest, OpenAITool } from './openai-types';
@@ -208,7 +208,7 @@ function parseArguments(args: unknown): Record<string, unknown> {
 /** Keeps the upstream id recognisable in logs (msg_chatcmpl-…) while giving clients the msg_ prefix. */
 function messageId(upstreamId: unknown): string {
   if (typeof upstreamId !== 'string' || upstreamId === '') {
-    return `msg_${randomBytes(12).toString('hex')}`;
+    return `msg_${randomHex(12)}`;
   }
   return upstreamId.startsWith('msg_') ? upstreamId : `msg_${upstreamId.replace(/[^a-zA-Z0-9_-]/g, '_')}`;
 }

@@ -1,4 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomAlnum } from '../common/random-id';
+import { createHash } from 'node:crypto';
 
 const VALID_ID = /^[a-zA-Z0-9_-]+$/;
 
@@ -17,9 +18,7 @@ export function sanitizeToolId(id: string | number | null | undefined): string {
 export function newToolId(): string {
   return (
     'toolu_' +
-    randomBytes(12)
-      .toString('base64url')
-      .replace(/[^a-zA-Z0-9]/g, 'x')
+randomAlnum(12)
   );
 }
 

@@ -24,6 +24,34 @@ export interface PoolCounts {
   size: number;
 }
 
+/**
+ * undici's own `size` getter (queued + running requests) behind `pool.stats.size`. `stats` builds a
+ * PoolStats of six counters, each a walk over the pool's clients, and `pick` asks on every request: this
+ * reads the one counter needed. Found by its description on the prototype chain; if a future undici
+ * renames it, `stats.size` is used as before.
+ */
+const kSize: symbol | undefined = (() => {
+  for (let proto: object | null = Pool.prototype; proto; proto = Object.getPrototypeOf(proto) as object | null) {
+    const sym = Object.getOwnPropertySymbols(proto).find(
+      (s) => s.description === 'size' && typeof Object.getOwnPropertyDescriptor(proto, s)?.get === 'function',
+    );
+    if (sym) {
+      return sym;
+    }
+  }
+  return undefined;
+})();
+
+export function poolSize(pool: Pool): number {
+  if (kSize) {
+    const n = (pool as unknown as Record<symbol, unknown>)[kSize];
+    if (typeof n === 'number') {
+      return n;
+    }
+  }
+  return pool.stats.size;
+}
+
 interface Shard {
   pool: Pool;
   limit: number;
@@ -155,7 +183,7 @@ export class ElasticPool extends Dispatcher {
   private pick(): Shard {
     const perSocket = this.options.pipelining ?? 1;
     for (const s of this.shards) {
-      if (s.pool.stats.size < s.limit * perSocket) {
+      if (poolSize(s.pool) < s.limit * perSocket) {
         return s;
       }
     }
@@ -166,7 +194,7 @@ export class ElasticPool extends Dispatcher {
       return shard;
     }
     // At the ceiling: queue where the wait should be shortest.
-    return this.shards.reduce((a, b) => (a.pool.stats.size / a.limit <= b.pool.stats.size / b.limit ? a : b));
+    return this.shards.reduce((a, b) => (poolSize(a.pool) / a.limit <= poolSize(b.pool) / b.limit ? a : b));
   }
 
   private addShard(limit: number): Shard {

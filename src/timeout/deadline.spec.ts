@@ -57,4 +57,31 @@ describe('AttemptDeadline', () => {
     await expect(d.race(Promise.reject(new Error('boom')))).rejects.toThrow('boom');
     d.dispose();
   });
+
+  it('a stream of short reads never trips the idle deadline; a read pending idleMs does', async () => {
+    const d = new AttemptDeadline({ totalMs: 10_000, firstByteMs: 10_000, idleMs: 40, target: 'p,m' });
+    d.firstEvent();
+    // 8 reads of 15 ms back to back: 120 ms in all, three idle periods, each read well under the deadline.
+    for (let i = 0; i < 8; i++) {
+      d.armIdle();
+      await sleep(15);
+      d.disarmIdle();
+    }
+    expect(d.aborted).toBe(false);
+    d.armIdle(); // a read that starts just after the timer was re-armed for the previous one
+    const started = performance.now();
+    expect(await d.race(new Promise(() => undefined))).toBe(ABORTED);
+    expect(d.expired?.kind).toBe('idle');
+    expect(performance.now() - started).toBeGreaterThanOrEqual(38); // never before its own 40 ms
+    d.dispose();
+  });
+
+  it('settles every pending race when the attempt is aborted', async () => {
+    const d = new AttemptDeadline({ totalMs: 10_000, firstByteMs: 10_000, idleMs: 10_000 });
+    const a = d.race(new Promise(() => undefined));
+    const b = d.race(new Promise(() => undefined));
+    d.abort(new Error('stop'));
+    expect(await Promise.all([a, b])).toEqual([ABORTED, ABORTED]);
+    d.dispose();
+  });
 });

@@ -35,12 +35,20 @@ export const ABORTED: unique symbol = Symbol('aborted');
  * `firstEvent()`), and the idle gap (armed only while a read is pending, so a slow client pulling with
  * backpressure is never mistaken for a stalled upstream). Timers and the client listener are released by
  * `dispose()`, which callers run in `finally`.
+ *
+ * Per event a stream arms and disarms the idle deadline and races one read: both are kept off the timer
+ * list and the signal's listener list. The idle timer is created once and, when it fires while a read is
+ * pending but younger than the deadline, re-armed for the remainder (a stalled read still fails within
+ * `idleMs` of its start); `race` registers its waiter in a set that the one abort listener settles.
  */
 export class AttemptDeadline {
   private readonly controller = new AbortController();
   private readonly timers = new Set<NodeJS.Timeout>();
   private firstByteTimer?: NodeJS.Timeout;
   private idleTimer?: NodeJS.Timeout;
+  /** performance.now() when the pending read started; undefined while no read is pending. */
+  private readStartedAt?: number;
+  private readonly waiters = new Set<(v: typeof ABORTED) => void>();
   private readonly onClientAbort = (): void => this.abort(this.opts.clientSignal?.reason);
   /** The deadline that fired, if any. */
   expired?: UpstreamTimeoutError;
@@ -51,6 +59,7 @@ export class AttemptDeadline {
       this.abort(client.reason);
       return;
     }
+    this.controller.signal.addEventListener('abort', () => this.releaseWaiters(), { once: true });
     client?.addEventListener('abort', this.onClientAbort, { once: true });
     this.schedule('total', opts.totalMs);
     this.firstByteTimer = this.schedule('first_byte', Math.min(opts.firstByteMs, opts.totalMs));
@@ -72,14 +81,18 @@ export class AttemptDeadline {
 
   /** A read of the next event starts. */
   armIdle(): void {
-    this.clear(this.idleTimer);
-    this.idleTimer = this.schedule('idle', this.opts.idleMs);
+    if (!Number.isFinite(this.opts.idleMs) || this.aborted) {
+      return;
+    }
+    this.readStartedAt = performance.now();
+    if (!this.idleTimer) {
+      this.idleTimer = this.idleCheck(this.opts.idleMs);
+    }
   }
 
   /** The read returned. */
   disarmIdle(): void {
-    this.clear(this.idleTimer);
-    this.idleTimer = undefined;
+    this.readStartedAt = undefined;
   }
 
   abort(reason?: unknown): void {
@@ -89,26 +102,24 @@ export class AttemptDeadline {
   }
 
   /**
-   * Settles with the promise's outcome, or with ABORTED as soon as the attempt is aborted. The abort
-   * listener is removed when the promise settles (a long-lived Promise.race partner would accumulate one
-   * reaction per event of a long stream).
+   * Settles with the promise's outcome, or with ABORTED as soon as the attempt is aborted. Nothing stays
+   * behind once the promise settles (a long stream races one read per event).
    */
   race<T>(promise: Promise<T>): Promise<T | typeof ABORTED> {
-    const signal = this.controller.signal;
-    if (signal.aborted) {
+    if (this.aborted) {
       promise.catch(() => undefined);
       return Promise.resolve(ABORTED);
     }
     return new Promise<T | typeof ABORTED>((resolve, reject) => {
-      const onAbort = (): void => resolve(ABORTED);
-      signal.addEventListener('abort', onAbort, { once: true });
+      const waiter = resolve as (v: typeof ABORTED) => void;
+      this.waiters.add(waiter);
       promise.then(
         (value) => {
-          signal.removeEventListener('abort', onAbort);
+          this.waiters.delete(waiter);
           resolve(value);
         },
         (err: unknown) => {
-          signal.removeEventListener('abort', onAbort);
+          this.waiters.delete(waiter);
           // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- pass the original through untouched
           reject(err);
         },
@@ -123,7 +134,42 @@ export class AttemptDeadline {
     this.timers.clear();
     this.firstByteTimer = undefined;
     this.idleTimer = undefined;
+    this.readStartedAt = undefined;
     this.opts.clientSignal?.removeEventListener('abort', this.onClientAbort);
+  }
+
+  private releaseWaiters(): void {
+    for (const w of this.waiters) {
+      w(ABORTED);
+    }
+    this.waiters.clear();
+  }
+
+  /** The idle timer: fires the deadline for a read pending `idleMs`, re-arms for a younger one. */
+  private idleCheck(delayMs: number): NodeJS.Timeout {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.idleTimer = undefined;
+      const started = this.readStartedAt;
+      if (started === undefined || this.aborted) {
+        return; // no read pending: the next armIdle starts a fresh timer
+      }
+      const waited = performance.now() - started;
+      if (waited + 1 >= this.opts.idleMs) {
+        this.expire('idle', this.opts.idleMs);
+      } else {
+        this.idleTimer = this.idleCheck(this.opts.idleMs - waited);
+      }
+    }, Math.max(0, delayMs));
+    this.timers.add(timer);
+    return timer;
+  }
+
+  private expire(kind: DeadlineKind, ms: number): void {
+    if (!this.aborted) {
+      this.expired = new UpstreamTimeoutError(kind, Math.round(ms), this.opts.target);
+      this.abort(this.expired);
+    }
   }
 
   private schedule(kind: DeadlineKind, ms: number): NodeJS.Timeout | undefined {
@@ -133,10 +179,7 @@ export class AttemptDeadline {
     const timer = setTimeout(
       () => {
         this.timers.delete(timer);
-        if (!this.aborted) {
-          this.expired = new UpstreamTimeoutError(kind, Math.round(ms), this.opts.target);
-          this.abort(this.expired);
-        }
+        this.expire(kind, ms);
       },
       Math.max(0, ms),
     );

@@ -21,6 +21,7 @@ import {
   type Target,
   type UpstreamCallContext,
 } from '../provider.types';
+import { memoByString } from '../../common/memo-by-string';
 import { providerHost } from '../provider-host';
 import type { UpstreamBody } from '../upstream.client';
 import { midStreamErrorPayload, providerErrorFromResponse } from '../upstream-errors';
@@ -64,14 +65,14 @@ const COUNT_FIELDS = [
  * CCR's api_base_url is the full endpoint (…/v1/messages). A bare origin, a `/v1` base or an SDK-style
  * base such as DeepSeek's `…/anthropic` gets the Messages path appended.
  */
-export function anthropicMessagesUrl(base: string): string {
+export const anthropicMessagesUrl = memoByString((base: string): string => {
   const url = new URL(base);
   const path = url.pathname.replace(/\/+$/, '');
   if (!path.endsWith('/messages')) {
     url.pathname = path.endsWith('/v1') ? `${path}/messages` : `${path}/v1/messages`;
   }
   return url.toString();
-}
+});
 
 export function anthropicCountTokensUrl(base: string): string {
   const url = new URL(anthropicMessagesUrl(base));

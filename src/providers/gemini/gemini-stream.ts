@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomHex } from '../../common/random-id';
 import { mintThinkingSignature, MINTED_SIGNATURE_PREFIX } from '../../protocol/thinking-signature';
 import { newToolId, sanitizeToolId, type ToolNameMap } from '../../protocol/tool-ids';
 import type { ErrorPayload, StopReason, StreamEvent, Usage } from '../../protocol/types';
@@ -59,7 +59,7 @@ export class GeminiStreamToAnthropic {
   private readonly id: string;
 
   constructor(private readonly opts: GeminiStreamOptions) {
-    this.id = opts.messageId ?? `msg_${randomBytes(12).toString('hex')}`;
+    this.id = opts.messageId ?? `msg_${randomHex(12)}`;
   }
 
   get finished(): boolean {

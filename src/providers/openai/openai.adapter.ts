@@ -1,4 +1,5 @@
 import { messageToEvents } from '../../protocol/accumulate';
+import { memoByString } from '../../common/memo-by-string';
 import { providerHost } from '../provider-host';
 import { anthropicToOpenAIRequest } from '../../protocol/anthropic-to-openai';
 import type { OpenAIChatCompletion } from '../../protocol/openai-types';
@@ -24,8 +25,13 @@ import type { JsonObject, OpenAIRequestOptions, ResponseTransform } from '../tra
 import type { UpstreamBody } from '../upstream.client';
 import { midStreamErrorPayload, providerErrorFromResponse } from '../upstream-errors';
 
-/** CCR style full endpoint; a `/v1` (or `/v4`, z.ai) base or a bare origin gets `/chat/completions`. */
-export function openAIChatUrl(base: string): string {
+/**
+ * The chat completions URL of an `api_base_url`, memoised (it is asked on every request): CCR style full
+ * endpoint; a `/v1` (or `/v4`, z.ai) base or a bare origin gets `/chat/completions`.
+ */
+export const openAIChatUrl = memoByString(chatUrlOf);
+
+function chatUrlOf(base: string): string {
   const url = new URL(base);
   const path = url.pathname.replace(/\/+$/, '');
   if (path === '') {
