@@ -1,5 +1,6 @@
 import { messageToEvents } from '../protocol/accumulate';
 import type { MessageResponse, StreamEvent } from '../protocol/types';
+import { RESUMED_FIELD } from '../failover/stream-resume';
 import { codecFor, decodeEntry, encodeEntry, refusalReason, type CacheEntry } from './cache-entry.codec';
 
 const STORABLE = ['end_turn', 'tool_use', 'stop_sequence', 'max_tokens'];
@@ -95,6 +96,11 @@ describe('what may be stored', () => {
     ['no stop_reason', ok.filter((e) => e.type !== 'message_delta'), 'no stop_reason'],
     ['events after message_stop', [...ok, ok[1]], 'incomplete: no message_stop'],
     ['two message_starts', [ok[0], ...ok], 'more than one message_start'],
+    [
+      'a resumed answer (spliced from two upstream answers)',
+      [...ok.slice(0, -1), { type: 'message_stop', [RESUMED_FIELD]: 1 }],
+      'resumed answer',
+    ],
   ])('%s', (_name, events, reason) => {
     expect(refusalReason(events as StreamEvent[], STORABLE)).toBe(reason);
   });

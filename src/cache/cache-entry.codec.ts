@@ -1,6 +1,7 @@
 import { promisify } from 'node:util';
 import { brotliCompress, brotliDecompress, constants, gunzip, gzip } from 'node:zlib';
 import type { SwitchyardConfig } from '../config/config.schema';
+import { isResumedAnswer } from '../failover/stream-resume';
 import type { StreamEvent } from '../protocol/types';
 
 /** What a cache entry holds: the canonical event log of one complete answer (ARCHITECTURE.md §1). */
@@ -75,6 +76,11 @@ export async function encodeEntry(entry: CacheEntry, codec: EntryCodec): Promise
 }
 
 export async function decodeEntry(data: Buffer): Promise<CacheEntry> {
+  return (await decodeEntrySized(data)).entry;
+}
+
+/** The entry and the size of its JSON (what it occupies once decoded, roughly). */
+export async function decodeEntrySized(data: Buffer): Promise<{ entry: CacheEntry; rawBytes: number }> {
   const body = data.subarray(1);
   let raw: Buffer;
   switch (data[0]) {
@@ -94,13 +100,14 @@ export async function decodeEntry(data: Buffer): Promise<CacheEntry> {
   if (entry?.v !== 1 || !Array.isArray(entry.events) || typeof entry.target !== 'string') {
     throw new Error('not a v1 cache entry');
   }
-  return entry;
+  return { entry, rawBytes: raw.length };
 }
 
 /**
  * Why a log must not be stored, or undefined when it may be. Only complete, successful answers are kept:
  * message_start first, message_stop last, every block closed, no error event, and a final stop_reason the
- * configuration allows — never an error, a cut stream, an aborted request or a partial answer.
+ * configuration allows — never an error, a cut stream, an aborted request or a partial answer. A resumed answer
+ * (spliced from two upstream answers, docs/failover.md#stream-resume) is not one answer to replay either.
  */
 export function refusalReason(
   events: readonly StreamEvent[],
@@ -140,6 +147,9 @@ export function refusalReason(
       case 'message_stop':
         if (i !== log.length - 1) {
           return 'events after message_stop';
+        }
+        if (isResumedAnswer(ev)) {
+          return 'resumed answer';
         }
         break;
       case 'content_block_delta':

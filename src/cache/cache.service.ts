@@ -8,7 +8,15 @@ import type { CanonicalRequest, StreamEvent } from '../protocol/types';
 import { DegradedModeService } from '../redis/degraded-mode.service';
 import { RedisService } from '../redis/redis.service';
 import { cacheKeyFromDigests, fieldDigests } from './canonical-key';
-import { codecFor, decodeEntry, encodeEntry, refusalReason, type EntryCodec } from './cache-entry.codec';
+import {
+  codecFor,
+  decodeEntrySized,
+  encodeEntry,
+  refusalReason,
+  type CacheEntry,
+  type EntryCodec,
+} from './cache-entry.codec';
+import { DecodedEntries } from './decoded-entries';
 import { parseCachePolicy } from './cache-policy';
 import { CacheRecorder, replayEvents } from './cache-recorder';
 import { CacheSnapshotter } from './cache-snapshotter';
@@ -44,6 +52,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
    */
   private readonly pending = new Map<string, { target: string; storedAt: number; events: StreamEvent[] }>();
   readonly memory: MemoryLruStore;
+  private readonly decoded: DecodedEntries;
   private readonly redisStore?: IoredisKeyvStore;
   private readonly redisIndex?: RedisTargetIndex;
   private readonly tiers: Cache;
@@ -68,6 +77,8 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     const boot = config.get('Cache');
     this.codec = codecFor(config.get('Compression'));
     this.memory = new MemoryLruStore(boot.maxMemoryBytes, (key) => this.memoryIndex.remove(key));
+    // Decoded copies of the hottest memory-tier entries: a quarter of the tier's budget, in JSON bytes.
+    this.decoded = new DecodedEntries(Math.floor(boot.maxMemoryBytes / 4));
     const stores = [rawKeyv(this.memory)];
     if (redis.configured) {
       this.redisStore = new IoredisKeyvStore({
@@ -262,6 +273,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
         const memory = this.memory.entries;
         await this.memory.clear();
         this.memoryIndex.clear();
+        this.decoded.clear();
         return { memory, redis: (await this.redisStore?.clearCount()) ?? 0 };
       }
       let memory = 0;
@@ -321,7 +333,7 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     maxAgeSec: number | undefined,
   ): Promise<CachedAnswer | undefined> {
     try {
-      const entry = await decodeEntry(data);
+      const entry = await this.decodeShared(data, tier);
       if (maxAgeSec !== undefined && Date.now() - entry.storedAt > maxAgeSec * 1000) {
         return undefined;
       }
@@ -330,6 +342,19 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
       this.fail(err, 'undecodable cache entry ignored');
       return undefined;
     }
+  }
+
+  /** Memory-tier entries are decoded once while hot (DecodedEntries); Redis reads are fresh Buffers anyway. */
+  private async decodeShared(data: Buffer, tier: CachedAnswer['tier']): Promise<CacheEntry> {
+    if (tier !== 'memory') {
+      return (await decodeEntrySized(data)).entry;
+    }
+    const known = this.decoded.get(data);
+    if (known) {
+      return known;
+    }
+    const { entry, rawBytes } = await decodeEntrySized(data);
+    return this.decoded.set(data, entry, rawBytes);
   }
 
   private fail(err: unknown, msg: string): void {

@@ -214,6 +214,11 @@ export const configSchema = z.looseObject({
       windowMs: positiveInt,
     }),
     health: providerHealthSchema.required({ enabled: true, mode: true, intervalMs: true, timeoutMs: true }),
+    /** A streamed answer that breaks after its first event continues on the next target (docs/failover.md). */
+    resume: z.object({
+      enabled: z.boolean(),
+      maxResumes: nonNegativeInt,
+    }),
   }),
   AdaptiveTimeout: z.object({
     enabled: z.boolean(),

@@ -13,6 +13,8 @@ export interface OpenedAttempt {
   probe: boolean;
   deadline: AttemptDeadline;
   ttfbMs: number;
+  /** performance.now() at which the attempt's total deadline fires. */
+  expiresAt: number;
   head: StreamEvent[];
   iterator: AsyncIterator<StreamEvent>;
 }
@@ -128,7 +130,11 @@ export function startAttempt(opts: {
       }
       deadline.firstEvent();
       const ttfbMs = Math.round(performance.now() - started);
-      return { ok: true, opened: { target, probe, deadline, ttfbMs, head: [first.value], iterator } };
+      const expiresAt = started + plan.totalMs;
+      return {
+        ok: true,
+        opened: { target, probe, deadline, ttfbMs, expiresAt, head: [first.value], iterator },
+      };
     } catch (err) {
       closeQuietly(iterator);
       const error = asProviderError(err, deadline, target);

@@ -4,6 +4,9 @@ import type { LocalBuckets } from '../metrics/fast-histogram';
 
 export type HedgeOutcome = 'won_primary' | 'won_hedge' | 'budget_exhausted' | 'both_failed';
 
+/** How a streamed answer that broke after its commit point went on (docs/failover.md#stream-resume). */
+export type StreamResumeOutcome = 'resumed' | 'refused' | 'failed';
+
 /** How one upstream call ended (the `outcome` label of the upstream latency metrics). */
 export type AttemptOutcome = 'ok' | 'failed' | 'timeout' | 'client_closed' | 'hedge_lost';
 
@@ -106,6 +109,10 @@ export class FailoverCounters {
 
   hedge(outcome: HedgeOutcome): void {
     this.inc(`hedges{outcome=${outcome}}`);
+  }
+
+  streamResume(outcome: StreamResumeOutcome): void {
+    this.inc(`stream_resumes{outcome=${outcome}}`);
   }
 
   allUnavailable(): void {

@@ -147,7 +147,8 @@ export class FailoverService {
     const failover = f.enabled && features.failover;
     const triggers = new Set<string>(f.triggers);
     const maxCalls = failover ? 1 + f.maxRetries : 1;
-    const base = this.buildChain(input.chain, features.failover);
+    const excluded = new Set((input.exclude ?? []).map((t) => this.providers.canonical(t) ?? t));
+    const base = this.buildChain(input.chain, features.failover).filter((t) => !excluded.has(t));
     await this.state.refresh(base); // other instances' breakers and cooldowns count for the order too
     const queue = failover ? this.scores.orderChain(base) : base;
     preferFirst(queue, input.preferred && (this.providers.canonical(input.preferred) ?? input.preferred));
@@ -384,7 +385,7 @@ export class FailoverService {
     const events = new CommittedStream(opened, (end) =>
       this.recorder.ended(opened, end, input.stream !== false),
     );
-    return { target: opened.target, head: opened.head, events, attempts };
+    return { target: opened.target, head: opened.head, events, attempts, expiresAt: opened.expiresAt };
   }
 
   /** The slower half of a hedge: aborted (the fake sees its socket close), released, recorded as lost. */

@@ -20,6 +20,8 @@ export interface FailoverResult {
   /** The rest, with idle/total deadlines enforced. */
   events: AsyncIterator<StreamEvent>;
   attempts: AttemptRecord[];
+  /** performance.now() at which the serving attempt's total deadline fires (a stream resume stays within it). */
+  expiresAt?: number;
 }
 
 export interface FailoverInput {
@@ -53,6 +55,8 @@ export interface FailoverInput {
    * finished, so an answer that breaks halfway is failed over like one that never started.
    */
   wholeAnswer?: boolean;
+  /** Targets left out of the chain (a stream resume continues without the targets that broke). */
+  exclude?: readonly string[];
 }
 
 const attemptLog = new WeakMap<object, AttemptRecord[]>();

@@ -1,12 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
-import type { FeatureSet } from '../features/feature-set';
+import { AppConfigService } from '../config/config.service';
+import { ALL_FEATURES_ON, type FeatureSet } from '../features/feature-set';
 import { GatewayError } from '../protocol/errors';
 import type { CanonicalRequest, StreamEvent } from '../protocol/types';
 import { ProviderRegistryService } from '../providers/provider-registry.service';
 import { TracingService } from '../tracing/tracing.service';
 import type { TraceCarrier } from '../tracing/trace-carrier';
-import { FailoverService, type FailoverResult } from './failover.service';
+import { FailoverCounters } from './failover-counters';
+import { FailoverService, type FailoverInput, type FailoverResult } from './failover.service';
+import { ResumingStream } from './resuming-stream';
+import type { ResumeSettings } from './stream-resume';
 
 /** Client headers an upstream call may need (adapters read the Anthropic ones); the rest stay at the edge. */
 const FORWARDED_HEADERS = ['anthropic-beta', 'anthropic-version', 'user-agent', 'x-claude-code-session-id'];
@@ -72,8 +76,8 @@ export async function* prepend(head: StreamEvent[], rest: AsyncIterator<StreamEv
 
 /**
  * One request's upstream work: the failover chain over the providers' adapters, under adaptive timeouts
- * and provider slots. The direct path and queue workers both run it, so queued requests behave exactly
- * like direct ones.
+ * and provider slots, and the resume of a streamed answer that breaks after its first event. The direct
+ * path and queue workers both run it, so queued requests behave exactly like direct ones.
  */
 @Injectable()
 export class UpstreamCallService {
@@ -82,6 +86,8 @@ export class UpstreamCallService {
     private readonly providers: ProviderRegistryService,
     private readonly logger: PinoLogger,
     private readonly tracing: TracingService,
+    private readonly config: AppConfigService,
+    private readonly counters: FailoverCounters,
   ) {
     this.logger.setContext('upstream');
   }
@@ -90,15 +96,61 @@ export class UpstreamCallService {
     return this.tracing.continueFrom(job.trace, () => this.execute(job, signal));
   }
 
-  private execute(job: UpstreamJob, signal: AbortSignal): Promise<FailoverResult> {
-    return this.failover.execute({
+  private async execute(job: UpstreamJob, signal: AbortSignal): Promise<FailoverResult> {
+    const result = await this.failover.execute(this.failoverInput(job, job.request, signal));
+    const settings = this.resumeSettings(job);
+    if (!settings) {
+      return result;
+    }
+    const features = job.features ?? ALL_FEATURES_ON;
+    const events = new ResumingStream(
+      result,
+      { settings, request: job.request, signal },
+      {
+        continueWith: (request, exclude, resumeSignal, prefillTokens) =>
+          this.tracing.continueFrom(job.trace, () =>
+            this.failover.execute({
+              ...this.failoverInput(job, request, resumeSignal),
+              inputTokens: job.tokenCount + prefillTokens,
+              exclude: [...exclude],
+            }),
+          ),
+        targetsLeft: (exclude) =>
+          this.failover.buildChain(job.chain, features.failover).filter((t) => !exclude.has(t)).length,
+        counters: this.counters,
+        logger: this.logger,
+      },
+    );
+    return { ...result, events };
+  }
+
+  /**
+   * `Failover.resume` when this request's answer may be resumed (read per request: the section reloads):
+   * a streaming client (a non-stream one already gets whole-answer failover), a streaming upstream call,
+   * failover on for the request.
+   */
+  private resumeSettings(job: UpstreamJob): ResumeSettings | undefined {
+    const f = this.config.get('Failover');
+    const features = job.features ?? ALL_FEATURES_ON;
+    const on =
+      f.resume.enabled &&
+      f.resume.maxResumes > 0 &&
+      f.enabled &&
+      features.failover &&
+      job.request.stream === true &&
+      job.wholeAnswer !== true;
+    return on ? { ...f.resume } : undefined;
+  }
+
+  private failoverInput(job: UpstreamJob, request: CanonicalRequest, signal: AbortSignal): FailoverInput {
+    return {
       chain: job.chain,
       scenario: job.scenario,
       longContextTarget: job.longContextTarget,
       inputTokens: job.tokenCount,
-      maxTokens: job.request.max_tokens,
+      maxTokens: request.max_tokens,
       model: job.clientModel,
-      stream: job.request.stream === true,
+      stream: request.stream === true,
       signal,
       priority: job.priority,
       maxSlotWaitMs: job.maxSlotWaitMs,
@@ -112,7 +164,7 @@ export class UpstreamCallService {
             type: 'not_found_error',
           });
         }
-        return this.providers.adapterFor(target).send(job.request, target, {
+        return this.providers.adapterFor(target).send(request, target, {
           requestId: job.requestId,
           signal: attemptSignal,
           clientHeaders: job.headers,
@@ -121,6 +173,6 @@ export class UpstreamCallService {
           logger: this.logger,
         });
       },
-    });
+    };
   }
 }

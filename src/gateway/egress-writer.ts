@@ -2,6 +2,7 @@ import type { Writable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import { plainSseSink, type SseSink } from '../compression/sse-compressor.service';
 import { AnthropicToOpenAIChunks } from '../protocol/anthropic-stream-to-openai';
+import { isResumedAnswer } from '../failover/stream-resume';
 import { encodeAnthropicEvent, encodeOpenAIData, encodeSseComment } from '../protocol/sse';
 import type { StreamEvent } from '../protocol/types';
 
@@ -76,10 +77,13 @@ async function writeChunk(res: Writable, chunk: string, highWaterMark: number, s
   });
 }
 
+const MESSAGE_STOP: StreamEvent = { type: 'message_stop' };
+
 /** Serialises canonical events into the client's SSE dialect. */
 function serializer(opts: SseOptions): (ev: StreamEvent) => string {
   if (opts.format === 'anthropic') {
-    return encodeAnthropicEvent;
+    // A resumed answer's message_stop carries an internal marker (for the cache); clients get the plain event.
+    return (ev) => encodeAnthropicEvent(isResumedAnswer(ev) ? MESSAGE_STOP : ev);
   }
   const chunks = new AnthropicToOpenAIChunks({ model: opts.model, includeUsage: opts.includeUsage });
   return (ev) => {

@@ -7,8 +7,8 @@ import { splitTarget } from './outcome-class';
 
 /**
  * Upstream calls: latency histograms fed once per finished call (FailoverCounters' attempt hook), and the
- * failover machinery's own running totals (failovers, retries, attempts, hedges, breaker transitions) read
- * at scrape time. Outcome labels: ok, failed, timeout, client_closed, hedge_lost.
+ * failover machinery's own running totals (failovers, retries, attempts, hedges, stream resumes, breaker
+ * transitions) read at scrape time. Outcome labels: ok, failed, timeout, client_closed, hedge_lost.
  */
 @Injectable()
 export class UpstreamMetrics implements OnModuleInit, OnModuleDestroy {
@@ -74,6 +74,12 @@ export class UpstreamMetrics implements OnModuleInit, OnModuleDestroy {
       'Hedged requests by outcome: won_primary, won_hedge, both_failed, budget_exhausted (not started).',
       ['outcome'],
       () => c.labelled('hedges').map((s): Sample => [{ outcome: s.labels.outcome }, s.value]),
+    );
+    m.bridgedCounter(
+      'switchyard_stream_resumes_total',
+      'Streamed answers that broke after their first event: resumed on another target, refused (not resumable: content other than text, error type, no target or budget left) or failed (the continuation found no target that answered).',
+      ['outcome'],
+      () => c.labelled('stream_resumes').map((s): Sample => [{ outcome: s.labels.outcome }, s.value]),
     );
     m.bridgedCounter(
       'switchyard_circuit_transitions_total',

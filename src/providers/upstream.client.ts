@@ -1,3 +1,4 @@
+import { memoByString } from '../common/memo-by-string';
 import { Pool, ProxyAgent, type Dispatcher } from 'undici';
 import { withTraceHeaders } from '../tracing/propagation';
 import { ElasticPool, type ElasticLimits, type PoolTuneEvent } from './pool-elastic';
@@ -97,6 +98,12 @@ export function providerTransport(p: ProviderConfig): { pool: OriginOverrides; t
   };
 }
 
+/** Origin and path of an upstream URL, parsed once per distinct URL (every request asks). */
+const splitUrl = memoByString((raw: string): { origin: string; path: string } => {
+  const url = new URL(raw);
+  return { origin: url.origin, path: url.pathname + url.search };
+});
+
 /**
  * The one owner of upstream sockets: one undici Pool per origin (keep-alive, bounded), or — with a proxy —
  * one shared ProxyAgent whose per-origin pools we still track for stats. Wrapped in a Nest provider by the
@@ -148,7 +155,7 @@ export class UpstreamClient {
     if (this.closed) {
       throw new Error('UpstreamClient is closed');
     }
-    const origin = new URL(url).origin;
+    const { origin } = splitUrl(url);
     if (!this.overrides.has(origin)) {
       this.overrides.set(origin, overrides);
     }
@@ -233,13 +240,13 @@ export class UpstreamClient {
   }
 
   async request(req: UpstreamRequest): Promise<UpstreamResponse> {
-    const url = new URL(req.url);
+    const url = splitUrl(req.url);
     const dispatcher = this.dispatcherFor(req.url, req.pool);
     this.ledger.of(url.origin).lastUsedAt = Date.now();
     try {
       const res = await dispatcher.request({
         origin: url.origin,
-        path: url.pathname + url.search,
+        path: url.path,
         method: req.method ?? 'POST',
         headers: withTraceHeaders(req.headers),
         body: req.body,
