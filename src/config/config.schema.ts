@@ -207,6 +207,13 @@ export const configSchema = z.looseObject({
       consecutiveFailures: positiveInt,
       openMs: positiveInt,
       maxOpenMs: positiveInt,
+      /** Opens on a hang: enough attempts waiting for a first byte well past the target's usual TTFB. */
+      slowCalls: z.object({
+        enabled: z.boolean(),
+        minCalls: positiveInt,
+        k: z.number().positive(),
+        minMs: positiveInt,
+      }),
     }),
     hedge: z.object({
       enabled: z.boolean(),

@@ -86,4 +86,40 @@ describe('CircuitBreaker', () => {
     expect(b.adopt({ openUntil: 0, level: 0, changedAt: 200 })).toBe(true);
     expect(b.state(1000)).toBe('closed');
   });
+
+  describe('slow-call trip', () => {
+    it('opens when enough attempts wait past the threshold with no first byte from the target', () => {
+      const b = new CircuitBreaker(settings);
+      const t = 1_000_000;
+      for (let i = 0; i < 5; i++) {
+        b.attemptStarted(t + i * 5); // 200 req/s into a hanging provider
+      }
+      expect(b.tripIfSlow(t + 200, 250, 5)).toBeUndefined(); // none has waited 250 ms yet
+      expect(b.slowCalls(t + 252, 250)).toBe(1);
+      expect(b.tripIfSlow(t + 252, 250, 5)).toBeUndefined();
+      expect(b.tripIfSlow(t + 270, 250, 5)).toBe('opened');
+      expect(b.state(t + 270)).toBe('open');
+    });
+
+    it('stays closed while the target still answers some of them', () => {
+      const b = new CircuitBreaker(settings);
+      const t = 1_000_000;
+      for (let i = 0; i < 6; i++) {
+        b.attemptStarted(t);
+      }
+      const quick = b.attemptStarted(t + 100);
+      b.attemptSettled(quick, true, t + 150); // a first byte 150 ms ago: the provider is slow, not hung
+      expect(b.tripIfSlow(t + 300, 250, 5)).toBeUndefined();
+      expect(b.tripIfSlow(t + 401, 250, 5)).toBe('opened'); // nothing for 250 ms since
+    });
+
+    it('counts only attempts still waiting', () => {
+      const b = new CircuitBreaker(settings);
+      const t = 1_000_000;
+      const tokens = [0, 1, 2, 3, 4].map(() => b.attemptStarted(t));
+      b.attemptSettled(tokens[0], false, t + 100); // failed fast: the error path counts it, not this one
+      expect(b.slowCalls(t + 300, 250)).toBe(4);
+      expect(b.tripIfSlow(t + 300, 250, 5)).toBeUndefined();
+    });
+  });
 });

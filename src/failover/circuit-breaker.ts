@@ -47,6 +47,11 @@ export class CircuitBreaker {
   private consecutive = 0;
   private shared: SharedBreakerState = { openUntil: 0, level: 0, changedAt: 0 };
   private probeSince?: number;
+  /** Attempts waiting for their first byte: token → start and what to do on a slow-call trip (start order). */
+  private readonly waiting = new Map<number, { at: number; onTrip?: () => void }>();
+  private nextToken = 1;
+  /** When an attempt of this target last produced a first byte (or an answer); 0 = never. */
+  private lastAnswerAt = 0;
 
   constructor(private settings: BreakerSettings) {}
 
@@ -79,6 +84,59 @@ export class CircuitBreaker {
         this.probeSince = now;
         return { admitted: true, probe: true };
     }
+  }
+
+  /** An attempt went out: until `attemptSettled` it counts toward the slow-call trip. */
+  attemptStarted(now: number, onTrip?: () => void): number {
+    const token = this.nextToken++;
+    this.waiting.set(token, { at: now, onTrip });
+    return token;
+  }
+
+  /** The attempt produced its first byte (`answered`) or ended without one. */
+  attemptSettled(token: number, answered: boolean, now: number): void {
+    this.waiting.delete(token);
+    if (answered) {
+      this.lastAnswerAt = Math.max(this.lastAnswerAt, now);
+    }
+  }
+
+  /** Attempts waiting for their first byte now. */
+  get waitingCount(): number {
+    return this.waiting.size;
+  }
+
+  /** Attempts that have waited at least `slowMs` for their first byte. */
+  slowCalls(now: number, slowMs: number): number {
+    let n = 0;
+    for (const { at } of this.waiting.values()) {
+      if (now - at < slowMs) {
+        break; // in start order: every later one is younger
+      }
+      n += 1;
+    }
+    return n;
+  }
+
+  /**
+   * The slow-call trip (a hang signature): at least `minCalls` attempts have each waited `slowMs` for a
+   * first byte and none of the target's attempts produced one in that time. Errors open a breaker as soon
+   * as they come back; a provider that accepts connections and never answers would otherwise keep it
+   * closed until every waiting request's first-byte deadline ran out.
+   */
+  tripIfSlow(now: number, slowMs: number, minCalls: number): Transition {
+    if (this.state(now) !== 'closed' || this.waiting.size < minCalls || now - this.lastAnswerAt < slowMs) {
+      return undefined;
+    }
+    if (this.slowCalls(now, slowMs) < minCalls) {
+      return undefined;
+    }
+    const t = this.open(now);
+    // Every attempt still waiting on this target is told: those of requests with somewhere else to go move on.
+    for (const w of [...this.waiting.values()]) {
+      w.onTrip?.();
+    }
+    return t;
   }
 
   /** The probe ended without a verdict (client abort, lost hedge, a request-specific 4xx). */

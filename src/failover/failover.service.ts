@@ -170,6 +170,12 @@ export class FailoverService {
           continue;
         }
         tried.add(target);
+        // A hang shows as attempts piling up without a first byte: trip before sending another one there.
+        this.recorder.transition(
+          target,
+          await this.state.tripIfSlow(target, () => this.timeouts.slowCallMs(target)),
+          'slow_calls',
+        );
         const gate = await this.state.admit(target);
         if (!gate.admitted) {
           earliestRecovery = Math.min(earliestRecovery, gate.until);
@@ -237,18 +243,24 @@ export class FailoverService {
           adaptive: features.adaptiveTimeout,
         });
         const traced = { target, hedge, probe: gate.probe, errorType: attemptErrorType };
-        running.push(
-          this.tracing.attempt(traced, () =>
-            startAttempt({
-              target,
-              probe: gate.probe,
-              hedge,
-              plan,
-              clientSignal: input.signal,
-              call: holdingSlot(input.attempt, slot.lease),
-            }),
-          ),
+        const started = this.tracing.attempt(traced, () =>
+          startAttempt({
+            target,
+            probe: gate.probe,
+            hedge,
+            plan,
+            clientSignal: input.signal,
+            call: holdingSlot(input.attempt, slot.lease),
+          }),
         );
+        // The breaker tripped on slow calls while this attempt waits: move on if there is somewhere to go.
+        const token = this.state.attemptStarted(target, () => {
+          if (failover && calls < maxCalls && queue.some((t) => !tried.has(t))) {
+            started.deadline.expireNow('first_byte', Math.round(performance.now() - started.startedAt));
+          }
+        });
+        void started.done.then((r) => this.state.attemptSettled(target, token, r.ok));
+        running.push(started);
         return true;
       }
       return false;

@@ -121,7 +121,8 @@ export class OutcomeRecorder {
     this.scores.recordAttempt(target, { ok: false, source: 'traffic', ttfbMs, error: end.error });
   }
 
-  private transition(target: string, t: Transition): void {
+  /** Counts and logs a breaker transition (`cause`: what tripped it, when not an attempt's failure). */
+  transition(target: string, t: Transition, cause?: string): void {
     if (!t) {
       return;
     }
@@ -129,7 +130,7 @@ export class OutcomeRecorder {
     const view = this.state.view(target);
     if (t === 'opened') {
       this.logger.warn(
-        { target, openUntil: new Date(view.openUntil ?? 0).toISOString(), level: view.level },
+        { target, openUntil: new Date(view.openUntil ?? 0).toISOString(), level: view.level, cause },
         'circuit opened',
       );
     } else {

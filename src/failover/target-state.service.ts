@@ -124,6 +124,32 @@ export class TargetStateService {
     return this.after(target, probe, this.breaker(target).onFailure(now, probe), now);
   }
 
+  /** An attempt went out to `target`; `onTrip` runs if the breaker trips on slow calls while it waits. */
+  attemptStarted(target: string, onTrip?: () => void, now = Date.now()): number {
+    return this.breaker(target).attemptStarted(now, onTrip);
+  }
+
+  /** The attempt produced its first event (`answered`) or ended without one. */
+  attemptSettled(target: string, token: number, answered: boolean, now = Date.now()): void {
+    this.breakers.get(target)?.attemptSettled(token, answered, now);
+  }
+
+  /**
+   * The slow-call trip (`Failover.breaker.slowCalls`): opens the target's breaker when enough attempts
+   * have waited `slowMs()` for a first byte with no answer from it meanwhile; published like any trip.
+   * `slowMs` is only asked when enough attempts are waiting at all.
+   */
+  async tripIfSlow(target: string, slowMs: () => number | undefined, now = Date.now()): Promise<Transition> {
+    const sc = this.config.get('Failover').breaker.slowCalls;
+    const b = this.breakers.get(target);
+    if (!sc.enabled || !b || b.waitingCount < sc.minCalls) {
+      return undefined;
+    }
+    const ms = slowMs();
+    const t = ms === undefined ? undefined : b.tripIfSlow(now, ms, sc.minCalls);
+    return t ? this.after(target, false, t, now) : undefined;
+  }
+
   /** The attempt ended without a verdict; frees the half-open slot. */
   releaseProbe(target: string): void {
     this.breaker(target).releaseProbe();

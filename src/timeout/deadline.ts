@@ -165,6 +165,11 @@ export class AttemptDeadline {
     return timer;
   }
 
+  /** Fires the `kind` deadline now (the breaker tripped on slow calls: this attempt will not answer in time). */
+  expireNow(kind: DeadlineKind, ms: number): void {
+    this.expire(kind, ms);
+  }
+
   private expire(kind: DeadlineKind, ms: number): void {
     if (!this.aborted) {
       this.expired = new UpstreamTimeoutError(kind, Math.round(ms), this.opts.target);

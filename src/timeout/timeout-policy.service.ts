@@ -159,6 +159,21 @@ export class TimeoutPolicyService implements OnModuleInit, OnApplicationShutdown
     };
   }
 
+  /**
+   * How long a first byte may take before the attempt counts as a slow call (`Failover.breaker.slowCalls`):
+   * the learned p99 TTFB × k, at least `minMs`, never past the first-byte deadline. Undefined while the
+   * target has too little history (no slow-call trips on a target whose normal latency is unknown).
+   */
+  slowCallMs(target: string): number | undefined {
+    const sc = this.config.get('Failover').breaker.slowCalls;
+    const h = this.targets.get(target);
+    if (!sc.enabled || !h || h.ttfb.size < this.config.get('AdaptiveTimeout').minSamples) {
+      return undefined;
+    }
+    const p99 = h.ttfb.percentile(99) ?? 0;
+    return Math.round(Math.min(Math.max(p99 * sc.k, sc.minMs), this.firstByte(target).ms));
+  }
+
   /** The learned p95 TTFB (when a hedge should start), or undefined while there is too little history. */
   hedgeDelayMs(target: string): number | undefined {
     const h = this.targets.get(target);

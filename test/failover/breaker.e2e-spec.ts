@@ -128,4 +128,48 @@ describe('circuit breakers (fake providers over HTTP)', () => {
       await stall.close();
     }
   });
+
+  it('a hang trips the breaker on slow calls long before any first-byte deadline; the waiting requests move on', async () => {
+    const hangH = await startHarness({
+      providers: [provider('p1', fakes[0].url), provider('p2', fakes[1].url)],
+      config: {
+        Failover: {
+          timeout: 20_000,
+          breaker: { slowCalls: { enabled: true, minCalls: 3, k: 2, minMs: 300 } },
+        },
+        AdaptiveTimeout: { minSamples: 5, firstByte: { k: 4, minMs: 8000, maxMs: 60_000, perInputTokenMs: 0 } },
+      },
+    });
+    try {
+      for (let i = 0; i < 6; i++) {
+        expect((await hangH.run(['p1,m1', 'p2,m1'])).result?.target).toBe('p1,m1'); // history: a fast p1
+      }
+      expect(hangH.timeouts.firstByte('p1,m1').ms).toBeGreaterThanOrEqual(8000);
+      expect(hangH.timeouts.slowCallMs('p1,m1')).toBe(300);
+      fakes[0].configure({ fault: { type: 'hang' } });
+      const waiting = [0, 1, 2].map(async (i) => {
+        await sleep(i * 20);
+        return hangH.run(['p1,m1', 'p2,m1']);
+      });
+      await sleep(400); // all three have waited ≥ 300 ms for a first byte
+      expect(hangH.state.view('p1,m1').state).toBe('closed'); // nothing came back to count as a failure yet
+      const next = await hangH.run(['p1,m1', 'p2,m1']);
+      expect(next.result?.target).toBe('p2,m1');
+      expect(next.attempts[0]).toMatchObject({ target: 'p1,m1', outcome: 'skipped', reason: 'circuit_open' });
+      expect(hangH.state.view('p1,m1').state).toBe('open');
+      expect(hangH.counters.get('breaker_transitions{to=opened}')).toBe(1);
+
+      const moved = await Promise.all(waiting);
+      for (const out of moved) {
+        expect(out.result?.target).toBe('p2,m1');
+        expect(out.attempts[0]).toMatchObject({ target: 'p1,m1', outcome: 'failed', reason: 'first_byte_timeout' });
+        expect(out.ms).toBeLessThan(4000); // the 8 s first-byte deadline did not have to run out
+      }
+      const opened = hangH.logs.records.find((r) => r.msg === 'circuit opened');
+      expect(opened).toMatchObject({ target: 'p1,m1', cause: 'slow_calls' });
+    } finally {
+      fakes[0].reset();
+      await hangH.close();
+    }
+  });
 });
