@@ -254,12 +254,19 @@ export class FailoverService {
           }),
         );
         // The breaker tripped on slow calls while this attempt waits: move on if there is somewhere to go.
-        const token = this.state.attemptStarted(target, () => {
+        const giveUp = (): void => {
           if (failover && calls < maxCalls && queue.some((t) => !tried.has(t))) {
             started.deadline.expireNow('first_byte', Math.round(performance.now() - started.startedAt));
           }
+        };
+        const token = this.state.attemptStarted(target, giveUp);
+        // A half-open probe is one attempt (no pile-up to trip on): past the slow-call threshold it has failed.
+        const probeMs = gate.probe ? this.timeouts.slowCallMs(target) : undefined;
+        const probeTimer = probeMs === undefined ? undefined : setTimeout(giveUp, probeMs);
+        void started.done.then((r) => {
+          clearTimeout(probeTimer);
+          this.state.attemptSettled(target, token, r.ok);
         });
-        void started.done.then((r) => this.state.attemptSettled(target, token, r.ok));
         running.push(started);
         return true;
       }

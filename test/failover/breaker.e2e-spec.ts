@@ -135,7 +135,7 @@ describe('circuit breakers (fake providers over HTTP)', () => {
       config: {
         Failover: {
           timeout: 20_000,
-          breaker: { slowCalls: { enabled: true, minCalls: 3, k: 2, minMs: 300 } },
+          breaker: { openMs: 1000, maxOpenMs: 4000, slowCalls: { enabled: true, minCalls: 3, k: 2, minMs: 300 } },
         },
         AdaptiveTimeout: { minSamples: 5, firstByte: { k: 4, minMs: 8000, maxMs: 60_000, perInputTokenMs: 0 } },
       },
@@ -167,6 +167,15 @@ describe('circuit breakers (fake providers over HTTP)', () => {
       }
       const opened = hangH.logs.records.find((r) => r.msg === 'circuit opened');
       expect(opened).toMatchObject({ target: 'p1,m1', cause: 'slow_calls' });
+
+      // Half-open: the one probe still hangs, and is given up at the slow-call threshold, not at 8 s.
+      await sleep(Math.max(0, (hangH.state.view('p1,m1').openUntil ?? 0) - Date.now()) + 50);
+      expect(hangH.state.view('p1,m1').state).toBe('half_open');
+      const probe = await hangH.run(['p1,m1', 'p2,m1']);
+      expect(probe.result?.target).toBe('p2,m1');
+      expect(probe.attempts[0]).toMatchObject({ target: 'p1,m1', outcome: 'failed', reason: 'first_byte_timeout' });
+      expect(probe.ms).toBeLessThan(2000);
+      expect(hangH.state.view('p1,m1').state).toBe('open');
     } finally {
       fakes[0].reset();
       await hangH.close();
