@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { loadClaudeCodeCaptures } from '../protocol/claude-code-fixtures.test-helpers';
+import { setToolsetInternEnabled, toolsetInternStats } from '../protocol/toolset-intern';
 import type { CanonicalRequest } from '../protocol/types';
 import { CACHE_KEY_FIELDS, cacheKey, canonicalJson, fieldDigests, sha256Hex } from './canonical-key';
 
@@ -177,5 +178,56 @@ describe('cacheKey', () => {
     // ~0.5 ms on an idle 2-core box; the bound leaves room for loaded CI machines.
     expect(perKeyMs).toBeLessThan(10);
     expect(cacheKey(reparsed[0], 'p,m')).toBe(cacheKey(bodies[0], 'p,m'));
+  });
+});
+
+describe('cacheKey with the toolset intern', () => {
+  /** Key and field digests of each request with the intern on (fresh) or off. */
+  let internHits = 0;
+  const keys = (reqs: CanonicalRequest[], on: boolean): string[] => {
+    setToolsetInternEnabled(on);
+    try {
+      const out = reqs.map(
+        (r) => `${cacheKey(r, 'p,m')} ${JSON.stringify(fieldDigests(r, 'p,m'))} ${cacheKey(r, 'p,m', 'k')}`,
+      );
+      internHits = toolsetInternStats().hits;
+      return out;
+    } finally {
+      setToolsetInternEnabled(true);
+    }
+  };
+  const fresh = (r: CanonicalRequest): CanonicalRequest => JSON.parse(JSON.stringify(r)) as CanonicalRequest;
+
+  it('gives every request exactly the key it gets without the intern', () => {
+    fc.assert(
+      fc.property(fc.array(request, { minLength: 1, maxLength: 4 }), fc.integer(), (reqs, seed) => {
+        // Each request twice (the second from the entry), plus a key-shuffled twin of each.
+        const all = [
+          ...reqs,
+          ...reqs.map(fresh),
+          ...reqs.map((r) => shuffleKeys(r, seededRandom(seed)) as CanonicalRequest),
+        ];
+        expect(keys(all, true)).toEqual(keys(all, false));
+      }),
+    );
+  });
+
+  it('keys Claude Code bodies and near-identical toolsets as before', () => {
+    const bodies = loadClaudeCodeCaptures().map((c) => c.body);
+    const nudged = fresh(bodies[0]);
+    const tools = nudged.tools ?? [];
+    tools[0] = { ...tools[0], description: `${tools[0].description?.slice(0, -1)}!` };
+    const reschema = fresh(bodies[0]);
+    (reschema.tools ?? [])[1].input_schema = { type: 'object', properties: { other: { type: 'string' } } };
+    const sequence = [...bodies, nudged, reschema, ...bodies.map(fresh), fresh(nudged), fresh(reschema)];
+    const on = keys(sequence, true);
+    expect(internHits).toBeGreaterThanOrEqual(5); // the repeats were served from the intern
+    expect(on).toEqual(keys(sequence, false));
+    expect(internHits).toBe(0);
+    const toolsDigest = (k: string): string => (JSON.parse(k.split(' ')[1]) as { tools: string }).tools;
+    expect(toolsDigest(on[3])).not.toBe(toolsDigest(on[0]));
+    expect(toolsDigest(on[4])).not.toBe(toolsDigest(on[0]));
+    expect(toolsDigest(on[4])).not.toBe(toolsDigest(on[3]));
+    expect(toolsDigest(on[1])).toBe(toolsDigest(on[0]));
   });
 });

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
+import { systemBlocksOf, toolsetOf } from '../protocol/toolset-intern';
 import type { CanonicalRequest } from '../protocol/types';
 
 /**
@@ -145,13 +146,30 @@ export function cacheKeyFields(req: CanonicalRequest, target: string): Record<Ca
   };
 }
 
-/** Per-field digests: sha256 of each field's canonical JSON, or "absent". `explain()` shows exactly these. */
+const DIGEST = Symbol('cache-key field digest');
+
+/**
+ * Per-field digests: sha256 of each field's canonical JSON, or "absent". `explain()` shows exactly these.
+ * The tools and (block array) system digests are kept on the request's interned value
+ * (toolset-intern.ts): the same function of a deep-equal value, computed once per distinct toolset or
+ * system prompt instead of once per request.
+ */
 export function fieldDigests(req: CanonicalRequest, target: string): Record<CacheKeyField, string> {
   const fields = cacheKeyFields(req, target);
   const out = {} as Record<CacheKeyField, string>;
   for (const name of CACHE_KEY_FIELDS) {
     const v = fields[name];
-    out[name] = v === undefined ? 'absent' : sha256Hex(canonicalJson(v));
+    if (v === undefined) {
+      out[name] = 'absent';
+      continue;
+    }
+    // A string system prompt is not interned (its one-block form is built per request).
+    const interned =
+      name === 'tools' ? toolsetOf(v) : name === 'system' && v === req.system ? systemBlocksOf(v) : undefined;
+    out[name] =
+      interned === undefined
+        ? sha256Hex(canonicalJson(v))
+        : interned.derive(DIGEST, (value) => sha256Hex(canonicalJson(value)));
   }
   return out;
 }

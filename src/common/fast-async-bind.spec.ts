@@ -31,6 +31,6 @@ describe('installFastAsyncBind', () => {
   });
 
   it('rejects a non-function like Node does', () => {
-    expect(() => new AsyncResource('x').bind(42 as unknown as () => void)).toThrow(TypeError);
+    expect(() => new AsyncResource('x').bind(42 as unknown as () => void)).toThrow(/"fn" argument must be of type function/);
   });
 });

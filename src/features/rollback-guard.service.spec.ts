@@ -140,10 +140,9 @@ describe('RollbackGuardService', () => {
     guard.useMemoryReader(() => bytes * 0.95);
     flags.update({ queue: { enabled: true } }, 'operator', T0);
     guard.check(T0 + 10);
-    expect(flags.view().queue).toMatchObject({
-      state: 'tripped',
-      trippedBy: { trigger: 'memory', value: 0.95 },
-    });
+    expect(flags.view().queue).toMatchObject({ state: 'tripped', trippedBy: { trigger: 'memory' } });
+    // limit × 0.95 / limit is 0.95 only up to rounding, depending on the machine's memory size
+    expect(flags.view().queue.trippedBy?.value).toBeCloseTo(0.95, 9);
     expect(flags.view().cache.state).toBe('on');
   });
 

@@ -1,5 +1,6 @@
 import { isMintedSignature } from './thinking-signature';
 import { sanitizeToolId } from './tool-ids';
+import { systemBlocksOf, toolsetOf } from './toolset-intern';
 import type { CanonicalMessage, CanonicalRequest, TextBlock } from './types';
 
 export interface PassthroughOptions {
@@ -186,6 +187,35 @@ function restrictForThirdParty(body: Rec, opts: PassthroughOptions): Rec {
 }
 
 /**
+ * A private copy of the request. Tools and system blocks pass through untouched, so interned ones
+ * (toolset-intern.ts) are not copied: their deep-frozen, deep-equal copies take the place of the
+ * request's, in the same key position, and their memoised JSON text is spliced into the upstream body.
+ */
+function cloneRequest(req: CanonicalRequest): CanonicalRequest {
+  const toolset = toolsetOf(req.tools);
+  const system = systemBlocksOf(req.system);
+  if (toolset === undefined && system === undefined) {
+    return structuredClone(req);
+  }
+  // Both fields are present when interned: overwriting them keeps their key position.
+  const shallow: CanonicalRequest = { ...req };
+  if (toolset !== undefined) {
+    shallow.tools = undefined;
+  }
+  if (system !== undefined) {
+    shallow.system = undefined;
+  }
+  const src = structuredClone(shallow);
+  if (toolset !== undefined) {
+    src.tools = toolset.tools as unknown as CanonicalRequest['tools'];
+  }
+  if (system !== undefined) {
+    src.system = system.value as unknown as CanonicalRequest['system'];
+  }
+  return src;
+}
+
+/**
  * Canonical request → body (and anthropic-beta) for an Anthropic-kind upstream (PROTOCOL.md §6.11, §6.7).
  * Returns a new object; the input is never mutated (a failover retries with the same request).
  */
@@ -193,7 +223,7 @@ export function prepareAnthropicUpstream(
   req: CanonicalRequest,
   opts: PassthroughOptions,
 ): { body: Record<string, unknown>; betaHeader?: string } {
-  const src = structuredClone(req);
+  const src = cloneRequest(req);
   const betas = parseBetas(opts.betas);
   const keepSystem = opts.firstParty && betas.some((b) => b.includes('mid-conversation-system'));
   const { messages, hoisted } = normaliseMessages(

@@ -10,6 +10,7 @@ import type {
 } from './openai-types';
 import { stopReasonToFinishReason } from './stop-reason';
 import { ToolNameMap } from './tool-ids';
+import { toolsetOf } from './toolset-intern';
 import { anthropicUsageToOpenAI } from './usage';
 import type { CanonicalRequest, MessageResponse, ToolDefinition } from './types';
 
@@ -115,13 +116,44 @@ function applyReasoning(
   return true;
 }
 
+const OPENAI_TOOLS = Symbol('openai tools');
+
+/**
+ * The converted tools. With a plain ToolNameMap the conversion is a pure function of the tools (the
+ * upstream name is shortenToolName(name), whatever the map holds), so it is done once per interned
+ * toolset and shared, deep-frozen, with its JSON text memoised for the upstream body
+ * (stringifyWithInterned). The map still learns every name, in the same order, for the way back.
+ * Any other name mapper (a transformer's own) gets the per-request conversion.
+ */
+function convertTools(req: CanonicalRequest, names: ToolNameMap): OpenAITool[] {
+  const plainNames =
+    Object.getPrototypeOf(names) === ToolNameMap.prototype &&
+    !Object.prototype.hasOwnProperty.call(names, 'upstream');
+  const toolset = plainNames ? toolsetOf(req.tools) : undefined;
+  if (toolset === undefined) {
+    return (req.tools ?? []).filter((t) => !isServerTool(t)).map((t) => convertTool(t, names));
+  }
+  const tools = toolset.derive(OPENAI_TOOLS, (defs) => {
+    const fresh = new ToolNameMap();
+    return (defs as unknown as ToolDefinition[])
+      .filter((t) => !isServerTool(t))
+      .map((t) => convertTool(t, fresh));
+  });
+  for (const t of toolset.tools as unknown as ToolDefinition[]) {
+    if (!isServerTool(t)) {
+      names.upstream(t.name);
+    }
+  }
+  return tools;
+}
+
 function applyTools(
   out: OpenAIChatRequest,
   req: CanonicalRequest,
   names: ToolNameMap,
   reasoningOn: boolean,
 ): void {
-  const tools = (req.tools ?? []).filter((t) => !isServerTool(t)).map((t) => convertTool(t, names));
+  const tools = convertTools(req, names);
   if (tools.length === 0) {
     // Without tools, tool_choice and parallel_tool_calls are rejected by OpenAI.
     return;

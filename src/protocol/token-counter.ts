@@ -1,5 +1,6 @@
 import { estimateTokens } from './token-estimate';
 import { TokenMemo } from './token-memo';
+import { systemBlocksOf, toolsetOf, type InternEntry } from './toolset-intern';
 
 /**
  * BPE (js-tiktoken) runs only on strings up to EXACT_MAX_CHARS without a long run, and only until
@@ -62,6 +63,14 @@ export class TokenCounter {
   private estimated = 0;
   /** BPE characters still allowed in the current count. */
   private budget = 0;
+  /**
+   * Tokens per interned toolset / system block array (toolset-intern.ts), as this counter first counted
+   * them: the same strings would be memo hits with these very counts on every later request, so the sum
+   * is kept instead of re-stringifying and looking up ~70 KB of Claude Code tool schemas and system
+   * prompt per request. `strings` is how many strings that count consisted of, reported as memo hits
+   * when it is reused.
+   */
+  private interned = new WeakMap<InternEntry, { tokens: number; strings: number }>();
 
   constructor(private readonly bpe: (text: string) => number) {}
 
@@ -77,6 +86,7 @@ export class TokenCounter {
 
   reset(): void {
     this.memo.clear();
+    this.interned = new WeakMap();
     this.hits = 0;
     this.exact = 0;
     this.estimated = 0;
@@ -94,13 +104,16 @@ export class TokenCounter {
    */
   countRequest(req: CountableRequest): number {
     this.budget = EXACT_BUDGET_CHARS;
-    let total = REPLY_PRIMING + this.countContent(req.system);
+    const system = systemBlocksOf(req.system);
+    let total =
+      REPLY_PRIMING +
+      (system === undefined
+        ? this.countContent(req.system)
+        : this.countInterned(system, (blocks) => this.countContent(blocks)));
     for (const message of asArray(req.messages)) {
       total += MESSAGE_OVERHEAD + this.countContent(asRecord(message).content);
     }
-    for (const tool of asArray(req.tools)) {
-      total += this.countTool(tool);
-    }
+    total += this.countTools(req.tools);
     return total + this.countJson(req.tool_choice) + this.countJson(req.thinking);
   }
 
@@ -175,6 +188,40 @@ export class TokenCounter {
       default:
         return this.countJson(block);
     }
+  }
+
+  private countTools(tools: unknown): number {
+    const toolset = toolsetOf(tools);
+    if (toolset === undefined) {
+      let total = 0;
+      for (const tool of asArray(tools)) {
+        total += this.countTool(tool);
+      }
+      return total;
+    }
+    return this.countInterned(toolset, (defs) => {
+      let total = 0;
+      for (const tool of defs) {
+        total += this.countTool(tool);
+      }
+      return total;
+    });
+  }
+
+  /**
+   * The count of an interned value: kept from the first time this counter counted it — exactly as
+   * without the intern (same memo, same remaining BPE budget), from the entry's deep-equal copy.
+   */
+  private countInterned(entry: InternEntry, count: (value: readonly Rec[]) => number): number {
+    const known = this.interned.get(entry);
+    if (known !== undefined) {
+      this.hits += known.strings;
+      return known.tokens;
+    }
+    const before = this.hits + this.exact + this.estimated;
+    const tokens = count(entry.value);
+    this.interned.set(entry, { tokens, strings: this.hits + this.exact + this.estimated - before });
+    return tokens;
   }
 
   private countTool(raw: unknown): number {

@@ -1,4 +1,5 @@
 import { GatewayError } from '../protocol/errors';
+import { stringifyWithInterned } from '../protocol/toolset-intern';
 import type { CanonicalRequest, StreamEvent } from '../protocol/types';
 import { readCappedText, readJson } from './event-stream';
 import { ProviderError, type ProviderKind, type Target, type UpstreamCallContext } from './provider.types';
@@ -88,6 +89,16 @@ export function withProviderHeaders(target: Target, headers: Record<string, stri
 }
 
 /**
+ * The upstream body's JSON text: JSON.stringify(body), byte for byte, except that members holding an
+ * interned, deep-frozen value (a Claude Code toolset, as is or converted to OpenAI tools) are spliced in
+ * from their memoised text instead of being serialised again (~63 KB per Claude Code request). A member a
+ * transformer hook replaced or rewrote is a copy (hooks work on a structuredClone), so it is serialised.
+ */
+export function upstreamBodyText(body: JsonObject): string {
+  return stringifyWithInterned(body);
+}
+
+/**
  * POSTs JSON upstream and returns the response only when it is 2xx; anything else becomes a ProviderError
  * carrying the upstream status, message and retry hints (the pre-commit failure path).
  */
@@ -104,7 +115,7 @@ export async function postJson(
     url,
     method: 'POST',
     headers: withProviderHeaders(target, { 'content-type': 'application/json', ...headers }),
-    body: JSON.stringify(body),
+    body: upstreamBodyText(body),
     signal: ctx.signal,
     timeouts: transport.timeouts,
     pool: transport.pool,
