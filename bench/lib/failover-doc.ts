@@ -14,10 +14,15 @@ function why(r: FailoverRunResult): string[] {
   if (refused) {
     out.push(
       `- **Refused.** ${refused.errors.total} client-visible error(s)` +
+        (refused.errors.inFlightAtOnset === 0
+          ? ' — a plain-text stream that the stopped process cut mid-answer continues on the backup (`Failover.resume`, ' +
+            'docs/failover.md#stream-resume) instead of ending with an `error` event'
+          : '') +
         (refused.errors.inFlightAtOnset > 0
           ? `, ${refused.errors.inFlightAtOnset} of them on requests already in flight when the primary's process stopped: ` +
-            'an answer whose first event had already reached the client cannot move to another target (the commit point, ' +
-            'docs/failover.md) and ends with an `error` event; the stopped process also cut answers it was still sending. '
+            'an answer whose first event had already reached the client is resumed on the backup when it is plain text ' +
+            '(`Failover.resume`, docs/failover.md#stream-resume); these were not (a tool call or thinking had started, ' +
+            'or resume is off) and ended with an `error` event. '
           : '. ') +
         `Requests sent after the onset: ${refused.errors.afterOnset} error(s). Breaker ` +
         (refused.breakerOpenAfterMs === null ? 'never seen open.' : `seen open ${fmtMs(refused.breakerOpenAfterMs)} ms after the onset.`),
@@ -36,25 +41,25 @@ function why(r: FailoverRunResult): string[] {
     const dl = hang.firstByteDeadline;
     const dlText = dl ? `${fmtMs(dl.ms)} ms at the onset by \`GET /api/timeouts\` (${dl.source})` : `${fb} ms`;
     out.push(
-      `- **Hang.** A hanging primary is only noticed when a deadline fires: the first-byte deadline, ${dlText} — ` +
-        `\`Failover.timeout\` while the target has fewer than \`AdaptiveTimeout.minSamples\` TTFB samples, then p99 TTFB × k ` +
-        `clamped to \`firstByte.minMs\` = ${fb} ms, plus 0.01 ms per input token. Worst first byte after the onset: ` +
-        `${fmtMs(hang.worstTtfb.stream)} ms streamed, ${fmtMs(hang.worstTtfb.nonStream)} ms non-stream — the deadline plus the ` +
-        'backup\'s answer plus queueing in the gateway: requests sent once the breaker was open, which skip the primary, ' +
-        `also waited (p95 ${hang.afterOpen ? fmtMs(hang.afterOpen.total.p95) : '–'} ms) while the attempts started before it ` +
-        'opened were timing out and failing over, up to one per request sent during the previous deadline period (each ' +
-        'hung attempt also holds an upstream connection, so the primary\'s pool opens a new one for every request); ' +
-        `gateway CPU ${hang.gatewayCoresFailingOver ? `${hang.gatewayCoresFailingOver.toFixed(2)} cores then vs ${hang.gatewayCores.toFixed(2)} on average` : 'not measured'}. ` +
+      `- **Hang.** A hanging primary returns nothing to count as a failure until a deadline fires (the first-byte ` +
+        `deadline, ${dlText}: p99 TTFB × k clamped to \`firstByte.minMs\` = ${fb} ms, plus 0.01 ms per input token). ` +
+        'The breaker does not wait for that: its slow-call trip (`Failover.breaker.slowCalls`, docs/failover.md) opens it ' +
+        'at the next admission once `minCalls` attempts have each waited past the slow-call threshold (learned p99 TTFB × ' +
+        '`k`, at least `minMs` = 500 ms) with no first byte from the target meanwhile — seen open ' +
+        `${hang.breakerOpenAfterMs === null ? 'never' : `${fmtMs(hang.breakerOpenAfterMs)} ms`} after the onset — and the ` +
+        'attempts still waiting on it are given up then and fail over at once, instead of at their first-byte deadline. ' +
+        `Worst first byte after the onset: ${fmtMs(hang.worstTtfb.stream)} ms streamed, ${fmtMs(hang.worstTtfb.nonStream)} ms ` +
+        'non-stream — the slow-call threshold plus the backup\'s answer plus queueing in the gateway (requests sent once the ' +
+        `breaker was open waited p95 ${hang.afterOpen ? fmtMs(hang.afterOpen.total.p95) : '–'} ms); gateway CPU ` +
+        `${hang.gatewayCoresFailingOver ? `${hang.gatewayCoresFailingOver.toFixed(2)} cores then vs ${hang.gatewayCores.toFixed(2)} on average` : 'not measured'}. ` +
         (hang.worstTtfb.nonStream > 5000
           ? 'Non-stream requests have **no separate first-byte deadline** (their first event is the whole answer), so a ' +
             'non-stream request sent to the hanging primary before its breaker opened waits for the total deadline ' +
             '(`AdaptiveTimeout.baseTimeout` 30 s + 0.5 ms per token) before failing over. '
           : 'Non-stream requests fail over like streamed ones: with `Failover.streamUpstream` (default true) the gateway ' +
-            'calls the upstream in streaming mode for them too, so the same first-byte deadline applies. ') +
-        `The breaker can only open once deadlines have fired (seen open ${hang.breakerOpenAfterMs === null ? 'never' : `${fmtMs(hang.breakerOpenAfterMs)} ms`} ` +
-        'after the onset), so "opens within 1 s" cannot hold for a hang while the first-byte deadline is above 1 s; the ' +
-        'requests started on the primary before it opened still time out and fail over during the next deadline ' +
-        'period, which is why the table also shows the added latency from that point on.',
+            'calls the upstream in streaming mode for them too, so the same deadlines and trip apply. ') +
+        'Half-open probes on the still-hanging primary are single attempts (nothing to pile up): each is given up at ' +
+        'the slow-call threshold too, so its client does not wait for the whole first-byte deadline.',
     );
   }
   if (base) {
