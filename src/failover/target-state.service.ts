@@ -1,5 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
+import { LoopResponsiveness } from '../common/loop-responsiveness';
 import { withTimeout } from '../common/with-timeout';
 import { AppConfigService } from '../config/config.service';
 import { RedisService } from '../redis/redis.service';
@@ -27,6 +28,9 @@ const REFRESH_MS = 250;
 const MAX_TARGETS = 1_000;
 const CLOSED_TTL_MS = 10 * 60_000;
 
+/** Below this share of its timer ticks in the slow-call window, the event loop was too busy to judge. */
+const MIN_LOOP_SHARE = 0.5;
+
 /**
  * Circuit breakers and retry-after cooldowns per target, shared across instances through Redis when it is
  * up: a hash per breaker (open-until, level, changed-at; newest transition wins), a key per cooldown (PX =
@@ -35,8 +39,10 @@ const CLOSED_TTL_MS = 10 * 60_000;
  * back to the local state.
  */
 @Injectable()
-export class TargetStateService {
+export class TargetStateService implements OnModuleDestroy {
   private readonly breakers = new Map<string, CircuitBreaker>();
+  /** Whether this process kept up while the slow calls waited (see tripIfSlow). */
+  private readonly loop = new LoopResponsiveness();
   private readonly cooldowns = new Map<string, number>();
   private readonly refreshedAt = new Map<string, number>();
 
@@ -46,6 +52,11 @@ export class TargetStateService {
     private readonly logger: PinoLogger,
   ) {
     this.logger.setContext('failover');
+    this.loop.start();
+  }
+
+  onModuleDestroy(): void {
+    this.loop.stop();
   }
 
   /** Pulls the shared state of the given targets (one pipeline, only those not refreshed recently). */
@@ -146,7 +157,12 @@ export class TargetStateService {
       return undefined;
     }
     const ms = slowMs();
-    const t = ms === undefined ? undefined : b.tripIfSlow(now, ms, sc.minCalls);
+    // A saturated gateway leaves answers unread in the socket: then every attempt looks slow, and the
+    // provider must not be blamed for it (a 1,000-request burst would otherwise open every breaker).
+    if (ms === undefined || this.loop.share(ms) < MIN_LOOP_SHARE) {
+      return undefined;
+    }
+    const t = b.tripIfSlow(now, ms, sc.minCalls);
     return t ? this.after(target, false, t, now) : undefined;
   }
 

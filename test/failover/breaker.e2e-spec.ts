@@ -181,4 +181,36 @@ describe('circuit breakers (fake providers over HTTP)', () => {
       await hangH.close();
     }
   });
+
+  it('never trips on slow calls while the gateway itself is too busy to read its answers', async () => {
+    const busyH = await startHarness({
+      providers: [provider('p1', fakes[0].url), provider('p2', fakes[1].url)],
+      config: {
+        Failover: { timeout: 20_000, breaker: { slowCalls: { enabled: true, minCalls: 3, k: 2, minMs: 300 } } },
+        AdaptiveTimeout: { minSamples: 5, firstByte: { k: 4, minMs: 8000, maxMs: 60_000, perInputTokenMs: 0 } },
+      },
+    });
+    try {
+      for (let i = 0; i < 6; i++) {
+        await busyH.run(['p1,m1', 'p2,m1']);
+      }
+      fakes[0].configure({ firstByteDelayMs: 150 }); // healthy, answers in 150 ms
+      const waiting = [0, 1, 2].map(() => busyH.run(['p1,m1', 'p2,m1']));
+      await sleep(10);
+      const until = performance.now() + 450;
+      while (performance.now() < until) {
+        // the gateway's own loop is blocked: the answers arrive but nobody reads them
+      }
+      const next = await busyH.run(['p1,m1', 'p2,m1']);
+      expect(busyH.state.view('p1,m1').state).toBe('closed');
+      expect(next.result?.target).toBe('p1,m1');
+      for (const out of await Promise.all(waiting)) {
+        expect(out.result?.target).toBe('p1,m1');
+      }
+      expect(busyH.counters.get('breaker_transitions{to=opened}') ?? 0).toBe(0);
+    } finally {
+      fakes[0].reset();
+      await busyH.close();
+    }
+  });
 });
