@@ -48,7 +48,7 @@ export class CircuitBreaker {
   private shared: SharedBreakerState = { openUntil: 0, level: 0, changedAt: 0 };
   private probeSince?: number;
   /** Attempts waiting for their first byte: token → start and what to do on a slow-call trip (start order). */
-  private readonly waiting = new Map<number, { at: number; onTrip?: () => void }>();
+  private readonly waiting = new Map<number, { at: number; onTrip?: (afterMs: number) => void }>();
   private nextToken = 1;
   /** When an attempt of this target last produced a first byte (or an answer); 0 = never. */
   private lastAnswerAt = 0;
@@ -87,7 +87,7 @@ export class CircuitBreaker {
   }
 
   /** An attempt went out: until `attemptSettled` it counts toward the slow-call trip. */
-  attemptStarted(now: number, onTrip?: () => void): number {
+  attemptStarted(now: number, onTrip?: (afterMs: number) => void): number {
     const token = this.nextToken++;
     this.waiting.set(token, { at: now, onTrip });
     return token;
@@ -132,9 +132,10 @@ export class CircuitBreaker {
       return undefined;
     }
     const t = this.open(now);
-    // Every attempt still waiting on this target is told: those of requests with somewhere else to go move on.
+    // Every attempt still waiting on this target is told when it will have waited the threshold (now for
+    // the slow ones): failovers then follow the arrivals' own spacing instead of all leaving at once.
     for (const w of [...this.waiting.values()]) {
-      w.onTrip?.();
+      w.onTrip?.(Math.max(0, slowMs - (now - w.at)));
     }
     return t;
   }

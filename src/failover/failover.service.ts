@@ -256,15 +256,22 @@ export class FailoverService {
         // The breaker tripped on slow calls while this attempt waits: move on if there is somewhere to go.
         const giveUp = (): void => {
           if (failover && calls < maxCalls && queue.some((t) => !tried.has(t))) {
-            started.deadline.expireNow('first_byte', Math.round(performance.now() - started.startedAt));
+            started.deadline.expireFirstByteNow(Math.round(performance.now() - started.startedAt));
           }
         };
-        const token = this.state.attemptStarted(target, giveUp);
+        let giveUpTimer: NodeJS.Timeout | undefined;
+        const giveUpIn = (ms: number): void => {
+          clearTimeout(giveUpTimer);
+          giveUpTimer = setTimeout(giveUp, ms);
+        };
+        const token = this.state.attemptStarted(target, giveUpIn);
         // A half-open probe is one attempt (no pile-up to trip on): past the slow-call threshold it has failed.
         const probeMs = gate.probe ? this.timeouts.slowCallMs(target) : undefined;
-        const probeTimer = probeMs === undefined ? undefined : setTimeout(giveUp, probeMs);
+        if (probeMs !== undefined) {
+          giveUpIn(probeMs);
+        }
         void started.done.then((r) => {
-          clearTimeout(probeTimer);
+          clearTimeout(giveUpTimer);
           this.state.attemptSettled(target, token, r.ok);
         });
         running.push(started);

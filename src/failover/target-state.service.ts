@@ -136,7 +136,7 @@ export class TargetStateService implements OnModuleDestroy {
   }
 
   /** An attempt went out to `target`; `onTrip` runs if the breaker trips on slow calls while it waits. */
-  attemptStarted(target: string, onTrip?: () => void, now = Date.now()): number {
+  attemptStarted(target: string, onTrip?: (afterMs: number) => void, now = Date.now()): number {
     return this.breaker(target).attemptStarted(now, onTrip);
   }
 

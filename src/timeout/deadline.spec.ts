@@ -84,4 +84,18 @@ describe('AttemptDeadline', () => {
     expect(await Promise.all([a, b])).toEqual([ABORTED, ABORTED]);
     d.dispose();
   });
+
+  it('expireFirstByteNow gives up a waiting attempt, never one whose answer started', async () => {
+    const waiting = new AttemptDeadline({ totalMs: 10_000, firstByteMs: 10_000, idleMs: 10_000, target: 'p,m' });
+    waiting.expireFirstByteNow(600);
+    expect(waiting.expired?.kind).toBe('first_byte');
+    expect(waiting.aborted).toBe(true);
+    waiting.dispose();
+
+    const answered = new AttemptDeadline({ totalMs: 10_000, firstByteMs: 10_000, idleMs: 10_000 });
+    answered.firstEvent();
+    answered.expireFirstByteNow(600);
+    expect(answered.aborted).toBe(false);
+    answered.dispose();
+  });
 });

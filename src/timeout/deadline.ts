@@ -52,6 +52,8 @@ export class AttemptDeadline {
   private readonly onClientAbort = (): void => this.abort(this.opts.clientSignal?.reason);
   /** The deadline that fired, if any. */
   expired?: UpstreamTimeoutError;
+  /** The first event arrived (`firstEvent`). */
+  private answered = false;
 
   constructor(private readonly opts: DeadlineOptions) {
     const client = opts.clientSignal;
@@ -75,6 +77,7 @@ export class AttemptDeadline {
 
   /** The first event arrived: the first-byte deadline no longer applies. */
   firstEvent(): void {
+    this.answered = true;
     this.clear(this.firstByteTimer);
     this.firstByteTimer = undefined;
   }
@@ -165,9 +168,14 @@ export class AttemptDeadline {
     return timer;
   }
 
-  /** Fires the `kind` deadline now (the breaker tripped on slow calls: this attempt will not answer in time). */
-  expireNow(kind: DeadlineKind, ms: number): void {
-    this.expire(kind, ms);
+  /**
+   * Gives up on a first byte now (the breaker tripped on slow calls: this attempt will not answer in time).
+   * A no-op once the first event arrived: an answer that started is never cut by this.
+   */
+  expireFirstByteNow(waitedMs: number): void {
+    if (!this.answered) {
+      this.expire('first_byte', waitedMs);
+    }
   }
 
   private expire(kind: DeadlineKind, ms: number): void {
