@@ -78,7 +78,8 @@ function gatewayConfig(primaryPort: number, backupPort: number): Record<string, 
     Router: { default: chain, background: chain, think: chain, longContext: chain, webSearch: chain, image: chain },
     Cache: { enabled: false },
     Dedup: { enabled: false },
-    Failover: { timeout: FIRST_BYTE_MS },
+    // Stream resume is opt-in: on here, so a stream cut when the primary dies continues on the backup.
+    Failover: { timeout: FIRST_BYTE_MS, resume: { enabled: true, maxResumes: 1 } },
     AdaptiveTimeout: { firstByte: { k: 4, minMs: FIRST_BYTE_MS, maxMs: 60000, perInputTokenMs: 0.01 } },
   };
 }

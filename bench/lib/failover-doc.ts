@@ -16,7 +16,7 @@ function why(r: FailoverRunResult): string[] {
       `- **Refused.** ${refused.errors.total} client-visible error(s)` +
         (refused.errors.inFlightAtOnset === 0
           ? ' — a plain-text stream that the stopped process cut mid-answer continues on the backup (`Failover.resume`, ' +
-            'docs/failover.md#stream-resume) instead of ending with an `error` event'
+            'opt-in, on in this benchmark: docs/failover.md#stream-resume) instead of ending with an `error` event'
           : '') +
         (refused.errors.inFlightAtOnset > 0
           ? `, ${refused.errors.inFlightAtOnset} of them on requests already in flight when the primary's process stopped: ` +

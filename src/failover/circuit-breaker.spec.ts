@@ -113,17 +113,6 @@ describe('CircuitBreaker', () => {
       expect(b.tripIfSlow(t + 401, 250, 5)).toBe('opened'); // nothing for 250 ms since
     });
 
-    it('tells each waiting attempt when it will have waited the threshold', () => {
-      const b = new CircuitBreaker(settings);
-      const t = 1_000_000;
-      const told: number[] = [];
-      for (const at of [0, 10, 20, 250, 290]) {
-        b.attemptStarted(t + at, (afterMs) => told.push(afterMs));
-      }
-      expect(b.tripIfSlow(t + 300, 250, 3)).toBe('opened');
-      expect(told).toEqual([0, 0, 0, 200, 240]);
-    });
-
     it('counts only attempts still waiting', () => {
       const b = new CircuitBreaker(settings);
       const t = 1_000_000;

@@ -48,7 +48,7 @@ export class CircuitBreaker {
   private shared: SharedBreakerState = { openUntil: 0, level: 0, changedAt: 0 };
   private probeSince?: number;
   /** Attempts waiting for their first byte: token → start and what to do on a slow-call trip (start order). */
-  private readonly waiting = new Map<number, { at: number; onTrip?: (afterMs: number) => void }>();
+  private readonly waiting = new Map<number, number>();
   private nextToken = 1;
   /** When an attempt of this target last produced a first byte (or an answer); 0 = never. */
   private lastAnswerAt = 0;
@@ -87,9 +87,9 @@ export class CircuitBreaker {
   }
 
   /** An attempt went out: until `attemptSettled` it counts toward the slow-call trip. */
-  attemptStarted(now: number, onTrip?: (afterMs: number) => void): number {
+  attemptStarted(now: number): number {
     const token = this.nextToken++;
-    this.waiting.set(token, { at: now, onTrip });
+    this.waiting.set(token, now);
     return token;
   }
 
@@ -109,7 +109,7 @@ export class CircuitBreaker {
   /** Attempts that have waited at least `slowMs` for their first byte. */
   slowCalls(now: number, slowMs: number): number {
     let n = 0;
-    for (const { at } of this.waiting.values()) {
+    for (const at of this.waiting.values()) {
       if (now - at < slowMs) {
         break; // in start order: every later one is younger
       }
@@ -131,13 +131,9 @@ export class CircuitBreaker {
     if (this.slowCalls(now, slowMs) < minCalls) {
       return undefined;
     }
-    const t = this.open(now);
-    // Every attempt still waiting on this target is told when it will have waited the threshold (now for
-    // the slow ones): failovers then follow the arrivals' own spacing instead of all leaving at once.
-    for (const w of [...this.waiting.values()]) {
-      w.onTrip?.(Math.max(0, slowMs - (now - w.at)));
-    }
-    return t;
+    // The attempts already waiting keep their own deadlines: a trip only turns new traffic away (if it was
+    // wrong, nothing that was on its way is lost), and their failovers stay spread like their arrivals.
+    return this.open(now);
   }
 
   /** The probe ended without a verdict (client abort, lost hedge, a request-specific 4xx). */

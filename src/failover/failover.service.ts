@@ -254,24 +254,20 @@ export class FailoverService {
           }),
         );
         // The breaker tripped on slow calls while this attempt waits: move on if there is somewhere to go.
-        const giveUp = (): void => {
-          if (failover && calls < maxCalls && queue.some((t) => !tried.has(t))) {
-            started.deadline.expireFirstByteNow(Math.round(performance.now() - started.startedAt));
-          }
-        };
-        let giveUpTimer: NodeJS.Timeout | undefined;
-        const giveUpIn = (ms: number): void => {
-          clearTimeout(giveUpTimer);
-          giveUpTimer = setTimeout(giveUp, ms);
-        };
-        const token = this.state.attemptStarted(target, giveUpIn);
-        // A half-open probe is one attempt (no pile-up to trip on): past the slow-call threshold it has failed.
+        const token = this.state.attemptStarted(target);
+        // A half-open probe is one attempt (no pile-up to trip on): past the slow-call threshold it has failed,
+        // and its client moves on if the chain has somewhere else to go.
         const probeMs = gate.probe ? this.timeouts.slowCallMs(target) : undefined;
-        if (probeMs !== undefined) {
-          giveUpIn(probeMs);
-        }
+        const probeTimer =
+          probeMs === undefined
+            ? undefined
+            : setTimeout(() => {
+                if (failover && calls < maxCalls && queue.some((t) => !tried.has(t))) {
+                  started.deadline.expireFirstByteNow(Math.round(performance.now() - started.startedAt));
+                }
+              }, probeMs);
         void started.done.then((r) => {
-          clearTimeout(giveUpTimer);
+          clearTimeout(probeTimer);
           this.state.attemptSettled(target, token, r.ok);
         });
         running.push(started);

@@ -135,9 +135,9 @@ export class TargetStateService implements OnModuleDestroy {
     return this.after(target, probe, this.breaker(target).onFailure(now, probe), now);
   }
 
-  /** An attempt went out to `target`; `onTrip` runs if the breaker trips on slow calls while it waits. */
-  attemptStarted(target: string, onTrip?: (afterMs: number) => void, now = Date.now()): number {
-    return this.breaker(target).attemptStarted(now, onTrip);
+  /** An attempt went out to `target`: until it settles it counts toward the slow-call trip. */
+  attemptStarted(target: string, now = Date.now()): number {
+    return this.breaker(target).attemptStarted(now);
   }
 
   /** The attempt produced its first event (`answered`) or ended without one. */

@@ -169,7 +169,7 @@ export class AttemptDeadline {
   }
 
   /**
-   * Gives up on a first byte now (the breaker tripped on slow calls: this attempt will not answer in time).
+   * Gives up on a first byte now (a half-open probe past the slow-call threshold: it will not answer in time).
    * A no-op once the first event arrived: an answer that started is never cut by this.
    */
   expireFirstByteNow(waitedMs: number): void {

@@ -41,7 +41,12 @@ const baseConfig = (providers: Record<string, unknown>[], extra: Record<string, 
   Providers: providers,
   Router: { default: 'healthy,m1', longContextThreshold: 60000 },
   fallback: { explicit: ['healthy,m1'] },
-  Failover: { health: { enabled: false }, breaker: { consecutiveFailures: 1000, minRequests: 1000 } },
+  // Resume is opt-in (the default keeps the commit-point rule: a terminal error event).
+  Failover: {
+    health: { enabled: false },
+    breaker: { consecutiveFailures: 1000, minRequests: 1000 },
+    resume: { enabled: true, maxResumes: 1 },
+  },
   Affinity: { enabled: false },
   ...extra,
 });

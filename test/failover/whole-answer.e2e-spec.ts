@@ -6,7 +6,7 @@ import { startTestApp, type TestApp } from '../support/test-app';
 /**
  * A non-stream client sees nothing until the answer is complete, so an upstream that breaks halfway is failed
  * over for it like one that never answered (docs/failover.md, trigger `mid_answer`); a streaming client already
- * has the first events, so its answer is resumed on the fallback instead (docs/failover.md#stream-resume).
+ * has the first events and gets the terminal error instead — unless `Failover.resume` is on (stream-resume spec).
  */
 describe('failover of answers that break halfway (SDK clients)', () => {
   let cutting: FakeProvider;
@@ -56,21 +56,15 @@ describe('failover of answers that break halfway (SDK clients)', () => {
     expect(done.choices[0].message.content).toBe('Hello from fake provider');
   });
 
-  it('Anthropic SDK, stream: the stream started on the primary is resumed on the fallback, not restarted', async () => {
+  it('Anthropic SDK, stream: the stream started on the primary ends with an error event (Failover.resume off)', async () => {
     const client = new Anthropic({ baseURL: app.url, apiKey: 'k', maxRetries: 0 });
     const stream = client.messages.stream({
       model: 'claude-x',
       max_tokens: 64,
       messages: [{ role: 'user', content: 'stream please' }],
     });
-    // The client already had the first half: the fallback continues it (docs/failover.md#stream-resume; the
-    // fake ignores the prefill and answers its whole text, a real model would go on where it stopped).
-    const message = await stream.finalMessage();
-    expect(message.content).toEqual([
-      expect.objectContaining({ type: 'text', text: 'Hello from fHello from fake provider' }),
-    ]);
+    await expect(stream.finalMessage()).rejects.toThrow();
     const calls = healthy.requests.filter((r) => JSON.stringify(r.body).includes('stream please'));
-    expect(calls).toHaveLength(1);
-    expect(calls[0].body.messages.at(-1)).toEqual({ role: 'assistant', content: 'Hello from f' });
+    expect(calls).toHaveLength(0);
   });
 });

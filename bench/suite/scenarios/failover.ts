@@ -54,11 +54,11 @@ function schedule(rate: number, seconds: number, tag: string) {
 
 const WHY: Record<string, string> = {
   errors:
-    'the requests that fail are the ones already streaming from the primary when its process stopped: an answer whose first event has reached the client cannot move to another target (the commit point, docs/failover.md) and ends with an `error` event',
-  hang: `a hanging primary is only noticed when the first-byte deadline fires (${FIRST_BYTE_MS} ms here: Failover.timeout / AdaptiveTimeout.firstByte.minMs), then the backup answers and the gateway is busy failing over every request sent during that deadline`,
+    'the requests that fail are the ones already streaming from the primary when its process stopped that stream resume (on in this scenario) could not continue: an answer whose first event has reached the client moves to another target only as a resumed plain-text stream (docs/failover.md#stream-resume); otherwise it ends with an `error` event',
+  hang: `a hanging primary trips its breaker on slow calls (Failover.breaker.slowCalls), and the attempts waiting on it are given up at the slow-call threshold (first-byte deadline ${FIRST_BYTE_MS} ms here), then the backup answers while the gateway is busy failing them over`,
   open: "the window after the breaker opened still contains the attempts started before it opened (they time out or fail and move to the backup, sharing the gateway's CPU) and the breaker's half-open probes, which pay the failure again",
   breaker:
-    'the breaker can only count a hung attempt as failed once its deadline fires, so it cannot open sooner than the first-byte deadline',
+    'the slow-call trip needs `minCalls` attempts each past the slow-call threshold (at least `minMs`, 500 ms by default) with the gateway\'s own event loop keeping up; a saturated gateway makes no trip',
 };
 
 function why(t: string): string | undefined {
@@ -105,7 +105,8 @@ async function one(
     {
       Cache: { enabled: false },
       Dedup: { enabled: false },
-      Failover: { timeout: FIRST_BYTE_MS },
+      // Stream resume is opt-in: on here, so a stream cut when the primary dies continues on the backup.
+      Failover: { timeout: FIRST_BYTE_MS, resume: { enabled: true, maxResumes: 1 } },
       AdaptiveTimeout: { firstByte: { k: 4, minMs: FIRST_BYTE_MS, maxMs: 60000, perInputTokenMs: 0.01 } },
     },
     [PRIMARY, `backup,${MODEL}`],
