@@ -46,10 +46,11 @@ function why(r: FailoverRunResult): string[] {
         'The breaker does not wait for that: its slow-call trip (`Failover.breaker.slowCalls`, docs/failover.md) opens it ' +
         'at the next admission once `minCalls` attempts have each waited past the slow-call threshold (learned p99 TTFB × ' +
         '`k`, at least `minMs` = 500 ms) with no first byte from the target meanwhile — seen open ' +
-        `${hang.breakerOpenAfterMs === null ? 'never' : `${fmtMs(hang.breakerOpenAfterMs)} ms`} after the onset — and the ` +
-        'attempts still waiting on it are given up then and fail over at once, instead of at their first-byte deadline. ' +
+        `${hang.breakerOpenAfterMs === null ? 'never' : `${fmtMs(hang.breakerOpenAfterMs)} ms`} after the onset: from then on ` +
+        'new requests skip the primary, while the attempts already waiting on it keep their own first-byte deadline (a ' +
+        'wrong trip loses nothing in flight) and fail over when it fires. ' +
         `Worst first byte after the onset: ${fmtMs(hang.worstTtfb.stream)} ms streamed, ${fmtMs(hang.worstTtfb.nonStream)} ms ` +
-        'non-stream — the slow-call threshold plus the backup\'s answer plus queueing in the gateway (requests sent once the ' +
+        'non-stream — the first-byte deadline plus the backup\'s answer plus queueing in the gateway (requests sent once the ' +
         `breaker was open waited p95 ${hang.afterOpen ? fmtMs(hang.afterOpen.total.p95) : '–'} ms); gateway CPU ` +
         `${hang.gatewayCoresFailingOver ? `${hang.gatewayCoresFailingOver.toFixed(2)} cores then vs ${hang.gatewayCores.toFixed(2)} on average` : 'not measured'}. ` +
         (hang.worstTtfb.nonStream > 5000

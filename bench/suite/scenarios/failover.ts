@@ -55,7 +55,7 @@ function schedule(rate: number, seconds: number, tag: string) {
 const WHY: Record<string, string> = {
   errors:
     'the requests that fail are the ones already streaming from the primary when its process stopped that stream resume (on in this scenario) could not continue: an answer whose first event has reached the client moves to another target only as a resumed plain-text stream (docs/failover.md#stream-resume); otherwise it ends with an `error` event',
-  hang: `a hanging primary trips its breaker on slow calls (Failover.breaker.slowCalls), and the attempts waiting on it are given up at the slow-call threshold (first-byte deadline ${FIRST_BYTE_MS} ms here), then the backup answers while the gateway is busy failing them over`,
+  hang: `a hanging primary trips its breaker on slow calls (Failover.breaker.slowCalls), while the attempts already waiting on it keep their first-byte deadline (${FIRST_BYTE_MS} ms here) and then fail over, the gateway busy failing them over`,
   open: "the window after the breaker opened still contains the attempts started before it opened (they time out or fail and move to the backup, sharing the gateway's CPU) and the breaker's half-open probes, which pay the failure again",
   breaker:
     'the slow-call trip needs `minCalls` attempts each past the slow-call threshold (at least `minMs`, 500 ms by default) with the gateway\'s own event loop keeping up; a saturated gateway makes no trip',
