@@ -3,7 +3,7 @@ import { PinoLogger } from 'nestjs-pino';
 import { AppConfigService } from '../config/config.service';
 import { ALL_FEATURES_ON, type FeatureSet } from '../features/feature-set';
 import { GatewayError } from '../protocol/errors';
-import type { CanonicalRequest, StreamEvent } from '../protocol/types';
+import type { CanonicalRequest } from '../protocol/types';
 import { ProviderRegistryService } from '../providers/provider-registry.service';
 import { TracingService } from '../tracing/tracing.service';
 import type { TraceCarrier } from '../tracing/trace-carrier';
@@ -57,22 +57,8 @@ export function forwardedHeaders(headers: Record<string, string | string[] | und
   return out;
 }
 
-/** Puts the already-pulled head back in front of the rest. */
-export async function* prepend(head: StreamEvent[], rest: AsyncIterator<StreamEvent>): AsyncGenerator<StreamEvent> {
-  try {
-    yield* head;
-    for (;;) {
-      const next = await rest.next();
-      if (next.done) {
-        return;
-      }
-      yield next.value;
-    }
-  } finally {
-    // Leaving early (client gone, dedup detach) must release the upstream call.
-    await rest.return?.(undefined);
-  }
-}
+/** Puts the already-pulled head back in front of the rest (re-exported: the gateway uses it). */
+export { prepend } from '../common/event-iterators';
 
 /**
  * One request's upstream work: the failover chain over the providers' adapters, under adaptive timeouts

@@ -5,6 +5,7 @@ import { cacheKey as canonicalCacheKey } from '../cache/canonical-key';
 import { cacheHeaderValue } from '../cache/cache-policy';
 import type { CacheHeaderValue, CachePolicy } from '../cache/cache.types';
 import { AffinityService } from '../affinity/affinity.service';
+import { tapEach, type EventIterator } from '../common/event-iterators';
 import type { UsageListener } from '../common/request-hooks';
 import type { RequestObservation } from '../common/request-observation';
 import { AppConfigService } from '../config/config.service';
@@ -294,7 +295,7 @@ export class GatewayService {
   }
 
   /** Remembers the session's context size for the long-context rule once the answer has its usage. */
-  private async *trackUsage(
+  private trackUsage(
     events: AsyncIterator<StreamEvent>,
     sessionId: string | undefined,
     servedBy: () => string,
@@ -302,7 +303,7 @@ export class GatewayService {
     onUsage: UsageListener | undefined,
     obs?: RequestObservation,
     recordAffinity = true,
-  ): AsyncGenerator<StreamEvent> {
+  ): EventIterator<StreamEvent> {
     let input = 0;
     let usage: Usage = {
       input_tokens: 0,
@@ -310,38 +311,28 @@ export class GatewayService {
       cache_creation_input_tokens: 0,
       cache_read_input_tokens: 0,
     };
-    try {
-      for (;;) {
-        const next = await events.next();
-        if (next.done) {
-          return;
+    // A plain tap, not a generator: one promise hop per streamed event (src/common/event-iterators.ts).
+    return tapEach(events, (ev) => {
+      if (ev.type === 'message_start') {
+        usage = { ...usage, ...ev.message.usage };
+        input = totalInput(ev.message.usage);
+      } else if (ev.type === 'message_delta') {
+        usage = { ...usage, ...ev.usage };
+        if (ev.usage.input_tokens !== undefined) {
+          input = totalInput(ev.usage);
         }
-        const ev = next.value;
-        if (ev.type === 'message_start') {
-          usage = { ...usage, ...ev.message.usage };
-          input = totalInput(ev.message.usage);
-        } else if (ev.type === 'message_delta') {
-          usage = { ...usage, ...ev.usage };
-          if (ev.usage.input_tokens !== undefined) {
-            input = totalInput(ev.usage);
-          }
-        } else if (ev.type === 'error' && obs) {
+      } else if (ev.type === 'error' && obs) {
+        obs.lastEventAt = performance.now();
+      } else if (ev.type === 'message_stop') {
+        if (obs) {
           obs.lastEventAt = performance.now();
-        } else if (ev.type === 'message_stop') {
-          if (obs) {
-            obs.lastEventAt = performance.now();
-          }
-          this.routing.recordUsage(sessionId, input);
-          if (recordAffinity) {
-            this.affinity.recordUsage(servedBy(), usage, cache);
-          }
-          onUsage?.(usage, servedBy(), { cache });
         }
-        yield ev;
+        this.routing.recordUsage(sessionId, input);
+        if (recordAffinity) {
+          this.affinity.recordUsage(servedBy(), usage, cache);
+        }
+        onUsage?.(usage, servedBy(), { cache });
       }
-    } finally {
-      // The consumer left early (client gone): detach from the shared answer / release the upstream.
-      await events.return?.(undefined);
-    }
+    });
   }
 }
