@@ -25,8 +25,20 @@ function closeBelow<T>(
 
 /** The already-pulled `head` items, then the rest of `rest`. */
 export function prepend<T>(head: readonly T[], rest: AsyncIterator<T>): EventIterator<T> {
+  return passThrough(rest, head);
+}
+
+/** `source`'s items unchanged; `observe` sees each one before the consumer does. */
+export function tapEach<T>(source: AsyncIterator<T>, observe: (item: T) => void): EventIterator<T> {
+  return passThrough(source, [], observe);
+}
+
+function passThrough<T>(source: AsyncIterator<T>, head: readonly T[], observe?: (item: T) => void): EventIterator<T> {
   let i = 0;
   let finished = false;
+  const markFinished = (): void => {
+    finished = true;
+  };
   return {
     next(): Promise<IteratorResult<T>> {
       if (finished) {
@@ -35,41 +47,18 @@ export function prepend<T>(head: readonly T[], rest: AsyncIterator<T>): EventIte
       if (i < head.length) {
         return Promise.resolve({ done: false, value: head[i++] });
       }
-      return rest.next().then((r) => (r.done ? closeBelow(rest, r, () => (finished = true)) : r));
-    },
-    async return(): Promise<IteratorResult<T>> {
-      if (!finished) {
-        finished = true;
-        // Leaving early (client gone, dedup detach) must release the upstream call.
-        await rest.return?.(undefined);
-      }
-      return DONE;
-    },
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-  };
-}
-
-/** `source`'s items unchanged; `observe` sees each one before the consumer does. */
-export function tapEach<T>(source: AsyncIterator<T>, observe: (item: T) => void): EventIterator<T> {
-  let finished = false;
-  return {
-    next(): Promise<IteratorResult<T>> {
-      if (finished) {
-        return Promise.resolve(DONE);
-      }
       return source.next().then((r) => {
         if (r.done) {
-          return closeBelow(source, r, () => (finished = true));
+          return closeBelow(source, r, markFinished);
         }
-        observe(r.value);
+        observe?.(r.value);
         return r;
       });
     },
     async return(): Promise<IteratorResult<T>> {
       if (!finished) {
         finished = true;
+        // Leaving early (client gone, dedup detach) must release the upstream call.
         await source.return?.(undefined);
       }
       return DONE;

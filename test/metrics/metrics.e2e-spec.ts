@@ -457,8 +457,9 @@ describe('GET /metrics after real traffic', () => {
       }),
     ).toBe(1);
     expect(d('switchyard_requests_total', { status: '200', outcome: 'upstream_error' })).toBe(1);
-    // The stalled stream had no other target to resume on (docs/failover.md#stream-resume).
-    expect(d('switchyard_stream_resumes_total', { outcome: 'refused' })).toBe(1);
+    // Stream resume is opt-in (docs/failover.md#stream-resume): off here, the stalled stream was not even considered.
+    expect(d('switchyard_stream_resumes_total', { outcome: 'refused' })).toBe(0);
+    expect(d('switchyard_stream_resumes_total', { outcome: 'resumed' })).toBe(0);
     expect(gauge(after, 'switchyard_target_cooling_down', { provider: 'coolp', model: 'm1' })).toBe(1);
     expect(gauge(after, 'switchyard_target_cooling_down', { provider: 'openai', model: 'gpt-fake' })).toBe(0);
   });

@@ -142,8 +142,9 @@ describe('queues (real Redis, real BullMQ)', () => {
       const slots = async (): Promise<{ waitingHere: number; maxHeldHere: number }> =>
         (await request(gw.url).get('/api/queue')).body.providerSlots.openai;
       // Ten slow background requests: five fill the provider, five wait. Then 145 of each class arrive
-      // together and line up behind them while the provider is busy.
-      const slow = '[[fake:{"chunkCount":10,"chunkGapMs":250}]]';
+      // together and line up behind them while the provider is busy (5 s: room for all 290 to arrive even on
+      // a loaded CI box; at 2.5 s a slow arrival once let a waiting background request in first).
+      const slow = '[[fake:{"chunkCount":10,"chunkGapMs":500}]]';
       const early = Array.from({ length: 10 }, (_, i) => send('background', 1000 + i, slow));
       await gw.fake.waitFor((r) => r.length >= 5);
       const burst: Promise<number>[] = [];
