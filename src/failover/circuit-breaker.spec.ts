@@ -95,6 +95,7 @@ describe('CircuitBreaker', () => {
         b.attemptStarted(t + i * 5); // 200 req/s into a hanging provider
       }
       expect(b.tripIfSlow(t + 200, 250, 5)).toBeUndefined(); // none has waited 250 ms yet
+      expect(b.oldestWaitMs(t + 200)).toBe(200);
       expect(b.slowCalls(t + 252, 250)).toBe(1);
       expect(b.tripIfSlow(t + 252, 250, 5)).toBeUndefined();
       expect(b.tripIfSlow(t + 270, 250, 5)).toBe('opened');

@@ -106,6 +106,14 @@ export class CircuitBreaker {
     return this.waiting.size;
   }
 
+  /** How long the oldest attempt still waiting for its first byte has waited (0 when none). */
+  oldestWaitMs(now: number): number {
+    for (const at of this.waiting.values()) {
+      return now - at; // insertion order: the first is the oldest
+    }
+    return 0;
+  }
+
   /** Attempts that have waited at least `slowMs` for their first byte. */
   slowCalls(now: number, slowMs: number): number {
     let n = 0;

@@ -153,7 +153,8 @@ export class TargetStateService implements OnModuleDestroy {
   async tripIfSlow(target: string, slowMs: () => number | undefined, now = Date.now()): Promise<Transition> {
     const sc = this.config.get('Failover').breaker.slowCalls;
     const b = this.breakers.get(target);
-    if (!sc.enabled || !b || b.waitingCount < sc.minCalls) {
+    // Cheap checks first (every admission asks): no trip is possible before the oldest waiter passed minMs.
+    if (!sc.enabled || !b || b.waitingCount < sc.minCalls || b.oldestWaitMs(now) < sc.minMs) {
       return undefined;
     }
     const ms = slowMs();
