@@ -67,7 +67,9 @@ describe('request history on a failing disk', () => {
     await eventually(async () => (await historyStats(gw!)).state === 'failing');
 
     const { ms } = await traffic(client, 40);
-    expect(max(ms)).toBeLessThan(1000);
+    // Not a speed test: a request that waited on the failing disk would take the history worker's 10 s call
+    // timeout; 5 s leaves room for a loaded CI box (1 s flaked beside the Docker dry run's compile).
+    expect(max(ms)).toBeLessThan(5000);
 
     await eventually(
       async () => (await historyStats(gw!)).accepted + (await historyStats(gw!)).dropped >= 40,
