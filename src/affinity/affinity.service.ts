@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { PinoLogger } from 'nestjs-pino';
 import { createHash } from 'node:crypto';
@@ -10,12 +10,24 @@ import { RedisService } from '../redis/redis.service';
 import type { AffinityMode, AffinitySnapshot, CacheUsage, PinChange, PinDecision } from './affinity.types';
 import { LocalAffinityStore } from './local-affinity.store';
 import { RedisAffinityStore } from './redis-affinity.store';
-import { ProviderUsageCounters, providerOf, usageDelta, usageViews } from './usage-counters';
+import {
+  addUsage,
+  ProviderUsageCounters,
+  providerOf,
+  usageDelta,
+  usageViews,
+  type UsageTotals,
+} from './usage-counters';
 
 /** Sessions in the local LRU (each a handful of routed targets: well under 10 MB in all). */
 export const LOCAL_MAX_SESSIONS = 20_000;
 /** Routed targets one session may pin (Router slots, explicit picks); the same cap in Redis and locally. */
 export const MAX_ROUTES_PER_SESSION = 32;
+/**
+ * Answers' usage is added to the cluster totals in batches at most this far apart: one pipeline per batch
+ * instead of three commands per answer. `/api/affinity` flushes before it reads, so it never lags.
+ */
+export const USAGE_FLUSH_MS = 250;
 
 const sha256 = (value: string): string => createHash('sha256').update(value).digest('hex');
 
@@ -27,10 +39,13 @@ const sha256 = (value: string): string => createHash('sha256').update(value).dig
  * `Redis.commandTimeoutMs`, and nothing here throws into the request path.
  */
 @Injectable()
-export class AffinityService {
+export class AffinityService implements OnModuleDestroy {
   private readonly local: LocalAffinityStore;
   private readonly remote: RedisAffinityStore;
   private readonly usage = new ProviderUsageCounters();
+  /** Usage not yet added to the cluster totals, per provider (bounded like `usage`: by MAX_PROVIDERS). */
+  private pendingUsage = new Map<string, UsageTotals>();
+  private usageTimer?: NodeJS.Timeout;
   private readonly decisions: Record<PinChange | 'full', number> = {
     pinned: 0,
     kept: 0,
@@ -162,19 +177,49 @@ export class AffinityService {
     if (!this.usage.add(provider, delta)) {
       return;
     }
+    if (this.client()) {
+      const pending = this.pendingUsage.get(provider);
+      if (pending) {
+        addUsage(pending, delta);
+      } else {
+        this.pendingUsage.set(provider, delta);
+      }
+      this.usageTimer ??= setTimeout(() => void this.flushUsage(), USAGE_FLUSH_MS).unref();
+    }
+  }
+
+  /** Adds the pending usage to the cluster totals (one pipeline); never throws. A failed batch is dropped. */
+  async flushUsage(): Promise<void> {
+    clearTimeout(this.usageTimer);
+    this.usageTimer = undefined;
+    if (this.pendingUsage.size === 0) {
+      return;
+    }
+    const batch = this.pendingUsage;
+    this.pendingUsage = new Map();
     const client = this.client();
-    if (client) {
-      withTimeout(
-        this.remote.addUsage(client, this.usageKey(), provider, delta),
+    if (!client) {
+      return;
+    }
+    try {
+      await withTimeout(
+        this.remote.addUsage(client, this.usageKey(), batch),
         this.redis.commandTimeoutMs,
         'affinity usage',
-      ).catch((err: unknown) => this.redisFailed(err));
+      );
+    } catch (err) {
+      this.redisFailed(err);
     }
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.flushUsage();
   }
 
   /** GET /api/affinity. */
   async snapshot(): Promise<AffinitySnapshot> {
     let cluster: AffinitySnapshot['cluster'] = null;
+    await this.flushUsage();
     const client = this.client();
     if (client) {
       try {

@@ -74,12 +74,17 @@ export class RedisAffinityStore {
     return { change: change as PinDecision['change'], state: { pin, strikes: Number(strikes ?? 0) } };
   }
 
-  /** Adds one answer to the cluster totals: fields `<counter>:<provider>`, one round trip. */
-  async addUsage(client: Redis, key: string, provider: string, delta: UsageTotals): Promise<void> {
+  /**
+   * Adds a batch of answers to the cluster totals (fields `<counter>:<provider>`): one pipeline, one round trip,
+   * however many answers and providers the batch holds.
+   */
+  async addUsage(client: Redis, key: string, batch: ReadonlyMap<string, UsageTotals>): Promise<void> {
     const pipeline = client.pipeline();
-    for (const counter of USAGE_COUNTERS) {
-      if (delta[counter] > 0) {
-        pipeline.hincrby(key, `${counter}:${provider}`, delta[counter]);
+    for (const [provider, delta] of batch) {
+      for (const counter of USAGE_COUNTERS) {
+        if (delta[counter] > 0) {
+          pipeline.hincrby(key, `${counter}:${provider}`, delta[counter]);
+        }
       }
     }
     pipeline.expire(key, this.ttlSec);

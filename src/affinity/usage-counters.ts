@@ -25,6 +25,13 @@ export function usageDelta(usage: CacheUsage): UsageTotals {
   };
 }
 
+/** `into += delta`, counter by counter. */
+export function addUsage(into: UsageTotals, delta: UsageTotals): void {
+  for (const counter of USAGE_COUNTERS) {
+    into[counter] += delta[counter];
+  }
+}
+
 export function usageView(t: UsageTotals): ProviderUsageView {
   const prompt = t.inputTokens + t.cacheReadTokens + t.cacheCreationTokens;
   return {
@@ -57,9 +64,7 @@ export class ProviderUsageCounters {
       t = { requests: 0, inputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0 };
       this.totals.set(provider, t);
     }
-    for (const counter of USAGE_COUNTERS) {
-      t[counter] += delta[counter];
-    }
+    addUsage(t, delta);
     return true;
   }
 

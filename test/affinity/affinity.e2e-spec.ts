@@ -226,6 +226,29 @@ describe('session affinity across instances (real Redis)', () => {
     expect(res.json().providers.anthropic).toBeUndefined(); // b's answers are b's
   });
 
+  it('usage reaches the cluster totals in batches: many answers, one pipeline; a read flushes first', async () => {
+    const [a, b] = await pair();
+    const remote = (a.affinity as unknown as { remote: { addUsage: (...args: unknown[]) => Promise<void> } })
+      .remote;
+    const addUsage = jest.spyOn(remote, 'addUsage');
+    for (let n = 0; n < 50; n++) {
+      a.affinity.recordUsage(A, { input_tokens: 10, cache_read_input_tokens: 30 }, false);
+      a.affinity.recordUsage(B, { input_tokens: 1 }, false);
+    }
+    expect(addUsage).not.toHaveBeenCalled(); // nothing per answer
+    // b's read sees a's answers once a's timer has flushed them: one batch for both providers.
+    await eventually(async () => (await b.affinity.snapshot()).cluster?.providers?.openai?.requests === 50);
+    expect(addUsage).toHaveBeenCalledTimes(1);
+    expect((await b.affinity.snapshot()).cluster?.providers).toMatchObject({
+      openai: { requests: 50, inputTokens: 500, cacheReadTokens: 1500 },
+      anthropic: { requests: 50, inputTokens: 50 },
+    });
+    // A read on the instance holding pending usage flushes it first, without waiting for the timer.
+    a.affinity.recordUsage(C, { input_tokens: 7 }, false);
+    expect((await a.affinity.snapshot()).cluster?.providers?.gemini).toMatchObject({ requests: 1, inputTokens: 7 });
+    expect(addUsage).toHaveBeenCalledTimes(2);
+  });
+
   it('Affinity.enabled false: no preference, nothing written, mode disabled', async () => {
     const a = await instance({ affinity: { enabled: false } });
     await a.affinity.recordNow('s1', MAIN, A, false);
