@@ -19,6 +19,8 @@ const MB = 1024 * 1024;
 export interface SustainedParams {
   rate: number;
   warmS: number;
+  /** At most this many requests to fill the cache's memory tier before the warm-up. */
+  prefillMax: number;
   durationS: number;
   gcEveryS: number;
   windowS: number;
@@ -124,7 +126,7 @@ export function report(
     processes: [
       `fake provider: first byte log-normal median 30 / p95 80 ms, 6 deltas 10 ms apart (\`${fakeArgs.join(' ')}\`)`,
       'two redis-servers (throwaway), one per gateway: REDIS_URL (cache tier, coalescing, circuit state)',
-      'gateway "measured": Cache on with a 4 MB memory tier (full after the warm-up), Dedup on, Redis on; RSS, file descriptors, latency and event-loop lag come from it — nothing is forced on it',
+      'gateway "measured": Cache on with a 4 MB memory tier (prefilled to ≥ 95% before the warm-up), Dedup on, Redis on; RSS, file descriptors, latency and event-loop lag come from it — nothing is forced on it',
       'gateway "forensics": a twin with the same config and the same schedule (its own Redis), whose heap is inspected: forced GCs for the heap-after-GC series and the two heap snapshots',
       'harness: open loop, 70% unique small requests (half streamed), 20% repeats of recent ones (cache hits / coalescing), 10% ~75 KB Claude Code turns (40 variants)',
     ],
@@ -239,7 +241,7 @@ export function report(
       ),
       lagChart(ctx, 'lag', 'Gateway event-loop lag', ctx.monitor.series(), tl.marks),
     ],
-    notes: [],
+    notes: [...ctx.notes],
     data: {
       heapFit,
       rssFit,

@@ -23,9 +23,9 @@ import {
 } from './sustained-report';
 
 const PARAMS: Record<'smoke' | 'short' | 'long', SustainedParams> = {
-  smoke: { rate: 20, warmS: 3, durationS: 20, gcEveryS: 4, windowS: 5, bucketS: 1 },
-  short: { rate: 30, warmS: 30, durationS: 600, gcEveryS: 30, windowS: 60, bucketS: 10 },
-  long: { rate: 30, warmS: 60, durationS: 3600, gcEveryS: 60, windowS: 300, bucketS: 30 },
+  smoke: { rate: 20, warmS: 3, durationS: 20, gcEveryS: 4, windowS: 5, bucketS: 1, prefillMax: 400 },
+  short: { rate: 30, warmS: 30, durationS: 600, gcEveryS: 30, windowS: 60, bucketS: 10, prefillMax: 40_000 },
+  long: { rate: 30, warmS: 60, durationS: 3600, gcEveryS: 60, windowS: 300, bucketS: 30, prefillMax: 40_000 },
 };
 const FAKE_ARGS = ['--profile', '30,80', '--chunks', '6', '--gap-ms', '10'];
 const MB = 1024 * 1024;
@@ -77,6 +77,46 @@ function* workload(
   }
 }
 
+interface Prefill {
+  requests: number;
+  memoryMb: number;
+  maxMb: number;
+}
+
+/**
+ * Brings a gateway's bounded caches to their caps before anything is measured: the workload's own requests,
+ * closed loop (16 at a time), until the response cache's memory tier holds ≥ 95% of its byte cap (checked every
+ * 200 answers; at most `maxRequests`). A cache growing to its cap during the measured window would otherwise look
+ * like a leak; its steady state (evicting as much as it stores) is what a long-running gateway lives in.
+ */
+async function prefill(gw: GatewayProc, cc: string[], ccPath: string, maxRequests: number): Promise<Prefill> {
+  const items = workload(1000, maxRequests / 1000, 'prefill', cc, ccPath);
+  const stats = async () =>
+    ((await (await fetch(`${gw.origin}/api/cache/stats`)).json()) as {
+      tiers: { memory: { bytes: number; maxBytes: number } };
+    }).tiers.memory;
+  let requests = 0;
+  let full = false;
+  const worker = async (): Promise<void> => {
+    while (!full) {
+      const next = items.next();
+      if (next.done) {
+        return;
+      }
+      const r = next.value;
+      const res = await fetch(`${gw.origin}${r.path}`, { method: 'POST', body: r.body, headers: r.headers });
+      await res.arrayBuffer();
+      if (++requests % 200 === 0) {
+        const m = await stats();
+        full ||= m.bytes >= 0.95 * m.maxBytes;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, worker));
+  const m = await stats();
+  return { requests, memoryMb: m.bytes / MB, maxMb: m.maxBytes / MB };
+}
+
 async function snapshot(gw: GatewayProc, file: string): Promise<{ ms: number; bytes: number }> {
   const a = await monitorCommand<{ ms: number }>(gw.socket, `snapshot ${file}`, 300_000);
   return { ms: a.ms, bytes: statSync(file).size };
@@ -102,6 +142,13 @@ async function run(ctx: SuiteCtx): Promise<ScenarioOutput> {
   const gw = await ctx.gateway('measured', config, { REDIS_URL: redisA.url });
   const twin = await ctx.gateway('forensics', config, { REDIS_URL: redisB.url });
   ctx.monitor.start();
+  const filled = await Promise.all([gw, twin].map((g) => prefill(g, cc, ccPath, p.prefillMax)));
+  for (const [i, f] of filled.entries()) {
+    ctx.notes.push(
+      `Prefill (${i === 0 ? 'measured' : 'forensics'}): ${f.requests} requests brought the cache's memory tier to ${num(f.memoryMb, 2)} of ${num(f.maxMb, 0)} MB before the warm-up.`,
+    );
+    ctx.log(ctx.notes[ctx.notes.length - 1]);
+  }
   await Promise.all([
     tl.send(null, gw.origin, workload(p.rate, p.warmS, 'warm', cc, ccPath)),
     tl.send(null, twin.origin, workload(p.rate, p.warmS, 'warm', cc, ccPath)),
@@ -184,8 +231,11 @@ export const sustained: ScenarioDef = {
   sampleMs: (mode) => (mode === 'smoke' ? 1000 : 5000),
   method: `Open loop at a fixed rate: 70% unique small requests (half streamed), 20% repeats of one of the last 50 (cache hits and
 coalescing), 10% a ~75 KB Claude Code turn (40 variants, streamed), against a fake answering in ~30–80 ms. The gateways
-run with the cache on but a 4 MB memory tier, which is full after the warm-up, so a cache filling up to its cap is not
-mistaken for a leak.
+run with the cache on and a 4 MB memory tier. Before the warm-up each gateway is **prefilled**: the same mix, closed loop
+(16 at a time), until the memory tier holds ≥ 95% of its cap (the run's notes say how many requests it took), so the
+caches are in their steady state (evicting as much as they store) when the measured window starts, and a cache
+growing to its cap is not mistaken for a leak. (The first runs had no prefill: small entries are ~400 compressed
+bytes, so the 4 MB tier was still filling at the end of a 10-minute run and its growth showed as a heap slope.)
 
 Two gateway processes get the same schedule at the same time, each with its own redis-server (no shared cache or
 coalescing between them). The **measured** one is only observed from outside: RSS and open file descriptors from \`/proc\`,
