@@ -1,3 +1,4 @@
+import { passThrough, type EventIterator } from '../common/event-iterators';
 import type { StreamEvent } from '../protocol/types';
 
 /** Above this many (approximate) bytes an answer is not recorded: memory per request stays bounded. */
@@ -66,20 +67,20 @@ export class CacheRecorder {
   }
 
   /**
-   * Yields every event of `source`, recording it, and stores in the background as soon as message_stop
-   * arrives (a writer may stop pulling right after it) or when the source ends normally.
+   * Every event of `source`, recorded on the way; stores in the background as soon as message_stop arrives (a
+   * writer may stop pulling right after it) or when the source ends normally. A plain pass-through stage
+   * (event-iterators.ts): one promise hop per event.
    */
-  async *tap(source: AsyncIterable<StreamEvent> | AsyncIterator<StreamEvent>): AsyncGenerator<StreamEvent> {
-    const iterable: AsyncIterable<StreamEvent> =
-      Symbol.asyncIterator in source ? source : { [Symbol.asyncIterator]: () => source };
-    for await (const ev of iterable) {
-      this.push(ev);
-      if (ev.type === 'message_stop') {
-        void this.finish();
-      }
-      yield ev;
-    }
-    void this.finish();
+  tap(source: AsyncIterator<StreamEvent>): EventIterator<StreamEvent> {
+    return passThrough(source, {
+      observe: (ev) => {
+        this.push(ev);
+        if (ev.type === 'message_stop') {
+          void this.finish();
+        }
+      },
+      onDone: () => void this.finish(),
+    });
   }
 }
 

@@ -25,20 +25,60 @@ function closeBelow<T>(
 
 /** The already-pulled `head` items, then the rest of `rest`. */
 export function prepend<T>(head: readonly T[], rest: AsyncIterator<T>): EventIterator<T> {
-  return passThrough(rest, head);
+  return passThrough(rest, { head });
 }
 
 /** `source`'s items unchanged; `observe` sees each one before the consumer does. */
 export function tapEach<T>(source: AsyncIterator<T>, observe: (item: T) => void): EventIterator<T> {
-  return passThrough(source, [], observe);
+  return passThrough(source, { observe });
 }
 
-function passThrough<T>(source: AsyncIterator<T>, head: readonly T[], observe?: (item: T) => void): EventIterator<T> {
+export interface PassThroughHooks<T> {
+  /** Items handed out before the source is asked for anything. */
+  head?: readonly T[];
+  /** Sees each item of the source before the consumer does. */
+  observe?: (item: T) => void;
+  /** The source ended normally (not when the consumer left early or the source failed). */
+  onDone?: () => void;
+  /** Exactly once, however the chain ends: done, failed, or left early (a generator's `finally`). */
+  onRelease?: () => void;
+}
+
+/** The general form of the stages above: one `.then` per item, whatever combination of hooks. */
+export function passThrough<T>(source: AsyncIterator<T>, hooks: PassThroughHooks<T>): EventIterator<T> {
+  const { head = [], observe, onDone, onRelease } = hooks;
   let i = 0;
   let finished = false;
+  let released = false;
+  const release = (): void => {
+    if (!released) {
+      released = true;
+      onRelease?.();
+    }
+  };
   const markFinished = (): void => {
     finished = true;
+    release();
   };
+  const onItem = (r: IteratorResult<T>): IteratorResult<T> | Promise<IteratorResult<T>> => {
+    if (r.done) {
+      onDone?.();
+      return closeBelow(source, r, markFinished);
+    }
+    observe?.(r.value);
+    return r;
+  };
+  const onFailure = onRelease
+    ? async (err: unknown): Promise<never> => {
+        markFinished();
+        try {
+          await source.return?.(undefined);
+        } catch {
+          // the failure already closed it
+        }
+        throw err;
+      }
+    : undefined;
   return {
     next(): Promise<IteratorResult<T>> {
       if (finished) {
@@ -47,17 +87,12 @@ function passThrough<T>(source: AsyncIterator<T>, head: readonly T[], observe?: 
       if (i < head.length) {
         return Promise.resolve({ done: false, value: head[i++] });
       }
-      return source.next().then((r) => {
-        if (r.done) {
-          return closeBelow(source, r, markFinished);
-        }
-        observe?.(r.value);
-        return r;
-      });
+      return source.next().then(onItem, onFailure);
     },
     async return(): Promise<IteratorResult<T>> {
       if (!finished) {
         finished = true;
+        release();
         // Leaving early (client gone, dedup detach) must release the upstream call.
         await source.return?.(undefined);
       }

@@ -4,5 +4,5 @@ import { RequestOutcomeService } from './request-outcome';
 
 /** Global: the request path emits finished requests here; metrics, SLA, history and the status page listen. */
 @Global()
-@Module({ providers: [RequestOutcomeService, RequestArrivalHook], exports: [RequestOutcomeService] })
+@Module({ providers: [RequestOutcomeService, RequestArrivalHook], exports: [RequestOutcomeService, RequestArrivalHook] })
 export class OutcomesModule {}

@@ -171,11 +171,15 @@ export class FailoverService {
         }
         tried.add(target);
         // A hang shows as attempts piling up without a first byte: trip before sending another one there.
-        this.recorder.transition(
-          target,
-          await this.state.tripIfSlow(target, () => this.timeouts.slowCallMs(target)),
-          'slow_calls',
-        );
+        // Only with somewhere else to go: on the chain's last target a trip would just turn slow answers
+        // into 503s (its first-byte deadline still bounds a real hang).
+        if (queue.some((t) => !tried.has(t))) {
+          this.recorder.transition(
+            target,
+            await this.state.tripIfSlow(target, () => this.timeouts.slowCallMs(target)),
+            'slow_calls',
+          );
+        }
         const gate = await this.state.admit(target);
         if (!gate.admitted) {
           earliestRecovery = Math.min(earliestRecovery, gate.until);

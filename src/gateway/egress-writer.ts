@@ -32,8 +32,6 @@ export interface StreamOutcome {
   bytes: number;
 }
 
-const PING = Symbol('ping');
-
 /**
  * Process-wide egress counters (Prometheus reads them at scrape): waits for a slow client's socket to drain,
  * and clients cut for not reading. Plain numbers: the hot path pays an increment, nothing more.
@@ -140,6 +138,13 @@ export async function writeSse(
     return text === '' ? true : writeChunk(res, text, highWaterMark, stalledMs);
   };
 
+  const keepAlive = new KeepAlive(opts.pingIntervalMs, () => {
+    // Only while waiting on the upstream, and never into a full socket buffer (a client not reading is the
+    // stalled-client timer's business, on the next real event).
+    if (!res.destroyed && !res.writableEnded && res.writableLength < highWaterMark) {
+      res.write(ping);
+    }
+  });
   let pending: Promise<IteratorResult<StreamEvent>> | undefined;
   try {
     for (const ev of opts.head) {
@@ -148,14 +153,11 @@ export async function writeSse(
       }
     }
     for (;;) {
-      pending ??= events.next();
-      const next = await raceWithPing(pending, opts.pingIntervalMs);
-      if (next === PING) {
-        if (!(await writeChunk(res, ping, highWaterMark, stalledMs))) {
-          break;
-        }
-        continue;
-      }
+      pending = events.next();
+      keepAlive.waiting = true;
+      const next = await pending;
+      keepAlive.waiting = false;
+      keepAlive.touch();
       pending = undefined;
       if (next.done) {
         break;
@@ -165,10 +167,56 @@ export async function writeSse(
       }
     }
   } finally {
+    keepAlive.stop();
     finish(reply, sink, outcome);
     releaseEvents(events, pending);
   }
   return outcome;
+}
+
+/**
+ * Keep-alive pings while the upstream is silent: one lazy timer per stream. An event only records the time
+ * (`touch`); the timer, when it fires, re-arms itself for the rest of the interval unless the stream has
+ * really been silent for a whole interval while waiting on the upstream. (A timer and a promise race per
+ * event cost more than the event's own serialisation.)
+ */
+class KeepAlive {
+  waiting = false;
+  private lastAt = performance.now();
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly intervalMs: number,
+    private readonly ping: () => void,
+  ) {
+    this.arm(intervalMs);
+  }
+
+  touch(): void {
+    this.lastAt = performance.now();
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private arm(ms: number): void {
+    this.timer = setTimeout(this.due, Math.max(1, ms));
+  }
+
+  private readonly due = (): void => {
+    const silentMs = performance.now() - this.lastAt;
+    if (silentMs + 1 < this.intervalMs) {
+      this.arm(this.intervalMs - silentMs);
+      return;
+    }
+    if (this.waiting) {
+      this.ping();
+    }
+    this.touch();
+    this.arm(this.intervalMs);
+  };
 }
 
 /**
@@ -213,17 +261,3 @@ function finish(reply: FastifyReply, sink: SseSink, outcome: StreamOutcome): Str
 
 /** How long the tail of a finished answer may take to end by itself before it is closed. */
 const TAIL_MS = 1000;
-
-async function raceWithPing<T>(pending: Promise<T>, intervalMs: number): Promise<T | typeof PING> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      pending,
-      new Promise<typeof PING>((resolve) => {
-        timer = setTimeout(() => resolve(PING), intervalMs);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}

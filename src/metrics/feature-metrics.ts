@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { CacheService } from '../cache/cache.service';
+import { RequestArrivalHook } from '../common/request-arrival.hook';
 import { CompressionStatsService } from '../compression/compression-stats.service';
 import { DedupService } from '../dedup/dedup.service';
 import { FailoverCounters } from '../failover/failover-counters';
@@ -22,6 +23,7 @@ export class FeatureMetrics {
     limits: RateLimitService,
     failover: FailoverCounters,
     compression: CompressionStatsService,
+    arrivals: RequestArrivalHook,
   ) {
     // ── cache ──
     m.bridgedCounter(
@@ -143,6 +145,26 @@ export class FeatureMetrics {
       'Streams cut because the client read nothing for Server.stalledClientMs.',
       [],
       () => [[{}, egressCounters().stalledClients]],
+    );
+
+    // ── admission (loop-turn gate) ──
+    m.bridgedCounter(
+      'switchyard_admission_requests_total',
+      'Model requests through the loop-turn admission gate: started on arrival (direct) or in a later loop turn (deferred).',
+      ['path'],
+      () => {
+        const a = arrivals.admission();
+        return [
+          [{ path: 'direct' }, a.direct],
+          [{ path: 'deferred' }, a.deferred],
+        ];
+      },
+    );
+    m.computedGauge(
+      'switchyard_admission_waiting',
+      'Model requests waiting in the admission gate for a later event-loop turn.',
+      [],
+      () => [[{}, arrivals.admission().waiting]],
     );
 
     // ── compression ──

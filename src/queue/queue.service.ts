@@ -11,12 +11,12 @@ import type Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { PinoLogger } from 'nestjs-pino';
+import { passThrough } from '../common/event-iterators';
 import { withTimeout } from '../common/with-timeout';
 import { AppConfigService } from '../config/config.service';
 import type { FailoverResult } from '../failover/failover.service';
 import { UpstreamCallService, type UpstreamJob } from '../failover/upstream-call.service';
 import { GatewayError } from '../protocol/errors';
-import type { StreamEvent } from '../protocol/types';
 import { DegradedModeService } from '../redis/degraded-mode.service';
 import { InstanceRegistryService } from '../redis/instance-registry.service';
 import { RedisService, type RedisClient } from '../redis/redis.service';
@@ -35,25 +35,6 @@ export type QueueMode = 'bullmq' | 'local';
 interface LocalJob {
   cancelled: boolean;
   started: boolean;
-}
-
-/** Releases `release` once the events are finished, abandoned or failed. */
-async function* releasing(
-  events: AsyncIterator<StreamEvent>,
-  release: () => void,
-): AsyncGenerator<StreamEvent> {
-  try {
-    for (;;) {
-      const next = await events.next();
-      if (next.done) {
-        return;
-      }
-      yield next.value;
-    }
-  } finally {
-    release();
-    await events.return?.(undefined);
-  }
 }
 
 const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
@@ -431,16 +412,14 @@ export class QueueService implements OnModuleInit, OnApplicationBootstrap, OnApp
         target: head.target,
         attempts: head.attempts,
         head: [],
-        events: (async function* () {
-          try {
-            yield* events;
-          } finally {
+        events: passThrough(events, {
+          onRelease: () => {
             signal.removeEventListener('abort', cancel);
             if (!handle.done) {
               cancel(); // the client left mid-answer: stop the worker's upstream call too
             }
-          }
-        })(),
+          },
+        }),
       };
     } catch (err) {
       clearTimeout(waitTimer);
@@ -479,7 +458,8 @@ export class QueueService implements OnModuleInit, OnApplicationBootstrap, OnApp
     }
     try {
       const result = await this.upstream.call(job, signal);
-      return { ...result, events: releasing(result.events, release) };
+      // Released once the events are finished, abandoned or failed.
+      return { ...result, events: passThrough(result.events, { onRelease: release }) };
     } catch (err) {
       release();
       throw err;

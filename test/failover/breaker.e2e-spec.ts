@@ -184,6 +184,38 @@ describe('circuit breakers (fake providers over HTTP)', () => {
     }
   });
 
+  it('no slow-call trip on a chain with nowhere else to go: slow answers are waited for, not turned into 503s', async () => {
+    const soloH = await startHarness({
+      providers: [provider('p1', fakes[0].url), provider('p2', fakes[1].url)],
+      config: {
+        Failover: {
+          timeout: 20_000,
+          breaker: { openMs: 1000, slowCalls: { enabled: true, minCalls: 3, k: 2, minMs: 300 } },
+        },
+        AdaptiveTimeout: { minSamples: 5, firstByte: { k: 4, minMs: 1500, maxMs: 60_000, perInputTokenMs: 0 } },
+      },
+    });
+    try {
+      for (let i = 0; i < 6; i++) {
+        await soloH.run(['p1,m1']);
+      }
+      expect(soloH.timeouts.slowCallMs('p1,m1')).toBe(300);
+      fakes[0].configure({ firstByteDelayMs: 700 }); // slow, but it answers
+      const waiting = [0, 1, 2].map(() => soloH.run(['p1,m1']));
+      await sleep(400); // all three have waited past the slow-call threshold
+      const next = await soloH.run(['p1,m1']);
+      expect(next.attempts[0]).toMatchObject({ target: 'p1,m1', outcome: 'ok' });
+      for (const out of await Promise.all(waiting)) {
+        expect(out.result?.target).toBe('p1,m1');
+      }
+      expect(soloH.state.view('p1,m1').state).toBe('closed');
+      expect(soloH.counters.get('breaker_transitions{to=opened}') ?? 0).toBe(0);
+    } finally {
+      fakes[0].reset();
+      await soloH.close();
+    }
+  });
+
   it('never trips on slow calls while the gateway itself is too busy to read its answers', async () => {
     const busyH = await startHarness({
       providers: [provider('p1', fakes[0].url), provider('p2', fakes[1].url)],

@@ -241,7 +241,7 @@ export function report(
       ),
       lagChart(ctx, 'lag', 'Gateway event-loop lag', ctx.monitor.series(), tl.marks),
     ],
-    notes: [...ctx.notes],
+    notes: [],
     data: {
       heapFit,
       rssFit,

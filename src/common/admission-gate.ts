@@ -1,0 +1,119 @@
+/**
+ * Cooperative admission of model requests into the event loop.
+ *
+ * Node hands every socket that became readable to its callback in one poll phase. When a burst arrives (Claude
+ * Code sessions starting together, a retry storm, a batch), a few hundred requests are parsed, routed, counted
+ * and sent upstream back to back in a single loop turn, and for that whole turn nothing else runs: no streamed
+ * delta reaches its client, no timer fires (deadlines, Redis watchdog, health), no probe is answered.
+ *
+ * The gate spreads that work over loop turns. Each turn may start at most `perTurn` requests; the rest wait in
+ * FIFO order and are started from a `setImmediate` at the end of a later turn, after that turn's I/O (streams
+ * already running) has been served. `perTurn` adapts to the measured turn length (AIMD: +1 while turns stay
+ * under `targetTurnMs`, halved when one runs over), so an idle gateway adds nothing — a request that finds
+ * the line empty and the turn under its quota goes straight through — and a saturated one keeps turning over
+ * every ~`targetTurnMs` instead of freezing for the length of the burst. Total work is unchanged: the same
+ * requests are started in the same order, only never all in one turn.
+ */
+export interface AdmissionGateOptions {
+  /** Starting and maximum quota of requests started per turn. */
+  initialPerTurn?: number;
+  maxPerTurn?: number;
+  now?: () => number;
+}
+
+export interface AdmissionStats {
+  /** Requests that went straight through, and requests that waited for a later turn. */
+  direct: number;
+  deferred: number;
+  /** Waiting right now, and the most that ever waited at once. */
+  waiting: number;
+  maxWaiting: number;
+  /** The current quota of requests started per loop turn. */
+  perTurn: number;
+}
+
+type Release = () => void;
+
+export class AdmissionGate {
+  private perTurn: number;
+  private readonly maxPerTurn: number;
+  private readonly now: () => number;
+  /** Requests started in the current turn (reset by the pump). */
+  private used = 0;
+  private readonly line: Release[] = [];
+  private head = 0;
+  private pumpScheduled = false;
+  /** When the previous pump ran, if the one before kept the gate busy (turn length = the gap between them). */
+  private busySince: number | undefined;
+  private readonly counters = { direct: 0, deferred: 0, maxWaiting: 0 };
+
+  /** The loop turn the gate aims for, in ms (`Server.admission.targetTurnMs`; may change on a reload). */
+  targetTurnMs = 10;
+
+  constructor(o: AdmissionGateOptions = {}) {
+    this.maxPerTurn = o.maxPerTurn ?? 256;
+    this.perTurn = Math.min(o.initialPerTurn ?? 16, this.maxPerTurn);
+    this.now = o.now ?? (() => performance.now());
+  }
+
+  /** `start` runs now (returns true) or in a later loop turn, in arrival order (returns false). */
+  admit(start: Release): boolean {
+    if (this.waiting === 0 && this.used < this.perTurn) {
+      this.used++;
+      this.counters.direct++;
+      this.schedulePump();
+      return true;
+    }
+    this.line.push(start);
+    this.counters.deferred++;
+    this.counters.maxWaiting = Math.max(this.counters.maxWaiting, this.waiting);
+    this.schedulePump();
+    return false;
+  }
+
+  get waiting(): number {
+    return this.line.length - this.head;
+  }
+
+  stats(): AdmissionStats {
+    return { ...this.counters, waiting: this.waiting, perTurn: this.perTurn };
+  }
+
+  private schedulePump(): void {
+    if (!this.pumpScheduled) {
+      this.pumpScheduled = true;
+      setImmediate(this.pump);
+    }
+  }
+
+  /** End of a loop turn: adapt the quota to the turn that just ran, then start the next requests in line. */
+  private readonly pump = (): void => {
+    this.pumpScheduled = false;
+    const now = this.now();
+    if (this.busySince !== undefined) {
+      const turnMs = now - this.busySince;
+      this.perTurn =
+        turnMs > this.targetTurnMs
+          ? Math.max(1, this.perTurn >> 1)
+          : Math.min(this.maxPerTurn, this.perTurn + 1);
+    }
+    this.used = 0;
+    while (this.used < this.perTurn && this.waiting > 0) {
+      const start = this.line[this.head];
+      this.line[this.head++] = undefined as unknown as Release;
+      this.used++;
+      start();
+    }
+    if (this.head > 1024 && this.head * 2 > this.line.length) {
+      this.line.splice(0, this.head);
+      this.head = 0;
+    }
+    // Requests started in this pump run in the microtasks right after it: measure the turn they belong to.
+    if (this.used > 0) {
+      this.busySince = now;
+      this.schedulePump();
+    } else {
+      this.busySince = undefined;
+    }
+  };
+}
