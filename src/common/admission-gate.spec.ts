@@ -106,4 +106,23 @@ describe('AdmissionGate', () => {
     expect(started).toBe(10);
     expect(gate.stats().perTurn).toBe(1);
   });
+
+  it('turn(): undefined while the turn has quota, then a promise settled in a later turn, in order', async () => {
+    const gate = new AdmissionGate({ initialPerTurn: 2, maxPerTurn: 2 });
+    const order: number[] = [];
+    const pending: Promise<void>[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t = gate.turn();
+      if (t === undefined) {
+        order.push(i);
+      } else {
+        pending.push(t.then(() => void order.push(i)));
+      }
+    }
+    expect(order).toEqual([0, 1]);
+    expect(gate.waiting).toBe(3);
+    await Promise.all(pending);
+    expect(order).toEqual([0, 1, 2, 3, 4]);
+    expect(gate.stats()).toMatchObject({ direct: 2, deferred: 3, waiting: 0 });
+  });
 });

@@ -64,11 +64,26 @@ export class AdmissionGate {
       this.schedulePump();
       return true;
     }
+    this.enqueue(start);
+    return false;
+  }
+
+  /** The promise form of `admit`: undefined to go on now, or a promise settled in the turn this unit starts. */
+  turn(): Promise<void> | undefined {
+    if (this.waiting === 0 && this.used < this.perTurn) {
+      this.used++;
+      this.counters.direct++;
+      this.schedulePump();
+      return undefined;
+    }
+    return new Promise<void>((resolve) => this.enqueue(resolve));
+  }
+
+  private enqueue(start: Release): void {
     this.line.push(start);
     this.counters.deferred++;
     this.counters.maxWaiting = Math.max(this.counters.maxWaiting, this.waiting);
     this.schedulePump();
-    return false;
   }
 
   get waiting(): number {

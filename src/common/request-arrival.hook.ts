@@ -17,14 +17,36 @@ import { observationOf } from './request-observation';
 @Injectable()
 export class RequestArrivalHook implements OnModuleInit {
   private readonly gate = new AdmissionGate();
+  /** Answers about to be written (their headers and first events): a burst of first bytes is spread too. */
+  private readonly answers = new AdmissionGate({ initialPerTurn: 32, maxPerTurn: 1024 });
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     private readonly config: AppConfigService,
   ) {}
 
+  /** Model requests started on arrival or later (the request lane). */
   admission(): AdmissionStats {
     return this.gate.stats();
+  }
+
+  /** Answers written at once or in a later turn (the answer lane). */
+  answerAdmission(): AdmissionStats {
+    return this.answers.stats();
+  }
+
+  /** Before an answer's first write: undefined to write now, or a promise settled in a later loop turn. */
+  answerTurn(): Promise<void> | undefined {
+    return this.turnOf(this.answers);
+  }
+
+  private turnOf(gate: AdmissionGate): Promise<void> | undefined {
+    const admission = this.config.get('Server').admission;
+    if (!admission.enabled) {
+      return undefined;
+    }
+    gate.targetTurnMs = admission.targetTurnMs;
+    return gate.turn();
   }
 
   onModuleInit(): void {

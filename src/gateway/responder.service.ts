@@ -6,6 +6,7 @@ import { answeredOutcome, outcomeRoute } from '../common/outcome-builder';
 import { onAnswerUsage, usageEmitterFor } from '../common/request-hooks';
 import { observationOf } from '../common/request-observation';
 import { RequestOutcomeService } from '../common/request-outcome';
+import { RequestArrivalHook } from '../common/request-arrival.hook';
 import { queueClassOf } from '../queue/queue.interceptor';
 import { SseCompressor } from '../compression/sse-compressor.service';
 import { AppConfigService } from '../config/config.service';
@@ -39,6 +40,7 @@ export class ResponderService {
     private readonly outcomes: RequestOutcomeService,
     private readonly features: FeaturesService,
     private readonly mirror: RequestMirror,
+    private readonly arrivals: RequestArrivalHook,
   ) {}
 
   async respond(request: FastifyRequest, reply: FastifyReply, canonical: CanonicalRequest, shape: IngressShape): Promise<void> {
@@ -73,6 +75,8 @@ export class ResponderService {
       features,
     });
     const answer = tap ? this.mirror.watch(opened, tap) : opened;
+    // A burst of first bytes (a thousand answers starting together) is written over several loop turns.
+    await this.arrivals.answerTurn();
     obs.answeredAt = performance.now();
     answerHeaders(reply, request, answer);
     const server = this.config.get('Server');

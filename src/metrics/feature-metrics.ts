@@ -148,23 +148,25 @@ export class FeatureMetrics {
     );
 
     // ── admission (loop-turn gate) ──
+    const lanes = { requests: () => arrivals.admission(), answers: () => arrivals.answerAdmission() };
     m.bridgedCounter(
       'switchyard_admission_requests_total',
-      'Model requests through the loop-turn admission gate: started on arrival (direct) or in a later loop turn (deferred).',
-      ['path'],
-      () => {
-        const a = arrivals.admission();
-        return [
-          [{ path: 'direct' }, a.direct],
-          [{ path: 'deferred' }, a.deferred],
-        ];
-      },
+      'Work through the loop-turn admission gate by lane (requests: model requests started; answers: first writes of answers), started at once (direct) or in a later event-loop turn (deferred).',
+      ['lane', 'path'],
+      () =>
+        Object.entries(lanes).flatMap(([lane, stats]): Sample[] => {
+          const a = stats();
+          return [
+            [{ lane, path: 'direct' }, a.direct],
+            [{ lane, path: 'deferred' }, a.deferred],
+          ];
+        }),
     );
     m.computedGauge(
       'switchyard_admission_waiting',
-      'Model requests waiting in the admission gate for a later event-loop turn.',
-      [],
-      () => [[{}, arrivals.admission().waiting]],
+      'Work waiting in the admission gate for a later event-loop turn, by lane.',
+      ['lane'],
+      () => Object.entries(lanes).map(([lane, stats]): Sample => [{ lane }, stats().waiting]),
     );
 
     // ── compression ──

@@ -522,14 +522,15 @@ describe('GET /metrics after real traffic', () => {
     expect(d('switchyard_egress_stalled_clients_total')).toBe(1);
   });
 
-  it('admission: every model request passes the loop-turn gate once (direct or deferred); none left waiting', async () => {
+  it('admission: every model request and every answer passes the loop-turn gate once; none left waiting', async () => {
     const { d, after } = await around(a, async () => {
       const answers = await Promise.all(
         Array.from({ length: 6 }, (_, i) => send(a, '/v1/messages', messages(unique(`admission-${i}`)))),
       );
       expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
     });
-    expect(d('switchyard_admission_requests_total')).toBe(6);
+    expect(d('switchyard_admission_requests_total', { lane: 'requests' })).toBe(6);
+    expect(d('switchyard_admission_requests_total', { lane: 'answers' })).toBe(6);
     expect(gauge(after, 'switchyard_admission_waiting')).toBe(0);
   });
 
