@@ -124,7 +124,7 @@ export const configSchema = z.looseObject({
     stalledClientMs: positiveInt,
     /** A full GC once the process is idle and its heap grew this many MB past the live set; 0 = never. */
     idleGcMb: nonNegativeInt,
-    /** Model requests started per event-loop turn are fitted so that starting them takes ~`targetTurnMs` (admission-gate.ts). */
+    /** Model requests started per event-loop turn adapt to keep a turn near `targetTurnMs` (admission-gate.ts). */
     admission: z.object({
       enabled: z.boolean(),
       targetTurnMs: positiveInt,
