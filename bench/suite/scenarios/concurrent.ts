@@ -205,7 +205,7 @@ function report(
       met: Number.isFinite(worstLag) ? worstLag < LAG_LIMIT_MS : null,
       why:
         worstLag >= LAG_LIMIT_MS
-          ? `the ${p.n} requests arrive within ${SPREAD_MS} ms: parsing, routing and converting them, then writing ${p.chunks} deltas to each client, keep one loop busy on a 2-core box shared with the harness reading ${p.n} streams and the fake writing them (the same finding as docs/benchmarks/queue.md)`
+          ? `the ${p.n} requests arrive within ${SPREAD_MS} ms on a 2-core box shared with the harness reading ${p.n} streams and the fake writing them. The admission gate (Server.admission) starts new requests and writes answers' first bytes over several loop turns, but what remains unspread is the answers' later deltas: the fake sends the ${p.chunks} deltas of all ${p.n} answers in step, so each delta is one poll phase handling every stream's event at once (reading, converting, writing ~${p.n / 2} SSE frames); spreading those per event was tried and made the burst finish 20-30% later (docs/performance-tuning.md#admission-gate)`
           : undefined,
     },
   ];
