@@ -58,10 +58,7 @@ export class AdmissionGate {
 
   /** `start` runs now (returns true) or in a later loop turn, in arrival order (returns false). */
   admit(start: Release): boolean {
-    if (this.waiting === 0 && this.used < this.perTurn) {
-      this.used++;
-      this.counters.direct++;
-      this.schedulePump();
+    if (this.startsNow()) {
       return true;
     }
     this.enqueue(start);
@@ -70,13 +67,18 @@ export class AdmissionGate {
 
   /** The promise form of `admit`: undefined to go on now, or a promise settled in the turn this unit starts. */
   turn(): Promise<void> | undefined {
-    if (this.waiting === 0 && this.used < this.perTurn) {
-      this.used++;
-      this.counters.direct++;
-      this.schedulePump();
-      return undefined;
+    return this.startsNow() ? undefined : new Promise<void>((resolve) => this.enqueue(resolve));
+  }
+
+  /** Nobody waiting and the turn under its quota: counted as started now. */
+  private startsNow(): boolean {
+    if (this.waiting > 0 || this.used >= this.perTurn) {
+      return false;
     }
-    return new Promise<void>((resolve) => this.enqueue(resolve));
+    this.used++;
+    this.counters.direct++;
+    this.schedulePump();
+    return true;
   }
 
   private enqueue(start: Release): void {
