@@ -8,11 +8,12 @@ import { startGateway, type GatewayUnderTest } from '../support/gateway';
  * in one go while this process (the gateway's) is kept busy, so they all become readable in one poll phase of
  * the gateway, as when a burst lands on a loaded gateway. Resolves with each raw answer, in order.
  */
-function burstFrom(url: string, requests: string[]): Promise<string[]> {
+function burstFrom(url: string, requests: string[], leaveEvery = 0): Promise<string[]> {
   const script = `
     const net = require('node:net');
     const { hostname, port } = new URL(process.argv[1]);
     const reqs = JSON.parse(process.argv[2]);
+    const leaveEvery = Number(process.argv[3]);
     (async () => {
       const socks = await Promise.all(reqs.map(() => new Promise((ok, ko) => {
         const s = net.connect(Number(port), hostname, () => ok(s));
@@ -28,10 +29,12 @@ function burstFrom(url: string, requests: string[]): Promise<string[]> {
       process.stdout.write('ready\\n');
       await new Promise((r) => setTimeout(r, 50)); // the gateway is busy by now
       socks.forEach((s, i) => s.write(reqs[i]));
+      // Some clients give up while their request waits in the gateway (the gateway is still blocked).
+      socks.forEach((s, i) => leaveEvery > 0 && i % leaveEvery === leaveEvery - 1 && s.destroy());
       process.stdout.write(JSON.stringify(await Promise.all(answers)));
     })().catch((e) => { console.error(e); process.exit(1); });`;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-e', script, url, JSON.stringify(requests)], {
+    const child = spawn(process.execPath, ['-e', script, url, JSON.stringify(requests), String(leaveEvery)], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
@@ -121,6 +124,29 @@ describe('loop-turn admission gate', () => {
     expect(r.deferred).toBeGreaterThanOrEqual(N - 16);
     expect(r.waiting).toBe(0);
     expect(gw.app.get(RequestArrivalHook).admission().maxWaiting).toBeGreaterThanOrEqual(N - 16);
+  });
+
+  it('clients that leave while waiting in the gate cost nothing lasting: the rest are answered, none stays waiting', async () => {
+    gw = await startGateway({
+      config: { Server: { pingIntervalMs: 10_000, admission: { enabled: true, targetTurnMs: 10 } } },
+    });
+    const requests = Array.from({ length: N }, (_, i) => rawRequest('POST', '/v1/messages', ask(i)));
+    const raw = await burstFrom(gw.url, requests, 5);
+    for (const [i, text] of raw.entries()) {
+      if (i % 5 !== 4) {
+        expect(text.startsWith('HTTP/1.1 200')).toBe(true);
+      }
+    }
+    const hook = gw.app.get(RequestArrivalHook);
+    expect(hook.admission().waiting).toBe(0);
+    expect(hook.admission().deferred).toBeGreaterThan(0);
+    const client = new Anthropic({ baseURL: gw.url, apiKey: 'test', maxRetries: 0 });
+    const after = await client.messages.create({
+      model: 'claude-sonnet-4-5',
+      max_tokens: 16,
+      messages: [{ role: 'user', content: 'still serving' }],
+    });
+    expect(after.type).toBe('message');
   });
 
   it('an idle gateway adds nothing: SDK requests one after another all go straight through', async () => {
