@@ -22,9 +22,10 @@ export interface AdmissionGateOptions {
 }
 
 export interface AdmissionStats {
-  /** Requests that went straight through, and requests that waited for a later turn. */
+  /** Requests that went straight through, requests that waited for a later turn, and requests turned away. */
   direct: number;
   deferred: number;
+  rejected: number;
   /** Waiting right now, and the most that ever waited at once. */
   waiting: number;
   maxWaiting: number;
@@ -45,7 +46,7 @@ export class AdmissionGate {
   private pumpScheduled = false;
   /** When the previous pump ran, if the one before kept the gate busy (turn length = the gap between them). */
   private busySince: number | undefined;
-  private readonly counters = { direct: 0, deferred: 0, maxWaiting: 0 };
+  private readonly counters = { direct: 0, deferred: 0, rejected: 0, maxWaiting: 0 };
 
   /** The loop turn the gate aims for, in ms (`Server.admission.targetTurnMs`; may change on a reload). */
   targetTurnMs = 10;
@@ -86,6 +87,11 @@ export class AdmissionGate {
     this.counters.deferred++;
     this.counters.maxWaiting = Math.max(this.counters.maxWaiting, this.waiting);
     this.schedulePump();
+  }
+
+  /** The caller turned a request away because the line was full (counted only). */
+  noteRejected(): void {
+    this.counters.rejected++;
   }
 
   get waiting(): number {

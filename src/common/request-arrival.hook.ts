@@ -2,6 +2,7 @@ import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppConfigService } from '../config/config.service';
+import { GatewayError } from '../protocol/errors';
 import { AdmissionGate, type AdmissionStats } from './admission-gate';
 import { outcomeRoute } from './outcome-builder';
 import { observationOf } from './request-observation';
@@ -66,6 +67,18 @@ export class RequestArrivalHook implements OnModuleInit {
         return;
       }
       this.gate.targetTurnMs = admission.targetTurnMs;
+      if (this.gate.waiting >= admission.maxWaiting) {
+        // Sustained overload: a line that only grows holds sockets and memory for answers that come too late.
+        this.gate.noteRejected();
+        done(
+          new GatewayError(
+            503,
+            `the gateway is saturated: ${this.gate.waiting} requests are already waiting to start (Server.admission.maxWaiting)`,
+            { type: 'overloaded_error', headers: { 'retry-after': '1' } },
+          ),
+        );
+        return;
+      }
       if (this.gate.admit(done)) {
         done();
       }

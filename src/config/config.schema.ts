@@ -128,6 +128,8 @@ export const configSchema = z.looseObject({
     admission: z.object({
       enabled: z.boolean(),
       targetTurnMs: positiveInt,
+      /** More than this many waiting ⇒ 503 overloaded_error with retry-after (sustained overload). */
+      maxWaiting: positiveInt,
     }),
   }),
   Redis: z.object({

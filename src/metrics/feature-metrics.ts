@@ -151,7 +151,7 @@ export class FeatureMetrics {
     const lanes = { requests: () => arrivals.admission(), answers: () => arrivals.answerAdmission() };
     m.bridgedCounter(
       'switchyard_admission_requests_total',
-      'Work through the loop-turn admission gate by lane (requests: model requests started; answers: first writes of answers), started at once (direct) or in a later event-loop turn (deferred).',
+      'Work through the loop-turn admission gate by lane (requests: model requests started; answers: first writes of answers), started at once (direct), in a later event-loop turn (deferred), or turned away with a 503 because the line was full (rejected).',
       ['lane', 'path'],
       () =>
         Object.entries(lanes).flatMap(([lane, stats]): Sample[] => {
@@ -159,6 +159,7 @@ export class FeatureMetrics {
           return [
             [{ lane, path: 'direct' }, a.direct],
             [{ lane, path: 'deferred' }, a.deferred],
+            [{ lane, path: 'rejected' }, a.rejected],
           ];
         }),
     );

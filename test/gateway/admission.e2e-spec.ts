@@ -149,6 +149,41 @@ describe('loop-turn admission gate', () => {
     expect(after.type).toBe('message');
   });
 
+  it('a line longer than maxWaiting turns the excess away at once: 503 overloaded_error with retry-after, in each client format', async () => {
+    gw = await startGateway({
+      config: {
+        Server: { pingIntervalMs: 10_000, admission: { enabled: true, targetTurnMs: 10, maxWaiting: 20 } },
+      },
+    });
+    const chat = (i: number): string =>
+      JSON.stringify({ model: 'openai,gpt-fake', messages: [{ role: 'user', content: `chat burst ${i}` }] });
+    const requests = Array.from({ length: N }, (_, i) =>
+      i % 2 === 0
+        ? rawRequest('POST', '/v1/messages', ask(i))
+        : rawRequest('POST', '/v1/chat/completions', chat(i)),
+    );
+    const raw = await burstFrom(gw.url, requests);
+    const ok = raw.filter((t) => t.startsWith('HTTP/1.1 200'));
+    const refused = raw.filter((t) => t.startsWith('HTTP/1.1 503'));
+    expect(ok.length + refused.length).toBe(N); // nothing else: no hang, no lost request
+    expect(refused.length).toBeGreaterThanOrEqual(N - 16 - 20 - 16); // at most a turn's quota plus the line got in
+    for (const [i, text] of raw.entries()) {
+      if (!text.startsWith('HTTP/1.1 503')) {
+        continue;
+      }
+      expect(text.toLowerCase()).toContain('retry-after: 1');
+      const body = JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)) as Record<string, any>;
+      if (i % 2 === 0) {
+        expect(body).toMatchObject({ type: 'error', error: { type: 'overloaded_error' } });
+      } else {
+        expect(body.error).toMatchObject({ message: expect.stringContaining('saturated') });
+      }
+    }
+    const stats = gw.app.get(RequestArrivalHook).admission();
+    expect(stats.rejected).toBe(refused.length);
+    expect(stats.waiting).toBe(0);
+  });
+
   it('an idle gateway adds nothing: SDK requests one after another all go straight through', async () => {
     gw = await startGateway();
     const hook = gw.app.get(RequestArrivalHook);
