@@ -2,6 +2,8 @@
 const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json' }];
 module.exports = {
   testTimeout: 60000,
+  // Two workers on the 2-core CI box: most e2e time is waiting on child processes, sockets and timers.
+  maxWorkers: 2,
   projects: [
     {
       displayName: 'unit',
