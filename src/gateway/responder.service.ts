@@ -76,7 +76,10 @@ export class ResponderService {
     });
     const answer = tap ? this.mirror.watch(opened, tap) : opened;
     // A burst of first bytes (a thousand answers starting together) is written over several loop turns.
-    await this.arrivals.answerTurn();
+    const turn = this.arrivals.answerTurn();
+    if (turn) {
+      await turn;
+    }
     obs.answeredAt = performance.now();
     answerHeaders(reply, request, answer);
     const server = this.config.get('Server');
