@@ -47,6 +47,8 @@ export class RelayHandle {
   private headWaiters: { resolve: (h: HeadMarker) => void; reject: (e: Error) => void }[] = [];
   reading = false;
   readAgain = false;
+  /** Entries were left on the stream while the client was slow: its next pull reads them. */
+  behind = false;
 
   constructor(
     readonly jobId: string,
@@ -119,8 +121,8 @@ export class RelayHandle {
       for (;;) {
         if (this.events.length > 0) {
           const batch = this.events.splice(0, this.events.length);
-          if (this.events.length === 0 && !this.finished) {
-            this.onPull(); // room again: read ahead while the client takes these
+          if (this.behind && !this.finished) {
+            this.onPull(); // room again: read on while the client takes these
           }
           yield* batch;
           continue;
@@ -138,7 +140,9 @@ export class RelayHandle {
           }
           return;
         }
-        this.onPull();
+        if (this.behind) {
+          this.onPull();
+        }
         await new Promise<void>((resolve) => (this.wake = resolve));
       }
     } finally {
@@ -155,15 +159,18 @@ export class RelayHandle {
 
 /**
  * Reads queued requests' answers back for this instance. Workers append each entry to the job's stream and
- * PUBLISH it on this instance's relay channel; one subscriber connection hears them all and takes each
- * entry straight from the notice when it is the next one expected. A gap (a notice lost in a reconnect, a
- * slow client's paused reading) is filled with a non-blocking XREAD from the stream — no blocking
- * connection per request, so thousands of queued streams cost one socket. A sweep re-reads everything periodically (a notification lost during
- * a reconnect costs at most one sweep), keeps the requesters' liveness keys alive and notices dead workers.
+ * PUBLISH it on this instance's relay channel (a process's own jobs are handed over in-process); one
+ * subscriber connection hears them all and takes each entry straight from the notice when it is the next
+ * one expected. A gap (a notice lost in a reconnect, a slow client's paused reading) is filled with a
+ * non-blocking XREAD from the stream — no blocking connection per request, so thousands of queued streams
+ * cost one socket. A sweep keeps the requesters' liveness keys alive, notices dead workers and re-reads
+ * the streams that heard nothing for a sweep period (a lost last notice costs at most one sweep; a lost
+ * one mid-answer shows as a gap at the next).
  */
 export class JobRelay {
   private readonly handles = new Map<string, RelayHandle>();
   private sweeper?: NodeJS.Timeout;
+  private readonly sweepMs: number;
 
   constructor(
     private readonly hot: () => Redis | undefined,
@@ -172,33 +179,54 @@ export class JobRelay {
     private readonly keys: RelayKeys,
     private readonly settings: RelaySettings,
   ) {
-    subscriber.on('message', (_channel: string, message: string) => {
-      const notice = decodeNotice(message);
-      const handle = this.handles.get(notice.jobId);
-      if (!handle) {
-        return;
+    subscriber.on('message', (from: string, message: string) => {
+      if (from === channel) {
+        this.deliver(message);
       }
-      // In order and with room for it: take the entry from the notice; anything else, read the stream.
-      if (
-        notice.id !== undefined &&
-        notice.fields &&
-        !handle.reading &&
-        !handle.done &&
-        handle.buffered < HIGH_WATER_EVENTS &&
-        notice.id === nextEntryId(handle.after)
-      ) {
-        handle.apply(parseEntry(notice.id, notice.fields));
-        return;
-      }
-      this.read(handle);
     });
     subscriber.on('ready', () => void subscriber.subscribe(channel).catch(() => undefined));
-    this.sweeper = setInterval(() => void this.sweep(), Math.max(100, Math.floor(settings.aliveMs / 3)));
+    this.sweepMs = Math.max(100, Math.floor(settings.aliveMs / 3));
+    this.sweeper = setInterval(() => void this.sweep(), this.sweepMs);
     this.sweeper.unref();
   }
 
   get size(): number {
     return this.handles.size;
+  }
+
+  /** A notice PUBLISHed by a worker. */
+  deliver(message: string): void {
+    for (const notice of decodeNotice(message)) {
+      const { id, fields } = notice;
+      this.offer(notice.jobId, id, id !== undefined && fields ? () => parseEntry(id, fields) : undefined);
+    }
+  }
+
+  /** Entries of jobs this process ran itself, handed over by its outbox as they are (no JSON round trip). */
+  deliverEntries(entries: { jobId: string; entry: JobEntry }[]): void {
+    for (const { jobId, entry } of entries) {
+      this.offer(jobId, entry.id, () => entry);
+    }
+  }
+
+  private offer(jobId: string, id: string | undefined, entry?: () => JobEntry): void {
+    const handle = this.handles.get(jobId);
+    if (!handle) {
+      return;
+    }
+    // In order and with room for it: take the entry as it came; anything else, read the stream.
+    if (
+      id !== undefined &&
+      entry &&
+      !handle.reading &&
+      !handle.done &&
+      handle.buffered < HIGH_WATER_EVENTS &&
+      id === nextEntryId(handle.after)
+    ) {
+      handle.apply(entry());
+    } else {
+      this.read(handle);
+    }
   }
 
   /** Registers a relay before its job is added, so no notification can be missed. */
@@ -231,13 +259,18 @@ export class JobRelay {
       handle.readAgain = true;
       return;
     }
-    if (handle.done || handle.buffered >= HIGH_WATER_EVENTS) {
+    if (handle.done) {
+      return;
+    }
+    if (handle.buffered >= HIGH_WATER_EVENTS) {
+      handle.behind = true; // the client's next pull reads on
       return;
     }
     const client = this.hot();
     if (!client) {
       return; // the sweep (or worker-lost check) decides
     }
+    handle.behind = false;
     handle.reading = true;
     handle.readAgain = false;
     client.xread('COUNT', READ_COUNT, 'STREAMS', this.keys.stream(handle.jobId), handle.after).then(
@@ -267,7 +300,9 @@ export class JobRelay {
     const suspects: RelayHandle[] = [];
     for (const h of this.handles.values()) {
       pipeline.set(this.keys.waiting(h.jobId), '1', 'PX', this.settings.aliveMs);
-      this.read(h);
+      if (now - h.lastActivity >= this.sweepMs) {
+        this.read(h);
+      }
       if (h.started && !h.done && now - h.lastActivity > this.settings.workerLostMs) {
         suspects.push(h);
         pipeline.exists(this.keys.worker(h.jobId));

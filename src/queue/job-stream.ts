@@ -48,44 +48,58 @@ export function nextEntryId(after: string): string {
   return entryId(seq + 1);
 }
 
-/** A notification: `<jobId>\n<entry id>\n<fields as JSON>`. */
-export function encodeNotice(jobId: string, id: string, fields: string[]): string {
-  return `${jobId}\n${id}\n${JSON.stringify(fields)}`;
+/*
+ * A notification carries entries of one or more jobs, records joined by RS (U+001E); a record is
+ * `<jobId>\n<entry id>\n<field>\n<value>…`. JSON never holds a raw control character, so neither
+ * separator can occur inside a value. (A record `<jobId>\n<id>\n<fields as a JSON array>` is the
+ * earlier form, still read.)
+ */
+const RS = '\u001e';
+
+export interface Notice {
+  jobId: string;
+  id?: string;
+  fields?: string[];
 }
 
-export function decodeNotice(message: string): { jobId: string; id?: string; fields?: string[] } {
-  const a = message.indexOf('\n');
-  if (a < 0) {
-    return { jobId: message };
-  }
-  const b = message.indexOf('\n', a + 1);
-  return {
-    jobId: message.slice(0, a),
-    id: message.slice(a + 1, b),
-    fields: JSON.parse(message.slice(b + 1)) as string[],
-  };
+export function encodeRecord(jobId: string, id: string, fields: string[]): string {
+  return `${jobId}\n${id}\n${fields.join('\n')}`;
+}
+
+export function joinRecords(records: string[]): string {
+  return records.join(RS);
+}
+
+export function decodeNotice(message: string): Notice[] {
+  return message.split(RS).map((record) => {
+    const parts = record.split('\n');
+    if (parts.length < 3) {
+      return { jobId: parts[0] };
+    }
+    const fields =
+      parts.length === 3 && parts[2].startsWith('[') ? (JSON.parse(parts[2]) as string[]) : parts.slice(2);
+    return { jobId: parts[0], id: parts[1], fields };
+  });
 }
 
 export function parseEntry(id: string, fields: string[]): JobEntry {
-  {
-    const entry: JobEntry = { id, events: [] };
-    for (let i = 0; i + 1 < fields.length; i += 2) {
-      const value = JSON.parse(fields[i + 1]) as unknown;
-      switch (fields[i]) {
-        case 'start':
-          entry.start = value as StartMarker;
-          break;
-        case 'head':
-          entry.head = value as HeadMarker;
-          break;
-        case 'e':
-          entry.events = value as StreamEvent[];
-          break;
-        case 'end':
-          entry.end = value as EndMarker;
-          break;
-      }
+  const entry: JobEntry = { id, events: [] };
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const value = JSON.parse(fields[i + 1]) as unknown;
+    switch (fields[i]) {
+      case 'start':
+        entry.start = value as StartMarker;
+        break;
+      case 'head':
+        entry.head = value as HeadMarker;
+        break;
+      case 'e':
+        entry.events = value as StreamEvent[];
+        break;
+      case 'end':
+        entry.end = value as EndMarker;
+        break;
     }
-    return entry;
   }
+  return entry;
 }

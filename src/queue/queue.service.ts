@@ -21,6 +21,7 @@ import { DegradedModeService } from '../redis/degraded-mode.service';
 import { InstanceRegistryService } from '../redis/instance-registry.service';
 import { RedisService, type RedisClient } from '../redis/redis.service';
 import { WaitError } from '../ratelimit/priority-semaphore';
+import { RelayOutbox } from './job-publisher';
 import { JobRelay } from './job-relay';
 import { LocalScheduler } from './local-scheduler';
 import { queueKeys, type RequestJobData } from './queue-keys';
@@ -63,6 +64,7 @@ export class QueueService implements OnModuleInit, OnApplicationBootstrap, OnApp
   private readonly shutdown = new AbortController();
   private relay?: JobRelay;
   private subscriber?: RedisClient;
+  private outbox?: RelayOutbox;
 
   constructor(
     private readonly config: AppConfigService,
@@ -104,6 +106,12 @@ export class QueueService implements OnModuleInit, OnApplicationBootstrap, OnApp
         aliveMs: jq.workerLostMs,
         workerLostMs: jq.workerLostMs,
       },
+    );
+    const relay = this.relay;
+    // The client whatever the watchdog says, as for the relay; this process's own jobs skip the PUBLISH.
+    this.outbox = new RelayOutbox(
+      () => this.redis.client as Redis | undefined,
+      (channel) => (channel === relay.channel ? (entries) => relay.deliverEntries(entries) : undefined),
     );
     sub.on('ready', () => {
       void sub.subscribe(this.keys.cancelChannel, this.keys.scheduledChannel).catch(() => undefined);
@@ -326,6 +334,7 @@ export class QueueService implements OnModuleInit, OnApplicationBootstrap, OnApp
         keys: this.keys,
         workerId: this.instances.id,
         upstream: this.upstream,
+        outbox: this.outbox as RelayOutbox,
         running: this.running,
         workerLostMs: jq.workerLostMs,
         workerHeartbeatMs: jq.workerHeartbeatMs,

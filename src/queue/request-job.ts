@@ -5,7 +5,7 @@ import { attemptsOf } from '../failover/failover.types';
 import type { UpstreamCallService, UpstreamJob } from '../failover/upstream-call.service';
 import { GatewayError } from '../protocol/errors';
 import type { RedisService } from '../redis/redis.service';
-import { JobPublisher } from './job-publisher';
+import type { RelayOutbox } from './job-publisher';
 import type { queueKeys, RequestJobData } from './queue-keys';
 
 /** How long a stream of a finished job stays readable (a slow client is still reading it). */
@@ -17,6 +17,8 @@ export interface RequestJobDeps {
   /** This worker's instance id (written in the worker liveness key and the start marker). */
   workerId: string;
   upstream: UpstreamCallService;
+  /** Writes the answers of every job this process runs (job-publisher.ts). */
+  outbox: RelayOutbox;
   /** Running jobs by id: the cancel channel aborts them here. */
   running: Map<string, AbortController>;
   workerLostMs: number;
@@ -33,22 +35,39 @@ export async function runRequestJob(
   d: RequestJobDeps,
   job: Job<RequestJobData<UpstreamJob>>,
 ): Promise<unknown> {
-  const client = d.redis.client as Redis | undefined;
-  if (!client) {
+  if (!d.redis.client) {
     throw new Error('Redis is unavailable: the job is handed back');
   }
   const id = String(job.id);
-  // The requester keeps this key alive while it waits; without it nobody would read the answer.
-  if ((await client.exists(d.keys.waiting(id))) === 0) {
+  const publisher = d.outbox.publisher(
+    d.keys.stream(id),
+    d.keys.relayChannel(job.data.replyTo),
+    id,
+    STREAM_TTL_MS,
+  );
+  // One round trip says whether the requester still waits (it keeps that key alive) and marks this
+  // worker alive; the same beat repeats while the job runs.
+  const beat = async (): Promise<boolean> => {
+    const c = d.redis.client as Redis | undefined;
+    if (!c) {
+      return true;
+    }
+    try {
+      const [[, waiting]] = (await c
+        .pipeline()
+        .exists(d.keys.waiting(id))
+        .set(d.keys.worker(id), d.workerId, 'PX', d.workerLostMs)
+        .exec()) as [[Error | null, number]];
+      return waiting !== 0;
+    } catch {
+      return true; // a missed beat: the requester gives up only after workerLostMs
+    }
+  };
+  if (!(await beat())) {
+    void (d.redis.client as Redis | undefined)?.del(d.keys.worker(id)).catch(() => undefined);
     // Usually the requester left; if it is in fact still waiting (its key lapsed), it gets a clean error
     // now instead of waiting out its maximum queue wait.
-    await new JobPublisher(
-      () => d.redis.client as Redis | undefined,
-      d.keys.stream(id),
-      d.keys.relayChannel(job.data.replyTo),
-      id,
-      STREAM_TTL_MS,
-    ).end({
+    await publisher.end({
       kind: 'failed',
       error: serializeError(
         new GatewayError(503, 'the queued request was given up before a worker took it', {
@@ -61,34 +80,13 @@ export async function runRequestJob(
   }
   const ac = new AbortController();
   d.running.set(id, ac);
-  const publisher = new JobPublisher(
-    // The client whatever the watchdog thinks: a slow ping on a busy loop must not cost this answer.
-    () => d.redis.client as Redis | undefined,
-    d.keys.stream(id),
-    d.keys.relayChannel(job.data.replyTo),
-    id,
-    STREAM_TTL_MS,
-  );
-  const beat = async (): Promise<void> => {
-    const c = d.redis.client as Redis | undefined;
-    if (!c) {
-      return;
-    }
-    try {
-      const [[, waiting]] = (await c
-        .pipeline()
-        .exists(d.keys.waiting(id))
-        .set(d.keys.worker(id), d.workerId, 'PX', d.workerLostMs)
-        .exec()) as [[Error | null, number]];
-      if (waiting === 0) {
+  const heartbeat = setInterval(() => {
+    void beat().then((waiting) => {
+      if (!waiting) {
         ac.abort(new Error('the requester is gone'));
       }
-    } catch {
-      // a missed beat: the requester gives up only after workerLostMs
-    }
-  };
-  await beat();
-  const heartbeat = setInterval(() => void beat(), d.workerHeartbeatMs);
+    });
+  }, d.workerHeartbeatMs);
   publisher.start({ worker: d.workerId });
   try {
     const result = await d.upstream.call(job.data.job, ac.signal);
