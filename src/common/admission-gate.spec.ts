@@ -45,6 +45,26 @@ describe('AdmissionGate', () => {
     expect(perTurn.size).toBeGreaterThanOrEqual(8); // 30 requests at ≤ 4 per turn
   });
 
+  it('with maxWaitMs, whatever has waited that long starts in the next pump beyond the quota, in order', async () => {
+    let clock = 0;
+    const gate = new AdmissionGate({ initialPerTurn: 2, maxPerTurn: 2, now: () => clock });
+    gate.maxWaitMs = 100;
+    const started: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      if (gate.admit(() => started.push(i))) {
+        started.push(i);
+      }
+    }
+    expect(started).toEqual([0, 1]);
+    clock += 20; // nobody has waited 100 ms yet: the quota alone
+    await nextTurn();
+    expect(started).toEqual([0, 1, 2, 3]);
+    clock += 100; // everyone still in line is now past the bound
+    await nextTurn();
+    expect(started).toEqual(Array.from({ length: 10 }, (_, i) => i));
+    expect(gate.waiting).toBe(0);
+  });
+
   it('a request arriving while others wait queues behind them (no overtaking)', async () => {
     const gate = new AdmissionGate({ initialPerTurn: 1, maxPerTurn: 1 });
     const order: string[] = [];

@@ -21,6 +21,12 @@ export interface AdmissionGateOptions {
   now?: () => number;
 }
 
+/** A waiting unit: what starts it and when it joined the line. */
+interface Waiter {
+  start: Release;
+  since: number;
+}
+
 export interface AdmissionStats {
   /** Requests that went straight through, requests that waited for a later turn, and requests turned away. */
   direct: number;
@@ -41,7 +47,7 @@ export class AdmissionGate {
   private readonly now: () => number;
   /** Requests started in the current turn (reset by the pump). */
   private used = 0;
-  private readonly line: Release[] = [];
+  private readonly line: Waiter[] = [];
   private head = 0;
   private pumpScheduled = false;
   /** When the previous pump ran, if the one before kept the gate busy (turn length = the gap between them). */
@@ -50,6 +56,11 @@ export class AdmissionGate {
 
   /** The loop turn the gate aims for, in ms (`Server.admission.targetTurnMs`; may change on a reload). */
   targetTurnMs = 10;
+  /**
+   * A unit that has waited this long starts in the next pump whatever the quota (0: never). Bounds what the
+   * gate may add to one unit when the loop stays saturated, at the price of longer turns then.
+   */
+  maxWaitMs = 0;
 
   constructor(o: AdmissionGateOptions = {}) {
     this.maxPerTurn = o.maxPerTurn ?? 256;
@@ -83,7 +94,7 @@ export class AdmissionGate {
   }
 
   private enqueue(start: Release): void {
-    this.line.push(start);
+    this.line.push({ start, since: this.now() });
     this.counters.deferred++;
     this.counters.maxWaiting = Math.max(this.counters.maxWaiting, this.waiting);
     this.schedulePump();
@@ -121,9 +132,10 @@ export class AdmissionGate {
           : Math.min(this.maxPerTurn, this.perTurn + 1);
     }
     this.used = 0;
-    while (this.used < this.perTurn && this.waiting > 0) {
-      const start = this.line[this.head];
-      this.line[this.head++] = undefined as unknown as Release;
+    const aged = this.maxWaitMs > 0 ? now - this.maxWaitMs : Number.NEGATIVE_INFINITY;
+    while (this.waiting > 0 && (this.used < this.perTurn || this.line[this.head].since <= aged)) {
+      const { start } = this.line[this.head];
+      this.line[this.head++] = undefined as unknown as Waiter;
       this.used++;
       start();
     }

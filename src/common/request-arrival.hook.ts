@@ -38,6 +38,7 @@ export class RequestArrivalHook implements OnModuleInit {
 
   /** Before an answer's first write: undefined to write now, or a promise settled in a later loop turn. */
   answerTurn(): Promise<void> | undefined {
+    this.answers.maxWaitMs = this.config.get('Server').admission.answerMaxWaitMs;
     return this.turnOf(this.answers);
   }
 

@@ -130,6 +130,8 @@ export const configSchema = z.looseObject({
       targetTurnMs: positiveInt,
       /** More than this many waiting ⇒ 503 overloaded_error with retry-after (sustained overload). */
       maxWaiting: positiveInt,
+      /** An answer's first write waits at most this long for its turn (0: no bound). */
+      answerMaxWaitMs: nonNegativeInt.default(100),
     }),
   }),
   Redis: z.object({
