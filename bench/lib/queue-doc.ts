@@ -453,11 +453,12 @@ function missedWhy(r: QueueRunResult): string[] {
         (directEarly
           ? 'In direct mode the worst block is the arrival of the burst itself (connections accepted and requests parsed back to back); '
           : 'In direct mode the long blocks are spread over the answers (SSE writes to N clients, GC); ') +
-        'in queue mode the relay keeps the loop busy for the whole answer: per streamed batch the worker sends a pipeline (XADD + a PUBLISH ' +
-        'carrying the entry; PEXPIRE on the first and last) and the api side decodes the notice (an XREAD only to fill a gap, plus the ' +
-        `sweep's re-read of every open handle each \`workerLostMs\`/3), so a ${f0(Number(r.options.concurrency))}-stream burst is some ` +
-        `${f0((Number(r.options.chunks) + 3) * Number(r.options.concurrency))} worker pipelines and as many notices (deltas + start/head/end markers) in a few seconds ` +
-        '(the `writeUtf8String` under ioredis in the profile is those socket writes), plus the heavier GC of the single `all` ' +
+        'in queue mode the relay adds its own work on top of the answers\' (since 2026-11-27 22:00 the worker\'s outbox writes what every job ' +
+        'produced as one pipeline per round trip — one XADD per job, one PUBLISH per API instance — and an `all` process hands its own ' +
+        'jobs to its relay in-process; before, each job wrote its batches as pipelines of its own and the relay re-read every open stream ' +
+        `per sweep and per drained buffer): a ${f0(Number(r.options.concurrency))}-stream burst still means BullMQ's scripts for every job, ` +
+        `${f0(Number(r.options.chunks) * Number(r.options.concurrency))} deltas serialized for the stream and parsed back on the api side ` +
+        '(the `writeUtf8String` under ioredis in the profile is the XADDs\' socket writes), plus the heavier GC of the single `all` ' +
         'process holding both sides' +
         (queue && queue.providerMaxInFlight >= queue.sent
           ? ` — here with all ${f0(queue.sent)} jobs at the provider at once (direct: ${f0(direct?.providerMaxInFlight)}), so the one loop relayed every answer at the same time`
