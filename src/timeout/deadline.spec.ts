@@ -1,8 +1,67 @@
+import net from 'node:net';
 import { ABORTED, AttemptDeadline, UpstreamTimeoutError } from './deadline';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** A loopback socket pair: bytes written on `server` are sitting in `client`'s socket at once. */
+async function socketPair(): Promise<{ client: net.Socket; server: net.Socket; close: () => void }> {
+  let server!: net.Socket;
+  const listener = net.createServer((s) => (server = s));
+  await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));
+  const client = net.connect((listener.address() as net.AddressInfo).port, '127.0.0.1');
+  await new Promise((r) => client.once('connect', r));
+  while (!server) {
+    await sleep(1);
+  }
+  return { client, server, close: () => (client.destroy(), server.destroy(), listener.close()) };
+}
+
+/** The gateway's own loop blocked (a burst, a long GC): nothing else runs meanwhile. */
+function block(ms: number): void {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    // busy
+  }
+}
+
 describe('AttemptDeadline', () => {
+  it("a first byte that arrived while the gateway's loop was blocked past the deadline is read, not timed out", async () => {
+    const pair = await socketPair();
+    try {
+      const d = new AttemptDeadline({ totalMs: 10_000, firstByteMs: 30, idleMs: 10_000, target: 'p,m' });
+      pair.client.on('data', () => d.firstEvent());
+      pair.server.write('x'); // the upstream answers in time…
+      block(80); // …but the gateway only gets to its socket after the deadline came due
+      await sleep(20);
+      expect(d.aborted).toBe(false);
+      d.dispose();
+    } finally {
+      pair.close();
+    }
+  });
+
+  it('likewise an event that arrived during a stall of the loop is read before the idle deadline fires', async () => {
+    const pair = await socketPair();
+    try {
+      const d = new AttemptDeadline({ totalMs: 10_000, firstByteMs: 10_000, idleMs: 30, target: 'p,m' });
+      d.firstEvent();
+      pair.client.on('data', () => {
+        d.disarmIdle();
+        d.armIdle(); // the next read starts: it is guarded again
+      });
+      d.armIdle();
+      pair.server.write('x');
+      block(80);
+      await sleep(10);
+      expect(d.aborted).toBe(false);
+      await sleep(60); // the next read gets nothing: its own deadline fires
+      expect(d.expired?.kind).toBe('idle');
+      d.dispose();
+    } finally {
+      pair.close();
+    }
+  });
+
   it('fires the first-byte deadline with a timeout-named reason', async () => {
     const d = new AttemptDeadline({ totalMs: 10_000, firstByteMs: 20, idleMs: 10_000, target: 'p,m' });
     const r = await d.race(new Promise(() => undefined));

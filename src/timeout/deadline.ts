@@ -40,6 +40,11 @@ export const ABORTED: unique symbol = Symbol('aborted');
  * list and the signal's listener list. The idle timer is created once and, when it fires while a read is
  * pending but younger than the deadline, re-armed for the remainder (a stalled read still fails within
  * `idleMs` of its start); `race` registers its waiter in a set that the one abort listener settles.
+ *
+ * A deadline that comes due is confirmed one poll phase later (a `setImmediate`): timers run before I/O in
+ * a loop turn, so after the gateway's own loop was blocked past the due time, the upstream's bytes may be
+ * sitting unread in the socket. They are read first; only if the awaited byte still has not come does the
+ * deadline fire. The gateway's own stall is never blamed on the provider.
  */
 export class AttemptDeadline {
   private readonly controller = new AbortController();
@@ -54,6 +59,7 @@ export class AttemptDeadline {
   expired?: UpstreamTimeoutError;
   /** The first event arrived (`firstEvent`). */
   private answered = false;
+  private disposed = false;
 
   constructor(private readonly opts: DeadlineOptions) {
     const client = opts.clientSignal;
@@ -131,6 +137,7 @@ export class AttemptDeadline {
   }
 
   dispose(): void {
+    this.disposed = true;
     for (const t of this.timers) {
       clearTimeout(t);
     }
@@ -152,17 +159,27 @@ export class AttemptDeadline {
   private idleCheck(delayMs: number): NodeJS.Timeout {
     const timer = setTimeout(() => {
       this.timers.delete(timer);
-      this.idleTimer = undefined;
       const started = this.readStartedAt;
       if (started === undefined || this.aborted) {
+        this.idleTimer = undefined;
         return; // no read pending: the next armIdle starts a fresh timer
       }
       const waited = performance.now() - started;
-      if (waited + 1 >= this.opts.idleMs) {
-        this.expire('idle', this.opts.idleMs);
-      } else {
+      if (waited + 1 < this.opts.idleMs) {
         this.idleTimer = this.idleCheck(this.opts.idleMs - waited);
+        return;
       }
+      // Still `idleTimer` (armIdle starts none meanwhile) until the poll phase has had its turn.
+      this.afterPoll(() => {
+        this.idleTimer = undefined;
+        const now = this.readStartedAt;
+        if (now === started) {
+          this.expire('idle', this.opts.idleMs);
+        } else if (now !== undefined) {
+          // That read returned and the next one started meanwhile: guard it for what remains of its wait.
+          this.idleTimer = this.idleCheck(this.opts.idleMs - (performance.now() - now));
+        }
+      });
     }, Math.max(0, delayMs));
     this.timers.add(timer);
     return timer;
@@ -192,12 +209,25 @@ export class AttemptDeadline {
     const timer = setTimeout(
       () => {
         this.timers.delete(timer);
-        this.expire(kind, ms);
+        this.afterPoll(() => {
+          if (kind !== 'first_byte' || !this.answered) {
+            this.expire(kind, ms);
+          }
+        });
       },
       Math.max(0, ms),
     );
     this.timers.add(timer);
     return timer;
+  }
+
+  /** Runs `check` after this loop turn's I/O (see the class comment), unless disposed or aborted meanwhile. */
+  private afterPoll(check: () => void): void {
+    setImmediate(() => {
+      if (!this.disposed && !this.aborted) {
+        check();
+      }
+    });
   }
 
   private clear(timer: NodeJS.Timeout | undefined): void {
