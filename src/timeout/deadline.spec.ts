@@ -1,28 +1,7 @@
-import net from 'node:net';
+import { block, checkPhase, socketPair } from '../../test/support/loop-stall';
 import { ABORTED, AttemptDeadline, UpstreamTimeoutError } from './deadline';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** A loopback socket pair: bytes written on `server` are sitting in `client`'s socket at once. */
-async function socketPair(): Promise<{ client: net.Socket; server: net.Socket; close: () => void }> {
-  let server!: net.Socket;
-  const listener = net.createServer((s) => (server = s));
-  await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));
-  const client = net.connect((listener.address() as net.AddressInfo).port, '127.0.0.1');
-  await new Promise((r) => client.once('connect', r));
-  while (!server) {
-    await sleep(1);
-  }
-  return { client, server, close: () => (client.destroy(), server.destroy(), listener.close()) };
-}
-
-/** The gateway's own loop blocked (a burst, a long GC): nothing else runs meanwhile. */
-function block(ms: number): void {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    // busy
-  }
-}
 
 describe('AttemptDeadline', () => {
   it("a first byte that arrived while the gateway's loop was blocked past the deadline is read, not timed out", async () => {
@@ -30,6 +9,7 @@ describe('AttemptDeadline', () => {
     try {
       const d = new AttemptDeadline({ totalMs: 10_000, firstByteMs: 30, idleMs: 10_000, target: 'p,m' });
       pair.client.on('data', () => d.firstEvent());
+      await checkPhase();
       pair.server.write('x'); // the upstream answers in time…
       block(80); // …but the gateway only gets to its socket after the deadline came due
       await sleep(20);
@@ -50,6 +30,7 @@ describe('AttemptDeadline', () => {
         d.armIdle(); // the next read starts: it is guarded again
       });
       d.armIdle();
+      await checkPhase();
       pair.server.write('x');
       block(80);
       await sleep(10);

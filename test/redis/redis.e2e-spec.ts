@@ -96,6 +96,25 @@ describe('RedisService and degraded mode (real redis-server)', () => {
     await waitFor(() => s.degraded.isDistributed('dedup'), 1500);
   });
 
+  it("does not call Redis down when the watchdog's ping only timed out because this process's loop was blocked", async () => {
+    stack = startRedisStack(server.url, { Redis: { commandTimeoutMs: 150, watchdogIntervalMs: 60_000 } });
+    const s = stack;
+    await waitFor(() => s.degraded.isDistributed('dedup'));
+    const flips: boolean[] = [];
+    s.redis.onStateChange((up) => flips.push(up));
+    // From the check phase: the next loop turn runs its timers before it reads any socket.
+    await new Promise((r) => setImmediate(r));
+    const probe = (s.redis as unknown as { probe(): Promise<void> }).probe();
+    // The reply arrives while the loop is busy; the command timer comes due before it is read.
+    const end = Date.now() + 400;
+    while (Date.now() < end) {
+      // a long synchronous stretch (a burst, a major GC)
+    }
+    await probe;
+    expect(flips).toEqual([]);
+    expect(s.redis.mode).toBe('redis');
+  });
+
   it('keeps a pinned subsystem local while Redis is up', async () => {
     stack = startRedisStack(server.url);
     const s = stack;
