@@ -153,13 +153,21 @@ describe('queues (real Redis, real BullMQ)', () => {
       }
       const statuses = await Promise.all([...early, ...burst]);
       expect(statuses.filter((s) => s !== 200)).toEqual([]);
-      expect(gw.fake.count()).toBe(300);
+      // Each request answered by exactly one upstream call. On a loaded box a stalled process can let a
+      // first-byte deadline fire and failover retry: the abandoned attempt is then closed by the gateway.
+      const answered = gw.fake.requests.filter((r) => !r.closedByClient);
+      const prompts = answered.map((r) => textOf(r.body as { messages?: { content: unknown }[] }));
+      expect(answered).toHaveLength(300);
+      expect(new Set(prompts).size).toBe(300);
       // The gateway never held more than 5 slots (measured at the gateway: the fake counts a request until
       // its socket's 'close' event, which trails the last byte, so its own in-flight count can lag by one).
       expect((await slots()).maxHeldHere).toBe(5);
       // Arrival order at the provider: after the first five, every interactive request before any of the
       // background ones that were waiting with it (the five slow early ones included).
-      const order = gw.fake.requests.map((r) => textOf(r.body as { messages?: { content: unknown }[] }));
+      // (The first arrival of each request: a retried attempt re-enters the line later.)
+      const order = [
+        ...new Set(gw.fake.requests.map((r) => textOf(r.body as { messages?: { content: unknown }[] }))),
+      ];
       const afterFirstFive = order.slice(5);
       const lastInteractive = afterFirstFive.map((t) => t.startsWith('interactive')).lastIndexOf(true);
       const inversions = afterFirstFive.slice(0, lastInteractive + 1).filter((t) => t.startsWith('background'));
