@@ -24,7 +24,7 @@ import { WaitError } from '../ratelimit/priority-semaphore';
 import { RelayOutbox } from './job-publisher';
 import { JobRelay } from './job-relay';
 import { LocalScheduler } from './local-scheduler';
-import { queueKeys, type RequestJobData } from './queue-keys';
+import { claimJob, queueKeys, type RequestJobData } from './queue-keys';
 import { runRequestJob } from './request-job';
 import { QUEUE_CLASSES, type JobHandler, type QueueClass } from './queue.types';
 
@@ -380,12 +380,19 @@ export class QueueService implements OnModuleInit, OnApplicationBootstrap, OnApp
         'queue add',
       );
     } catch (err) {
-      relay.close(handle); // deletes the requester key: a late add is skipped by its worker
+      // The add may still land, and a worker may even have started it: take the job back, or follow it.
+      if (await this.takeBack(jobId)) {
+        relay.close(handle); // deletes the requester key too
+        this.logger.warn(
+          { err: (err as Error).message },
+          'queue: enqueue failed; running the request in-process',
+        );
+        return undefined;
+      }
       this.logger.warn(
         { err: (err as Error).message },
-        'queue: enqueue failed; running the request in-process',
+        'queue: the enqueue answered late but a worker had already started the request; relaying its answer',
       );
-      return undefined;
     }
 
     const cancel = (): void => {
@@ -436,6 +443,23 @@ export class QueueService implements OnModuleInit, OnApplicationBootstrap, OnApp
       signal.removeEventListener('abort', cancel);
       relay.close(handle);
       throw err;
+    }
+  }
+
+  /** Claims a job whose enqueue seemed to fail, so its worker skips it; false when a worker claimed it first. */
+  private async takeBack(jobId: string): Promise<boolean> {
+    const client = this.redis.client as Redis | undefined;
+    if (!client) {
+      return true;
+    }
+    try {
+      return await withTimeout(
+        claimJob(client, this.keys.claim(jobId), `requester:${this.instances.id}`),
+        this.redis.commandTimeoutMs,
+        'queue claim',
+      );
+    } catch {
+      return true; // Redis is really away: no worker can claim it either
     }
   }
 

@@ -6,7 +6,7 @@ import type { UpstreamCallService, UpstreamJob } from '../failover/upstream-call
 import { GatewayError } from '../protocol/errors';
 import type { RedisService } from '../redis/redis.service';
 import type { RelayOutbox } from './job-publisher';
-import type { queueKeys, RequestJobData } from './queue-keys';
+import { CLAIM_TTL_MS, type queueKeys, type RequestJobData } from './queue-keys';
 
 /** How long a stream of a finished job stays readable (a slow client is still reading it). */
 const STREAM_TTL_MS = 10 * 60_000;
@@ -45,8 +45,9 @@ export async function runRequestJob(
     id,
     STREAM_TTL_MS,
   );
-  // One round trip says whether the requester still waits (it keeps that key alive) and marks this
-  // worker alive; the same beat repeats while the job runs.
+  // One round trip claims the job (unless its requester took it back, see claimJob), says whether the
+  // requester still waits (it keeps that key alive) and marks this worker alive; the beat repeats while
+  // the job runs.
   const beat = async (): Promise<boolean> => {
     const c = d.redis.client as Redis | undefined;
     if (!c) {
@@ -63,8 +64,28 @@ export async function runRequestJob(
       return true; // a missed beat: the requester gives up only after workerLostMs
     }
   };
-  if (!(await beat())) {
-    void (d.redis.client as Redis | undefined)?.del(d.keys.worker(id)).catch(() => undefined);
+  const client = d.redis.client as Redis;
+  let claimed: boolean;
+  let waiting: boolean;
+  try {
+    const [[, claim], [, exists]] = (await client
+      .pipeline()
+      .set(d.keys.claim(id), d.workerId, 'PX', CLAIM_TTL_MS, 'NX')
+      .exists(d.keys.waiting(id))
+      .set(d.keys.worker(id), d.workerId, 'PX', d.workerLostMs)
+      .exec()) as [[Error | null, string | null], [Error | null, number]];
+    claimed = claim === 'OK';
+    waiting = exists !== 0;
+  } catch {
+    throw new Error('Redis is unavailable: the job is handed back');
+  }
+  if (!claimed || !waiting) {
+    void client.del(d.keys.worker(id)).catch(() => undefined);
+  }
+  if (!claimed) {
+    return { skipped: 'the requester runs it itself' };
+  }
+  if (!waiting) {
     // Usually the requester left; if it is in fact still waiting (its key lapsed), it gets a clean error
     // now instead of waiting out its maximum queue wait.
     await publisher.end({
