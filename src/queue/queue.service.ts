@@ -363,19 +363,30 @@ export class QueueService implements OnModuleInit, OnApplicationBootstrap, OnApp
     const jobId = randomUUID();
     const handle = relay.open(jobId);
     try {
-      await withTimeout(
-        client.set(this.keys.waiting(jobId), '1', 'PX', jq.workerLostMs),
-        this.redis.commandTimeoutMs,
-        'queue requester key',
+      // The requester key must be on Redis before a worker can see the job. On BullMQ's own connection
+      // (same server unless JobQueue.redis points elsewhere) the SET goes ahead of the add on one socket,
+      // in order, without a round trip of its own.
+      const sameServer = !jq.redis;
+      const keyed = (sameServer ? ((await queue.backend.client) as unknown as Redis) : client).set(
+        this.keys.waiting(jobId),
+        '1',
+        'PX',
+        jq.workerLostMs,
       );
+      if (!sameServer) {
+        await withTimeout(keyed, this.redis.commandTimeoutMs, 'queue requester key');
+      }
       const data: RequestJobData<UpstreamJob> = { job, replyTo: this.instances.id, enqueuedAt: Date.now() };
       await withTimeout(
-        queue.add(REQUEST_JOB, data, {
-          jobId,
-          // A relayed request is retried by failover, not by BullMQ (it may already have streamed).
-          attempts: 1,
-          ...this.retention(),
-        }),
+        Promise.all([
+          keyed,
+          queue.add(REQUEST_JOB, data, {
+            jobId,
+            // A relayed request is retried by failover, not by BullMQ (it may already have streamed).
+            attempts: 1,
+            ...this.retention(),
+          }),
+        ]),
         Math.max(1000, this.redis.commandTimeoutMs * 4),
         'queue add',
       );
