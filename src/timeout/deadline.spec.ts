@@ -20,6 +20,33 @@ describe('AttemptDeadline', () => {
     }
   });
 
+  it("a first-byte deadline that fired late because the gateway's loop stalled is extended once by that stall", async () => {
+    const pair = await socketPair();
+    try {
+      const d = new AttemptDeadline({ totalMs: 10_000, firstByteMs: 30, idleMs: 10_000, target: 'p,m' });
+      pair.client.on('data', () => d.firstEvent());
+      await checkPhase();
+      block(150); // the timer comes due at 30 ms and can only run at ~150 ms
+      await sleep(40);
+      expect(d.aborted).toBe(false); // still within the ~120 ms forgiven
+      pair.server.write('x'); // the upstream answers within the extension
+      await sleep(150);
+      expect(d.aborted).toBe(false);
+      d.dispose();
+
+      // No answer at all: it fails after the extension, once, naming the deadline itself.
+      const e = new AttemptDeadline({ totalMs: 10_000, firstByteMs: 30, idleMs: 10_000, target: 'p,m' });
+      await checkPhase();
+      block(150);
+      await sleep(300);
+      expect(e.expired?.kind).toBe('first_byte');
+      expect(e.expired?.message).toBe('p,m: first-byte deadline of 30 ms exceeded');
+      e.dispose();
+    } finally {
+      pair.close();
+    }
+  });
+
   it('likewise an event that arrived during a stall of the loop is read before the idle deadline fires', async () => {
     const pair = await socketPair();
     try {

@@ -1,5 +1,8 @@
 export type DeadlineKind = 'first_byte' | 'idle' | 'total';
 
+/** A first-byte deadline that fired this late (a stall of the gateway's own loop) is extended by as much. */
+const STALL_FORGIVEN_MS = 50;
+
 /**
  * The abort reason when one of our own deadlines fires. Its name matches /timeout/i on purpose: the
  * providers' classifyTransportError then reports the aborted call as a retryable 504 `timeout`, not as a
@@ -44,7 +47,8 @@ export const ABORTED: unique symbol = Symbol('aborted');
  * A deadline that comes due is confirmed one poll phase later (a `setImmediate`): timers run before I/O in
  * a loop turn, so after the gateway's own loop was blocked past the due time, the upstream's bytes may be
  * sitting unread in the socket. They are read first; only if the awaited byte still has not come does the
- * deadline fire. The gateway's own stall is never blamed on the provider.
+ * deadline fire. And a first-byte deadline whose timer fired ≥ 50 ms late (the loop was stalled that
+ * long) is extended once by that lateness: the gateway's own stall is not charged to the provider.
  */
 export class AttemptDeadline {
   private readonly controller = new AbortController();
@@ -202,16 +206,35 @@ export class AttemptDeadline {
     }
   }
 
-  private schedule(kind: DeadlineKind, ms: number): NodeJS.Timeout | undefined {
+  /**
+   * `forgiven`: the first-byte deadline already got its one extension for a stall of our own loop; `ms`
+   * is then that extension and `deadlineMs` the deadline named in the error.
+   */
+  private schedule(
+    kind: DeadlineKind,
+    ms: number,
+    forgiven = false,
+    deadlineMs = ms,
+  ): NodeJS.Timeout | undefined {
     if (!Number.isFinite(ms)) {
       return undefined;
     }
+    const due = performance.now() + ms;
     const timer = setTimeout(
       () => {
         this.timers.delete(timer);
+        const late = performance.now() - due;
         this.afterPoll(() => {
-          if (kind !== 'first_byte' || !this.answered) {
-            this.expire(kind, ms);
+          if (kind !== 'first_byte') {
+            this.expire(kind, deadlineMs);
+          } else if (this.answered) {
+            return;
+          } else if (!forgiven && late >= STALL_FORGIVEN_MS) {
+            // Our own loop ran this long past the deadline before it could even look: time the gateway
+            // could not read or write is not charged to the provider (once; a real hang still fails).
+            this.firstByteTimer = this.schedule(kind, late, true, deadlineMs);
+          } else {
+            this.expire(kind, deadlineMs);
           }
         });
       },
