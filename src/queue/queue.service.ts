@@ -24,12 +24,10 @@ import { WaitError } from '../ratelimit/priority-semaphore';
 import { RelayOutbox } from './job-publisher';
 import { JobRelay } from './job-relay';
 import { LocalScheduler } from './local-scheduler';
-import { claimJob, queueKeys, type RequestJobData } from './queue-keys';
+import { queueKeys, type RequestJobData } from './queue-keys';
+import { REQUEST_JOB, runQueuedRequest } from './queued-request';
 import { runRequestJob } from './request-job';
 import { QUEUE_CLASSES, type JobHandler, type QueueClass } from './queue.types';
-
-/** Job name of a relayed client request (everything else is a registered durable handler). */
-export const REQUEST_JOB = 'request';
 
 export type QueueMode = 'bullmq' | 'local';
 
@@ -346,132 +344,32 @@ export class QueueService implements OnModuleInit, OnApplicationBootstrap, OnApp
   // ── API side ──────────────────────────────────────────────────────────────────────────────────
 
   /** undefined when the queue could not take the job (Redis trouble): the caller runs it locally. */
-  private async runQueued(
+  private runQueued(
     job: UpstreamJob,
     cls: QueueClass,
     signal: AbortSignal,
     onWaited?: (ms: number) => void,
   ): Promise<FailoverResult | undefined> {
-    const relay = this.relay as JobRelay;
-    const queue = this.queues.get(cls) as Queue;
-    const client = this.redis.available;
-    if (!client) {
-      return undefined;
-    }
     const jq = this.config.get('JobQueue');
-    const s = jq.queues[cls];
-    const jobId = randomUUID();
-    const handle = relay.open(jobId);
-    try {
-      // The requester key must be on Redis before a worker can see the job. On BullMQ's own connection
-      // (same server unless JobQueue.redis points elsewhere) the SET goes ahead of the add on one socket,
-      // in order, without a round trip of its own.
-      const sameServer = !jq.redis;
-      const keyed = (sameServer ? ((await queue.backend.client) as unknown as Redis) : client).set(
-        this.keys.waiting(jobId),
-        '1',
-        'PX',
-        jq.workerLostMs,
-      );
-      if (!sameServer) {
-        await withTimeout(keyed, this.redis.commandTimeoutMs, 'queue requester key');
-      }
-      const data: RequestJobData<UpstreamJob> = { job, replyTo: this.instances.id, enqueuedAt: Date.now() };
-      await withTimeout(
-        Promise.all([
-          keyed,
-          queue.add(REQUEST_JOB, data, {
-            jobId,
-            // A relayed request is retried by failover, not by BullMQ (it may already have streamed).
-            attempts: 1,
-            ...this.retention(),
-          }),
-        ]),
-        Math.max(1000, this.redis.commandTimeoutMs * 4),
-        'queue add',
-      );
-    } catch (err) {
-      // The add may still land, and a worker may even have started it: take the job back, or follow it.
-      if (await this.takeBack(jobId)) {
-        relay.close(handle); // deletes the requester key too
-        this.logger.warn(
-          { err: (err as Error).message },
-          'queue: enqueue failed; running the request in-process',
-        );
-        return undefined;
-      }
-      this.logger.warn(
-        { err: (err as Error).message },
-        'queue: the enqueue answered late but a worker had already started the request; relaying its answer',
-      );
-    }
-
-    const cancel = (): void => {
-      if (handle.started) {
-        void this.redis.available?.publish(this.keys.cancelChannel, jobId).catch(() => undefined);
-      } else {
-        void queue.remove(jobId).catch(() => 0);
-      }
-      handle.fail(new GatewayError(499, 'request aborted by the client', { type: 'api_error' }));
-      relay.close(handle);
-    };
-    signal.addEventListener('abort', cancel, { once: true });
-    const waitTimer = setTimeout(() => {
-      if (!handle.started) {
-        void queue.remove(jobId).catch(() => 0);
-        const seconds = Math.max(1, Math.ceil(s.maxWaitMs / 10_000));
-        handle.fail(
-          new GatewayError(503, `the ${cls} queue did not start this request within ${s.maxWaitMs} ms`, {
-            type: 'overloaded_error',
-            headers: { 'retry-after': String(seconds) },
-          }),
-        );
-        relay.close(handle);
-      }
-    }, s.maxWaitMs);
-    waitTimer.unref();
-    try {
-      const head = await handle.head();
-      clearTimeout(waitTimer);
-      onWaited?.((handle.startedAt ?? Date.now()) - handle.createdAt);
-      const events = handle.stream();
-      return {
-        target: head.target,
-        attempts: head.attempts,
-        head: [],
-        events: passThrough(events, {
-          onRelease: () => {
-            signal.removeEventListener('abort', cancel);
-            if (!handle.done) {
-              cancel(); // the client left mid-answer: stop the worker's upstream call too
-            }
-          },
-        }),
-      };
-    } catch (err) {
-      clearTimeout(waitTimer);
-      onWaited?.((handle.startedAt ?? Date.now()) - handle.createdAt);
-      signal.removeEventListener('abort', cancel);
-      relay.close(handle);
-      throw err;
-    }
-  }
-
-  /** Claims a job whose enqueue seemed to fail, so its worker skips it; false when a worker claimed it first. */
-  private async takeBack(jobId: string): Promise<boolean> {
-    const client = this.redis.client as Redis | undefined;
-    if (!client) {
-      return true;
-    }
-    try {
-      return await withTimeout(
-        claimJob(client, this.keys.claim(jobId), `requester:${this.instances.id}`),
-        this.redis.commandTimeoutMs,
-        'queue claim',
-      );
-    } catch {
-      return true; // Redis is really away: no worker can claim it either
-    }
+    return runQueuedRequest(
+      {
+        redis: this.redis,
+        keys: this.keys,
+        relay: this.relay as JobRelay,
+        queue: this.queues.get(cls) as Queue,
+        instanceId: this.instances.id,
+        cls,
+        maxWaitMs: jq.queues[cls].maxWaitMs,
+        workerLostMs: jq.workerLostMs,
+        // BullMQ on the hot path's Redis server (JobQueue.redis unset): the requester key can share its socket.
+        sameServer: !jq.redis,
+        retention: this.retention(),
+        logger: this.logger,
+      },
+      job,
+      signal,
+      onWaited,
+    );
   }
 
   private async runLocal(
