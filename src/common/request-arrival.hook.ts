@@ -38,17 +38,13 @@ export class RequestArrivalHook implements OnModuleInit {
 
   /** Before an answer's first write: undefined to write now, or a promise settled in a later loop turn. */
   answerTurn(): Promise<void> | undefined {
-    this.answers.maxWaitMs = this.config.get('Server').admission.answerMaxWaitMs;
-    return this.turnOf(this.answers);
-  }
-
-  private turnOf(gate: AdmissionGate): Promise<void> | undefined {
     const admission = this.config.get('Server').admission;
     if (!admission.enabled) {
       return undefined;
     }
-    gate.targetTurnMs = admission.targetTurnMs;
-    return gate.turn();
+    this.answers.targetTurnMs = admission.targetTurnMs;
+    this.answers.maxWaitMs = admission.answerMaxWaitMs;
+    return this.answers.turn();
   }
 
   onModuleInit(): void {

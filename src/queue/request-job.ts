@@ -45,37 +45,28 @@ export async function runRequestJob(
     id,
     STREAM_TTL_MS,
   );
-  // One round trip claims the job (unless its requester took it back, see claimJob), says whether the
-  // requester still waits (it keeps that key alive) and marks this worker alive; the beat repeats while
-  // the job runs.
-  const beat = async (): Promise<boolean> => {
+  // One round trip says whether the requester still waits (it keeps that key alive) and marks this worker
+  // alive; the first one also claims the job (unless its requester took it back, see claimJob). Rejects
+  // when Redis does not answer.
+  const pulse = async (claim: boolean): Promise<{ claimed: boolean; waiting: boolean }> => {
     const c = d.redis.client as Redis | undefined;
     if (!c) {
-      return true;
+      throw new Error('Redis is unavailable');
     }
-    try {
-      const [[, waiting]] = (await c
-        .pipeline()
-        .exists(d.keys.waiting(id))
-        .set(d.keys.worker(id), d.workerId, 'PX', d.workerLostMs)
-        .exec()) as [[Error | null, number]];
-      return waiting !== 0;
-    } catch {
-      return true; // a missed beat: the requester gives up only after workerLostMs
+    const pipeline = c.pipeline();
+    if (claim) {
+      pipeline.set(d.keys.claim(id), d.workerId, 'PX', CLAIM_TTL_MS, 'NX');
     }
+    pipeline.exists(d.keys.waiting(id)).set(d.keys.worker(id), d.workerId, 'PX', d.workerLostMs);
+    const replies = ((await pipeline.exec()) ?? []) as [Error | null, unknown][];
+    const [claimReply, waitingReply] = claim ? replies : [[null, 'OK'], ...replies];
+    return { claimed: claimReply[1] === 'OK', waiting: waitingReply[1] !== 0 };
   };
   const client = d.redis.client as Redis;
   let claimed: boolean;
   let waiting: boolean;
   try {
-    const [[, claim], [, exists]] = (await client
-      .pipeline()
-      .set(d.keys.claim(id), d.workerId, 'PX', CLAIM_TTL_MS, 'NX')
-      .exists(d.keys.waiting(id))
-      .set(d.keys.worker(id), d.workerId, 'PX', d.workerLostMs)
-      .exec()) as [[Error | null, string | null], [Error | null, number]];
-    claimed = claim === 'OK';
-    waiting = exists !== 0;
+    ({ claimed, waiting } = await pulse(true));
   } catch {
     throw new Error('Redis is unavailable: the job is handed back');
   }
@@ -102,11 +93,14 @@ export async function runRequestJob(
   const ac = new AbortController();
   d.running.set(id, ac);
   const heartbeat = setInterval(() => {
-    void beat().then((waiting) => {
-      if (!waiting) {
-        ac.abort(new Error('the requester is gone'));
-      }
-    });
+    pulse(false).then(
+      (beat) => {
+        if (!beat.waiting) {
+          ac.abort(new Error('the requester is gone'));
+        }
+      },
+      () => undefined, // a missed beat: the requester gives up only after workerLostMs
+    );
   }, d.workerHeartbeatMs);
   publisher.start({ worker: d.workerId });
   try {
