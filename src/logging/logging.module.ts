@@ -4,7 +4,7 @@ import type { DestinationStream } from 'pino';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppConfigService } from '../config/config.service';
 import { traceLogFields } from '../tracing/trace-log';
-import { redactUrl, redactionPaths } from './redact';
+import { createRedactor, redactUrl } from './redact';
 import { requestIdFor } from './request-id';
 
 /** pino's numeric levels (`silent` drops everything). */
@@ -37,11 +37,13 @@ export class LoggingModule {
             const pretty = logging.prettyPrint && !destination;
             // Logging is restart-only (config-diff), so the threshold is fixed for the logger's life.
             const threshold = LEVEL_VALUES[logging.level] ?? 0;
+            // Redaction as a formatter (createRedactor: copy-on-write), not pino's `redact` paths.
+            const redact = createRedactor(logging.redact);
             const options = {
               level: logging.level,
               // Tracing on: every line logged inside a span carries its trace_id / span_id.
               mixin: config.get('Tracing').enabled ? traceLogFields : undefined,
-              redact: { paths: redactionPaths(logging.redact), censor: '[redacted]' },
+              formatters: { log: redact, bindings: redact },
               genReqId: (req: IncomingMessage) => requestIdFor(req, logging.correlationId),
               autoLogging: config.get('LOG') !== false,
               quietReqLogger: true,

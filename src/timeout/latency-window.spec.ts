@@ -28,4 +28,20 @@ describe('LatencyWindow', () => {
     w.add(-1);
     expect(w.size).toBe(3);
   });
+
+  it('percentiles stay those of the window while samples are evicted (against a plain sort)', () => {
+    let seed = 7;
+    const random = (): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    const w = new LatencyWindow(50);
+    for (let i = 0; i < 2000; i++) {
+      w.add(random() < 0.2 ? 400 : Math.floor(random() * 1000) + 0.4);
+      const sorted = [...w.values()].sort((a, b) => a - b);
+      for (const p of [1, 50, 95, 99, 100]) {
+        expect(w.percentile(p)).toBe(sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]);
+      }
+    }
+  });
 });

@@ -7,12 +7,13 @@ export interface Percentiles {
 
 /**
  * The last `capacity` latency samples (a ring, not a uniform reservoir: a provider's recent behaviour is
- * what a deadline should follow). Percentiles are computed on demand and cached until the next sample.
+ * what a deadline should follow). A sorted copy is kept up to date on every sample (two binary searches
+ * and a short move), so a percentile, asked for on every request, never sorts or allocates.
  */
 export class LatencyWindow {
   private readonly ring: number[] = [];
   private next = 0;
-  private sorted: number[] | null = null;
+  private readonly sorted: number[] = [];
 
   constructor(readonly capacity: number) {}
 
@@ -24,10 +25,12 @@ export class LatencyWindow {
     if (this.ring.length < this.capacity) {
       this.ring.push(value);
     } else {
+      const evicted = this.ring[this.next];
       this.ring[this.next] = value;
+      this.sorted.splice(lowerBound(this.sorted, evicted), 1);
     }
+    this.sorted.splice(lowerBound(this.sorted, value), 0, value);
     this.next = (this.next + 1) % this.capacity;
-    this.sorted = null;
   }
 
   get size(): number {
@@ -45,8 +48,8 @@ export class LatencyWindow {
   /** Replaces the content with persisted samples (oldest first); only the newest `capacity` are kept. */
   load(samples: number[]): void {
     this.ring.length = 0;
+    this.sorted.length = 0;
     this.next = 0;
-    this.sorted = null;
     for (const s of samples.slice(-this.capacity)) {
       this.add(s);
     }
@@ -54,12 +57,12 @@ export class LatencyWindow {
 
   /** Nearest-rank percentile; null with no samples. */
   percentile(p: number): number | null {
-    if (this.ring.length === 0) {
+    const n = this.sorted.length;
+    if (n === 0) {
       return null;
     }
-    this.sorted ??= [...this.ring].sort((a, b) => a - b);
-    const rank = Math.ceil((p / 100) * this.sorted.length);
-    return this.sorted[Math.min(this.sorted.length - 1, Math.max(0, rank - 1))];
+    const rank = Math.ceil((p / 100) * n);
+    return this.sorted[Math.min(n - 1, Math.max(0, rank - 1))];
   }
 
   summary(): Percentiles {
@@ -70,4 +73,19 @@ export class LatencyWindow {
       p99: this.percentile(99),
     };
   }
+}
+
+/** The first index of `sorted` whose value is not below `value`. */
+function lowerBound(sorted: number[], value: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid] < value) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo;
 }

@@ -1,0 +1,79 @@
+import { CENSOR, createRedactor, redactUrl } from './redact';
+
+describe('createRedactor', () => {
+  const redact = createRedactor(['sessionToken']);
+
+  it('censors secret keys at any depth, case-insensitively, without touching the original', () => {
+    const line = {
+      msg: 'upstream call',
+      headers: { Authorization: 'Bearer sk-1', 'X-Api-Key': 'sk-2', accept: 'json' },
+      provider: { name: 'p', api_key: 'sk-3', nested: [{ deep: { APIKEY: 'sk-4', password: 'hunter2' } }] },
+      sessiontoken: 'tok',
+    };
+    const copy = JSON.parse(JSON.stringify(line)) as typeof line;
+    const out = redact(line);
+    expect(out).toEqual({
+      msg: 'upstream call',
+      headers: { Authorization: CENSOR, 'X-Api-Key': CENSOR, accept: 'json' },
+      provider: { name: 'p', api_key: CENSOR, nested: [{ deep: { APIKEY: CENSOR, password: CENSOR } }] },
+      sessiontoken: CENSOR,
+    });
+    expect(line).toEqual(copy);
+  });
+
+  it('returns the very same objects when there is nothing to hide (no allocation on the hot path)', () => {
+    const inner = { a: 1, b: [1, 2, { c: 'x' }] };
+    const line = { requestId: 'r-1', inner };
+    expect(redact(line)).toBe(line);
+    const mixed = { safe: inner, unsafe: { password: 'p' } };
+    const out = redact(mixed);
+    expect(out.safe).toBe(inner);
+    expect(out.unsafe).toEqual({ password: CENSOR });
+    expect(redact('plain string')).toBe('plain string');
+  });
+
+  it('keeps an error an error (prototype, message, stack) while censoring its properties', () => {
+    class UpstreamError extends Error {
+      constructor(
+        message: string,
+        readonly config: Record<string, unknown>,
+      ) {
+        super(message);
+        this.name = 'UpstreamError';
+      }
+    }
+    const err = new UpstreamError('boom', { headers: { authorization: 'Bearer sk-5' }, url: 'http://x' });
+    const out = redact({ err }).err;
+    expect(out).toBeInstanceOf(UpstreamError);
+    expect(out).not.toBe(err);
+    expect(out.message).toBe('boom');
+    expect(out.stack).toBe(err.stack);
+    expect(out.config).toEqual({ headers: { authorization: CENSOR }, url: 'http://x' });
+    expect(err.config.headers).toEqual({ authorization: 'Bearer sk-5' });
+  });
+
+  it('does not walk class instances (requests, sockets, buffers) nor past eight levels', () => {
+    class Holder {
+      password = 'inside a class';
+    }
+    const holder = new Holder();
+    expect(redact({ holder }).holder).toBe(holder);
+    let deep: Record<string, unknown> = { password: 'too deep' };
+    for (let i = 0; i < 9; i++) {
+      deep = { next: deep };
+    }
+    expect(redact(deep)).toBe(deep);
+    let shallow: Record<string, unknown> = { password: 'reached' };
+    for (let i = 0; i < 8; i++) {
+      shallow = { next: shallow };
+    }
+    expect(JSON.stringify(redact(shallow))).toContain(CENSOR);
+  });
+});
+
+describe('redactUrl', () => {
+  it('hides a key passed in the query', () => {
+    expect(redactUrl('/dashboard?key=abc&x=1')).toBe('/dashboard?key=[redacted]&x=1');
+    expect(redactUrl('/v1/messages')).toBe('/v1/messages');
+  });
+});
