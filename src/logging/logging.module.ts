@@ -58,7 +58,8 @@ export class LoggingModule {
               },
               // A level the logger drops is 'silent': pino-http then skips building the access line at all.
               customLogLevel: (_req: IncomingMessage, res: ServerResponse, err?: Error) => {
-                const level = err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info';
+                const level =
+                  err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info';
                 return LEVEL_VALUES[level] >= threshold ? level : 'silent';
               },
               customSuccessMessage: (req: IncomingMessage, res: ServerResponse) =>

@@ -40,7 +40,9 @@ describe('LatencyWindow', () => {
       w.add(random() < 0.2 ? 400 : Math.floor(random() * 1000) + 0.4);
       const sorted = [...w.values()].sort((a, b) => a - b);
       for (const p of [1, 50, 95, 99, 100]) {
-        expect(w.percentile(p)).toBe(sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]);
+        expect(w.percentile(p)).toBe(
+          sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)],
+        );
       }
     }
   });
