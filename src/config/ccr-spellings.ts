@@ -38,21 +38,40 @@ export function respellCcrKeys(raw: Json, home: string): Respelled {
       layer[key] = n;
       continue;
     }
-    if (key === 'CUSTOM_ROUTER_PATH' && typeof value === 'string' && (value === '~' || value.startsWith('~/'))) {
+    if (
+      key === 'CUSTOM_ROUTER_PATH' &&
+      typeof value === 'string' &&
+      (value === '~' || value.startsWith('~/'))
+    ) {
       const expanded = join(home, value.slice(1));
       changes.push(`${key}: "${value}" read as ${expanded}`);
       layer[key] = expanded;
       continue;
     }
     if (key === 'Router' && isObject(value)) {
-      const threshold = numeric(value.longContextThreshold);
-      if (threshold !== undefined) {
-        changes.push(`Router.longContextThreshold: "${String(value.longContextThreshold)}" read as ${threshold}`);
-        layer[key] = { ...value, longContextThreshold: threshold };
-        continue;
-      }
+      layer[key] = respellRouter(value, changes);
+      continue;
     }
     layer[key] = value;
   }
   return { layer, changes };
+}
+
+/** `ccr ui` writes `""` for a scenario slot left unset, and the threshold as a string. */
+function respellRouter(router: Json, changes: string[]): Json {
+  const out: Json = {};
+  for (const [slot, value] of Object.entries(router)) {
+    if (typeof value === 'string' && value.trim() === '') {
+      changes.push(`Router.${slot}: the empty value is left out (CCR reads "" as unset)`);
+      continue;
+    }
+    const threshold = slot === 'longContextThreshold' ? numeric(value) : undefined;
+    if (threshold !== undefined) {
+      changes.push(`Router.longContextThreshold: "${String(value)}" read as ${threshold}`);
+      out[slot] = threshold;
+      continue;
+    }
+    out[slot] = value;
+  }
+  return out;
 }

@@ -62,7 +62,10 @@ describe('loadConfig', () => {
 
   it('layers default → NODE_ENV file → user file → environment, later wins', () => {
     const dir = configDir(
-      { PORT: 1000, Compression: { enabled: true, threshold: 1, level: 1, encodings: ['gzip'], streams: false } },
+      {
+        PORT: 1000,
+        Compression: { enabled: true, threshold: 1, level: 1, encodings: ['gzip'], streams: false },
+      },
       { production: { PORT: 2000, Compression: { threshold: 2 } } },
     );
     const user = writeJson(tempDir(), 'user.json', { PORT: 3000, Compression: { level: 3 } });
@@ -188,14 +191,19 @@ describe('loadConfig', () => {
 
   it('loads examples/performance-config.json, which sets every section', () => {
     const file = resolve(__dirname, '../../examples/performance-config.json');
-    const loaded = loadConfig({ env: { HOME: tempDir(), SWITCHYARD_CONFIG: file, SWITCHYARD_API_KEY: 'k', OPENROUTER_API_KEY: 'o' } });
+    const loaded = loadConfig({
+      env: { HOME: tempDir(), SWITCHYARD_CONFIG: file, SWITCHYARD_API_KEY: 'k', OPENROUTER_API_KEY: 'o' },
+    });
     expect(loaded.warnings).toEqual([
       expect.stringContaining('$DEEPSEEK_API_KEY'),
       expect.stringContaining('$ANTHROPIC_API_KEY'),
       expect.stringContaining('$GEMINI_API_KEY'),
     ]);
     expect(loaded.config.APIKEY).toBe('k');
-    expect(loaded.config.Router.default).toEqual(['deepseek,deepseek-chat', 'openrouter,anthropic/claude-sonnet-4']);
+    expect(loaded.config.Router.default).toEqual([
+      'deepseek,deepseek-chat',
+      'openrouter,anthropic/claude-sonnet-4',
+    ]);
     expect(loaded.config.JobQueue.enabled).toBe(true);
   });
 
@@ -302,9 +310,21 @@ describe('loadConfig: CCR spellings', () => {
       API_TIMEOUT_MS: '600000',
       CUSTOM_ROUTER_PATH: '~/router.js',
       Providers: [provider],
-      Router: { default: 'p,m', longContextThreshold: '60000' },
+      Router: {
+        default: 'p,m',
+        background: '',
+        think: '',
+        longContext: ' ',
+        longContextThreshold: '60000',
+        webSearch: '',
+        image: '',
+      },
     });
     const { config } = loadConfig({ env: { HOME: home, SWITCHYARD_CONFIG: file }, configDir: configDir({}) });
+    expect(config.Router.default).toBe('p,m');
+    for (const slot of ['background', 'think', 'longContext', 'webSearch', 'image'] as const) {
+      expect(config.Router[slot]).toBeUndefined();
+    }
     expect(config.APIKEY).toBeUndefined();
     expect(config.PROXY_URL).toBeUndefined();
     expect(config.HOST).toBeUndefined();
