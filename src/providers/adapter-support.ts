@@ -129,7 +129,7 @@ export async function postJson(
   } catch (err) {
     ctx.logger?.debug({ err, provider: target.provider.name }, 'upstream error body unreadable');
   }
-  throw providerErrorFromResponse(res.statusCode, res.headers, text, target.provider.name);
+  throw providerErrorFromResponse(res.statusCode, res.headers, text, target.provider);
 }
 
 export function isEventStream(res: UpstreamResponse): boolean {

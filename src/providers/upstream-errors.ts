@@ -1,6 +1,6 @@
 import { errorTypeForStatus } from '../protocol/errors';
 import type { ErrorPayload } from '../protocol/types';
-import { ProviderError } from './provider.types';
+import { ProviderError, type ProviderConfig } from './provider.types';
 
 type Headers = Record<string, string | string[] | undefined>;
 
@@ -154,9 +154,10 @@ export function providerErrorFromResponse(
   status: number,
   headers: Headers,
   bodyText: string,
-  origin: string,
+  source: string | ProviderSecrets,
 ): ProviderError {
-  const parsed = parseErrorBody(bodyText);
+  const origin = typeof source === 'string' ? source : source.name;
+  const parsed = parseErrorBody(typeof source === 'string' ? bodyText : withoutSecrets(bodyText, source));
   const kept: Record<string, string> = {};
   for (const name of FORWARDED_HEADERS) {
     const v = header(headers, name);
@@ -185,4 +186,27 @@ export function midStreamErrorPayload(err: unknown, signal?: AbortSignal): Error
     return { type: errorTypeForStatus(pe.status), message: pe.message };
   }
   return { type: 'api_error', message: pe.message };
+}
+
+type ProviderSecrets = Pick<ProviderConfig, 'name' | 'api_key' | 'headers'>;
+
+/** Shorter values are not scrubbed (they would mangle ordinary words). */
+const MIN_SECRET_LENGTH = 6;
+
+/**
+ * An upstream's text with the provider's own key material (its `api_key`, its configured header values)
+ * replaced by `[redacted]`: some providers and proxies echo the key they refused ("Incorrect API key
+ * provided: Bearer sk-…"), and that text becomes the client's error message and a log line.
+ */
+export function withoutSecrets(text: string, provider: ProviderSecrets): string {
+  let out = text;
+  const secrets = [provider.api_key, ...Object.values(provider.headers ?? {})]
+    .filter((s): s is string => typeof s === 'string' && s.length >= MIN_SECRET_LENGTH)
+    .sort((a, b) => b.length - a.length);
+  for (const secret of secrets) {
+    if (out.includes(secret)) {
+      out = out.replaceAll(secret, '[redacted]');
+    }
+  }
+  return out;
 }

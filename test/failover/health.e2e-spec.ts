@@ -1,3 +1,4 @@
+import Anthropic from '@anthropic-ai/sdk';
 import type { FakeProvider } from '../fake-provider';
 import { startTestApp, type TestApp } from '../support/test-app';
 import { calls, provider, startFakes, startHarness, type Harness } from './harness';
@@ -159,5 +160,54 @@ describe('GET /api/providers, /api/timeouts and /health/ready in the application
       status: 'up',
       slots: { default: { healthy: ['p1,m1'], unhealthy: [] } },
     });
+  });
+});
+
+describe('a provider that echoes the key it refused', () => {
+  const SECRET = 'sk-LEAKY-SECRET-4242';
+  let fakes: FakeProvider[];
+  let app: TestApp;
+
+  beforeAll(async () => {
+    fakes = await startFakes(1);
+    app = await startTestApp({
+      userConfig: {
+        Providers: [provider('leaky', fakes[0].url, { api_key: SECRET })],
+        Router: { default: 'leaky,m1', longContextThreshold: 60000 },
+        Failover: { health: { enabled: false } },
+      },
+    });
+    fakes[0].configure({
+      fault: {
+        type: 'status',
+        status: 401,
+        body: {
+          error: { message: `Incorrect API key provided: Bearer ${SECRET}`, type: 'invalid_request_error' },
+        },
+      },
+    });
+  });
+  afterAll(async () => {
+    await app.close();
+    await Promise.all(fakes.map((f) => f.close()));
+  });
+
+  it('never passes the key on to the client, the logs or /api/providers', async () => {
+    const client = new Anthropic({ baseURL: app.url, apiKey: 'client-key', maxRetries: 0 });
+    const err = (await client.messages
+      .create({ model: 'x', max_tokens: 50, messages: [{ role: 'user', content: 'leak?' }] })
+      .catch((e: unknown) => e)) as InstanceType<typeof Anthropic.APIError>;
+    expect(err).toBeInstanceOf(Anthropic.APIError);
+    expect(JSON.stringify(err.error)).toContain('Incorrect API key provided: Bearer [redacted]');
+    const openai = await fetch(`${app.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'x', messages: [{ role: 'user', content: 'leak?' }] }),
+    });
+    const providers = await (await fetch(`${app.url}/api/providers`)).text();
+    for (const text of [JSON.stringify(err.error), await openai.text(), providers, app.logs.text]) {
+      expect(text).not.toContain(SECRET);
+    }
+    expect(app.logs.text).toContain('provider rejected its API key');
   });
 });

@@ -118,7 +118,7 @@ export class AnthropicAdapter implements ProviderAdapter {
     }
     const json = await readJsonAnswer(res, target, ctx);
     if (json.type === 'error') {
-      throw providerErrorFromResponse(502, res.headers, JSON.stringify(json), target.provider.name);
+      throw providerErrorFromResponse(502, res.headers, JSON.stringify(json), target.provider);
     }
     const msg = json as unknown as MessageResponse;
     if (!Array.isArray(msg.content)) {

@@ -137,7 +137,7 @@ export class OpenAIAdapter implements ProviderAdapter {
       // OpenRouter & co. report some failures as 200 + {error}; before the commit point that is an HTTP error.
       const code = (json.error as { code?: unknown }).code;
       const status = typeof code === 'number' && code >= 400 && code < 600 ? code : 502;
-      throw providerErrorFromResponse(status, res.headers, JSON.stringify(json), target.provider.name);
+      throw providerErrorFromResponse(status, res.headers, JSON.stringify(json), target.provider);
     }
     for (const h of hooks) {
       const input = json;
