@@ -2,12 +2,12 @@ import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { CONFIG_NAMESPACE } from './config.constants';
 import { AppConfigService } from './config.service';
-import { validateEnvironment } from './env.schema';
 import type { LoadedConfig } from './load-config';
 
 /**
- * Registers the already-loaded configuration (loaded and validated once in bootstrap, so a bad file
- * exits before Nest starts) with @nestjs/config and exposes it typed through AppConfigService.
+ * Registers the already-loaded configuration (loaded and validated once in bootstrap, environment variables
+ * included, so a bad file or variable exits before Nest starts) with @nestjs/config and exposes it typed
+ * through AppConfigService.
  */
 @Global()
 @Module({})
@@ -20,7 +20,6 @@ export class AppConfigModule {
           ignoreEnvFile: true,
           cache: true,
           load: [() => ({ [CONFIG_NAMESPACE]: loaded })],
-          validate: validateEnvironment,
         }),
       ],
       providers: [AppConfigService],

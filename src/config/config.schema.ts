@@ -102,6 +102,11 @@ const featureFlag = z.object({ enabled: z.boolean(), rollout: z.number().min(0).
 
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
+/** `localhost:6379` or `http://…` would only show up later, as connections to the wrong place. */
+const redisUrl = z
+  .string()
+  .regex(/^$|^(rediss?|redis\+sentinel):\/\/[^/?#]/, 'must be a URL redis://host[:port][/db] or rediss://…');
+
 export const configSchema = z.looseObject({
   HOST: z.string().min(1).optional(),
   PORT: z.number().int().min(0).max(65535),
@@ -136,7 +141,7 @@ export const configSchema = z.looseObject({
   }),
   Redis: z.object({
     enabled: z.boolean(),
-    url: z.string().optional(),
+    url: redisUrl.optional(),
     host: z.string().min(1),
     port: z.number().int().min(1).max(65535),
     password: z.string().optional(),

@@ -272,12 +272,36 @@ describe('loadConfig', () => {
       );
     });
 
-    it('a value from the environment names the environment', () => {
+    it('a value from the environment names the variable', () => {
       expectConfigError(
         () => loadConfig({ env: { HOME: tempDir(), PORT: '99999' } }),
         'PORT',
-        'environment variables',
+        '(from environment variable PORT)',
       );
+    });
+
+    it.each(['localhost:6379', 'http://foo', 'redis://'])(
+      'REDIS_URL=%s is a configuration error naming the variable',
+      (url) => {
+        expectConfigError(
+          () => loadConfig({ env: { HOME: tempDir(), REDIS_URL: url } }),
+          'invalid configuration:\n  - Redis.url: must be a URL redis://',
+          '(from environment variable REDIS_URL)',
+        );
+      },
+    );
+
+    it('Redis.url in a file must be a redis:// or rediss:// URL too', () => {
+      const file = writeJson(tempDir(), 'bad.json', { Redis: { enabled: true, url: '10.0.0.5:6379' } });
+      expectConfigError(
+        () => loadConfig({ env: { HOME: tempDir(), SWITCHYARD_CONFIG: file } }),
+        'Redis.url',
+        file,
+      );
+      for (const url of ['redis://10.0.0.5:6379/2', 'rediss://u:p@h', 'redis+sentinel://h:26379']) {
+        const ok = writeJson(tempDir(), 'ok.json', { Redis: { url } });
+        expect(loadConfig({ env: { HOME: tempDir(), SWITCHYARD_CONFIG: ok } }).config.Redis.url).toBe(url);
+      }
     });
 
     it('broken JSON5 names the file and the position', () => {

@@ -85,48 +85,32 @@ function mergeInto(
   }
 }
 
-function setPath(obj: Json, path: string[], value: unknown): void {
-  let cur = obj;
-  for (const key of path.slice(0, -1)) {
-    if (!isObject(cur[key])) {
-      cur[key] = {};
-    }
-    cur = cur[key] as Json;
-  }
-  cur[path[path.length - 1]] = value;
-}
-
-/** Environment variables that are part of the product's interface (README, docs/configuration.md). */
-function envLayer(env: NodeJS.ProcessEnv): Json {
-  const layer: Json = {};
-  const int = (name: string): number | string | undefined => {
-    const raw = env[name];
-    if (raw === undefined || raw === '') {
-      return undefined;
-    }
-    return /^\d+$/.test(raw) ? Number(raw) : raw;
-  };
-  const port = int('PORT');
-  if (port !== undefined) {
-    layer.PORT = port;
+/**
+ * Environment variables that are part of the product's interface (README, docs/configuration.md), one layer
+ * per variable so that a problem names the variable it came from.
+ */
+function envLayers(env: NodeJS.ProcessEnv): Array<[variable: string, layer: Json]> {
+  const layers: Array<[string, Json]> = [];
+  const port = env.PORT;
+  if (port !== undefined && port !== '') {
+    layers.push(['PORT', { PORT: /^\d+$/.test(port) ? Number(port) : port }]);
   }
   if (env.HOST) {
-    layer.HOST = env.HOST;
+    layers.push(['HOST', { HOST: env.HOST }]);
   }
   if (env.LOG_LEVEL) {
-    layer.LOG_LEVEL = env.LOG_LEVEL;
+    layers.push(['LOG_LEVEL', { LOG_LEVEL: env.LOG_LEVEL }]);
   }
   if (env.SWITCHYARD_API_KEY) {
-    layer.APIKEY = env.SWITCHYARD_API_KEY;
+    layers.push(['SWITCHYARD_API_KEY', { APIKEY: env.SWITCHYARD_API_KEY }]);
   }
   if (env.SWITCHYARD_ROLE) {
-    setPath(layer, ['JobQueue', 'role'], env.SWITCHYARD_ROLE);
+    layers.push(['SWITCHYARD_ROLE', { JobQueue: { role: env.SWITCHYARD_ROLE } }]);
   }
   if (env.REDIS_URL) {
-    setPath(layer, ['Redis', 'url'], env.REDIS_URL);
-    setPath(layer, ['Redis', 'enabled'], true);
+    layers.push(['REDIS_URL', { Redis: { url: env.REDIS_URL, enabled: true } }]);
   }
-  return layer;
+  return layers;
 }
 
 function describeUserFile(env: NodeJS.ProcessEnv): string | undefined {
@@ -209,7 +193,9 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     addLayer(user, userFile);
     sources.push(userFile);
   }
-  mergeInto(merged, envLayer(env), 'environment variables', provenance);
+  for (const [variable, layer] of envLayers(env)) {
+    mergeInto(merged, layer, `environment variable ${variable}`, provenance);
+  }
   if (options.overrides) {
     mergeInto(merged, options.overrides, 'overrides', provenance);
   }

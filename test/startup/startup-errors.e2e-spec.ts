@@ -1,0 +1,43 @@
+import { rmSync } from 'node:fs';
+import { cliEnv, runCli, tempHome, transcript } from '../cli/cli-process';
+import { runGateway } from '../support/gateway-process';
+import { freePort } from '../support/redis-server';
+
+/** What an operator must not get instead of the one-line message: a stack frame or an ANSI colour. */
+function expectNoStackNorColour(output: string): void {
+  expect(output).not.toMatch(/^\s+at /m);
+  expect(output).not.toContain(String.fromCharCode(27));
+}
+
+describe('startup errors: one line per problem, exit 1, no stack', () => {
+  let home: string;
+  beforeAll(() => (home = tempHome()));
+  afterAll(() => rmSync(home, { recursive: true, force: true }));
+
+  it.each(['localhost:6379', 'http://foo'])(
+    'an invalid REDIS_URL=%s fails like any other configuration error (node dist/main.js)',
+    async (url) => {
+      const gw = runGateway({ REDIS_URL: url, NODE_ENV: 'production', PORT: String(await freePort()) });
+      expect(await gw.exited).toBe(1);
+      expect(gw.output()).toBe(
+        'switchyard: invalid configuration:\n' +
+          '  - Redis.url: must be a URL redis://host[:port][/db] or rediss://… (from environment variable REDIS_URL)\n',
+      );
+    },
+  );
+
+  it('switchyard start prints an invalid REDIS_URL once, without a stack', async () => {
+    const run = await runCli(['start'], {
+      env: cliEnv(home, {
+        REDIS_URL: 'localhost:6379',
+        NODE_ENV: 'production',
+        PORT: String(await freePort()),
+      }),
+    });
+    expect(transcript(run)).toMatchObject({ code: 1, stdout: '' });
+    expect(run.stderr.match(/invalid configuration/g)).toHaveLength(1);
+    expect(run.stderr).toContain('Redis.url: must be a URL redis://');
+    expect(run.stderr).toContain('(from environment variable REDIS_URL)');
+    expectNoStackNorColour(run.stderr);
+  });
+});
