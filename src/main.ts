@@ -20,6 +20,8 @@ function roleArgument(argv: string[]): string | undefined {
 export interface BootstrapOptions {
   /** The environment the configuration layers read (default: process.env); `switchyard start` passes its own. */
   env?: NodeJS.ProcessEnv;
+  /** `--role` from the command line. */
+  role?: string;
 }
 
 /**
@@ -29,7 +31,7 @@ export interface BootstrapOptions {
 export async function bootstrap(options: BootstrapOptions = {}): Promise<NestFastifyApplication> {
   let loaded: LoadedConfig;
   try {
-    loaded = loadConfig(options.env ? { env: options.env } : {});
+    loaded = loadConfig({ env: options.env, role: options.role });
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`switchyard: ${err.message}\n`);
@@ -90,8 +92,7 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<NestFas
 
 // Run only as the entry point: the `switchyard` CLI imports bootstrap() without starting anything.
 if (require.main === module) {
-  const role = roleArgument(process.argv.slice(2));
-  bootstrap(role ? { env: { ...process.env, SWITCHYARD_ROLE: role } } : {}).catch((err: unknown) => {
+  bootstrap({ role: roleArgument(process.argv.slice(2)) }).catch((err: unknown) => {
     process.stderr.write(`switchyard: failed to start: ${(err as Error).stack ?? String(err)}\n`);
     process.exit(1);
   });

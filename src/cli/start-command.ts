@@ -35,13 +35,10 @@ export async function runStart(args: string[], ctx: CliContext): Promise<number 
   if (values.host !== undefined) {
     env.HOST = values.host;
   }
-  if (values.role !== undefined) {
-    env.SWITCHYARD_ROLE = values.role;
-  }
 
   // Loaded here, not at the top: the other commands must not pay for Nest and every module.
   const { bootstrap } = await import('../main');
-  const app = await bootstrap({ env });
+  const app = await bootstrap({ env, role: values.role });
   const pidFile = values['pid-file'];
   if (pidFile !== undefined) {
     const file = resolve(ctx.cwd, pidFile);

@@ -100,7 +100,7 @@ const queueClassSchema = z.object({
 
 const featureFlag = z.object({ enabled: z.boolean(), rollout: z.number().min(0).max(100) });
 
-const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
 /** `localhost:6379` or `http://…` would only show up later, as connections to the wrong place. */
 const redisUrl = z

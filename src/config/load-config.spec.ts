@@ -280,6 +280,53 @@ describe('loadConfig', () => {
       );
     });
 
+    it('an invalid LOG_LEVEL is one problem, named where it was set (not also Logging.level of a file)', () => {
+      const dir = configDir({}, { production: { Logging: { level: 'info' } } });
+      let message = '';
+      try {
+        loadConfig({
+          configDir: dir,
+          env: { HOME: tempDir(), NODE_ENV: 'production', LOG_LEVEL: 'verbose' },
+        });
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      const problems = message.split('\n').filter((line) => line.startsWith('  - '));
+      expect(problems).toEqual([
+        expect.stringMatching(/^ {2}- LOG_LEVEL: .*\(from environment variable LOG_LEVEL\)$/),
+      ]);
+      const file = writeJson(tempDir(), 'c.json', { LOG_LEVEL: 'loud' });
+      expectConfigError(
+        () =>
+          loadConfig({
+            configDir: dir,
+            env: { HOME: tempDir(), NODE_ENV: 'production', SWITCHYARD_CONFIG: file },
+          }),
+        `LOG_LEVEL: Invalid option`,
+        file,
+      );
+    });
+
+    it('a valid LOG_LEVEL still sets Logging.level', () => {
+      const loaded = loadConfig({ env: { HOME: tempDir(), NODE_ENV: 'production', LOG_LEVEL: 'warn' } });
+      expect(loaded.config.Logging.level).toBe('warn');
+    });
+
+    it('--role names the command line, SWITCHYARD_ROLE the environment; the flag wins', () => {
+      expectConfigError(
+        () => loadConfig({ env: { HOME: tempDir(), SWITCHYARD_ROLE: 'api' }, role: 'bogus' }),
+        'JobQueue.role',
+        '(from command-line flag --role)',
+      );
+      expectConfigError(
+        () => loadConfig({ env: { HOME: tempDir(), SWITCHYARD_ROLE: 'bogus' } }),
+        'JobQueue.role',
+        '(from environment variable SWITCHYARD_ROLE)',
+      );
+      const loaded = loadConfig({ env: { HOME: tempDir(), SWITCHYARD_ROLE: 'api' }, role: 'worker' });
+      expect(loaded.config.JobQueue.role).toBe('worker');
+    });
+
     it.each(['localhost:6379', 'http://foo', 'redis://'])(
       'REDIS_URL=%s is a configuration error naming the variable',
       (url) => {

@@ -2,7 +2,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import JSON5 from 'json5';
-import { IGNORED_CCR_KEYS, KNOWN_TOP_LEVEL_KEYS, configSchema, type SwitchyardConfig } from './config.schema';
+import {
+  IGNORED_CCR_KEYS,
+  KNOWN_TOP_LEVEL_KEYS,
+  configSchema,
+  logLevel,
+  type SwitchyardConfig,
+} from './config.schema';
 import { respellCcrKeys } from './ccr-spellings';
 import { interpolate, type UnsetReference } from './interpolate';
 
@@ -39,6 +45,8 @@ export interface LoadOptions {
   configDir?: string;
   /** Deep-merged after every other layer (tests and the CLI use it). */
   overrides?: Record<string, unknown>;
+  /** `--role` on the command line: wins over SWITCHYARD_ROLE and the files; a bad value names the flag. */
+  role?: string;
 }
 
 type Json = Record<string, unknown>;
@@ -196,12 +204,17 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   for (const [variable, layer] of envLayers(env)) {
     mergeInto(merged, layer, `environment variable ${variable}`, provenance);
   }
+  if (options.role !== undefined) {
+    mergeInto(merged, { JobQueue: { role: options.role } }, 'command-line flag --role', provenance);
+  }
   if (options.overrides) {
     mergeInto(merged, options.overrides, 'overrides', provenance);
   }
-  // CCR's LOG_LEVEL (user file or environment) drives the seed's Logging.level.
-  if (typeof merged.LOG_LEVEL === 'string' && isObject(merged.Logging)) {
+  // CCR's LOG_LEVEL (user file or environment) drives the seed's Logging.level. An invalid one is left to
+  // fail as LOG_LEVEL, where it was written, not a second time as the Logging.level of a valid file.
+  if (isObject(merged.Logging) && logLevel.safeParse(merged.LOG_LEVEL).success) {
     merged.Logging.level = merged.LOG_LEVEL;
+    provenance.set('Logging.level', originOf('LOG_LEVEL', provenance));
   }
   for (const key of Object.keys(merged)) {
     if (!KNOWN_TOP_LEVEL_KEYS.has(key)) {

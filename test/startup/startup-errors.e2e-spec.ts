@@ -26,6 +26,20 @@ describe('startup errors: one line per problem, exit 1, no stack', () => {
     },
   );
 
+  it('names the real source: LOG_LEVEL=verbose is one problem, --role bogus comes from the command line', async () => {
+    const port = String(await freePort());
+    const level = runGateway({ LOG_LEVEL: 'verbose', NODE_ENV: 'production', PORT: port });
+    expect(await level.exited).toBe(1);
+    expect(level.output()).toMatch(
+      /^switchyard: invalid configuration:\n {2}- LOG_LEVEL: .* \(from environment variable LOG_LEVEL\)\n$/,
+    );
+    const role = runGateway({ NODE_ENV: 'production', PORT: port }, ['--role', 'bogus']);
+    expect(await role.exited).toBe(1);
+    expect(role.output()).toMatch(
+      /^switchyard: invalid configuration:\n {2}- JobQueue.role: .* \(from command-line flag --role\)\n$/,
+    );
+  });
+
   it('switchyard start prints an invalid REDIS_URL once, without a stack', async () => {
     const run = await runCli(['start'], {
       env: cliEnv(home, {
