@@ -92,6 +92,18 @@ describe('loadConfig', () => {
     expect(withEnv.config.Logging.level).toBe('error');
   });
 
+  it('a NODE_ENV without an environment file is one warning listing the files there are, not an error', () => {
+    const dir = configDir({}, { production: {}, development: {}, test: {} });
+    const staging = loadConfig({ configDir: dir, env: { HOME: tempDir(), NODE_ENV: 'staging' } });
+    expect(staging.warnings).toEqual([
+      `NODE_ENV=staging has no environment file ${join(dir, 'staging.json')}: only the defaults, the user file ` +
+        `and the environment apply (environment files in ${dir}: development, production, test)`,
+    ]);
+    expect(staging.sources).toEqual([join(dir, 'default.json')]);
+    const production = loadConfig({ configDir: dir, env: { HOME: tempDir(), NODE_ENV: 'production' } });
+    expect(production.warnings).toEqual([]);
+  });
+
   it('REDIS_URL enables Redis', () => {
     const loaded = loadConfig({ env: { HOME: tempDir(), REDIS_URL: 'redis://127.0.0.1:6390/2' } });
     expect(loaded.config.Redis.enabled).toBe(true);

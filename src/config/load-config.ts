@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import JSON5 from 'json5';
@@ -93,6 +93,14 @@ function mergeInto(
   }
 }
 
+/** The `<NODE_ENV>` names that have a file in the config folder. */
+function environmentFiles(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((name) => name.endsWith('.json') && name !== 'default.json')
+    .map((name) => name.slice(0, -'.json'.length))
+    .sort();
+}
+
 /**
  * Environment variables that are part of the product's interface (README, docs/configuration.md), one layer
  * per variable so that a problem names the variable it came from.
@@ -185,6 +193,13 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   if (existsSync(envFile)) {
     addLayer(readJsonFile(envFile, false), envFile);
     sources.push(envFile);
+  } else {
+    // Not fatal (the other layers are a complete config), but a typo'd or new NODE_ENV is silently running
+    // without the settings its operator expects from the environment file.
+    warnings.push(
+      `NODE_ENV=${nodeEnv} has no environment file ${envFile}: only the defaults, the user file and the ` +
+        `environment apply (environment files in ${dir}: ${environmentFiles(dir).join(', ') || 'none'})`,
+    );
   }
   const userFile = describeUserFile(env);
   if (userFile) {

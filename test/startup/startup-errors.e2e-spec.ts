@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import { cliEnv, runCli, tempHome, transcript } from '../cli/cli-process';
-import { runGateway } from '../support/gateway-process';
+import { runGateway, waitForHealth } from '../support/gateway-process';
 import { freePort } from '../support/redis-server';
 
 /** What an operator must not get instead of the one-line message: a stack frame or an ANSI colour. */
@@ -53,5 +53,29 @@ describe('startup errors: one line per problem, exit 1, no stack', () => {
     expect(run.stderr).toContain('Redis.url: must be a URL redis://');
     expect(run.stderr).toContain('(from environment variable REDIS_URL)');
     expectNoStackNorColour(run.stderr);
+  });
+});
+
+describe('startup warnings', () => {
+  it('NODE_ENV=staging without config/staging.json logs one warning naming the files there are, and runs', async () => {
+    const port = await freePort();
+    const gw = runGateway({ NODE_ENV: 'staging', PORT: String(port) });
+    try {
+      await waitForHealth(`http://127.0.0.1:${port}`);
+      const warnings = gw
+        .output()
+        .split('\n')
+        .filter((line) => line.includes('NODE_ENV=staging'));
+      expect(warnings).toHaveLength(1);
+      expect(JSON.parse(warnings[0])).toMatchObject({
+        level: 40,
+        context: 'config',
+        msg: expect.stringContaining('environment files in') as unknown,
+      });
+      expect(warnings[0]).toContain('development, production, test');
+    } finally {
+      gw.child.kill('SIGTERM');
+      await gw.exited;
+    }
   });
 });
