@@ -1,3 +1,4 @@
+import { resolveUserPath } from '../common/user-path';
 import { readSnapshot, writeSnapshot, type SnapshotEntry } from './cache-snapshot';
 import type { MemoryLruStore } from './memory-keyv.store';
 import type { MemoryTargetIndex } from './target-index';
@@ -7,12 +8,17 @@ import type { MemoryTargetIndex } from './target-index';
  * single instance (no Redis) does not begin cold. Expired entries are skipped both ways.
  */
 export class CacheSnapshotter {
+  private readonly path: string | null;
+
+  /** `path` as configured: `~/…` is the home folder, a relative path is from the working directory. */
   constructor(
-    private readonly path: string | null,
+    path: string | null,
     private readonly keyPrefix: string,
     private readonly memory: MemoryLruStore,
     private readonly index: MemoryTargetIndex,
-  ) {}
+  ) {
+    this.path = path ? resolveUserPath(path) : null;
+  }
 
   async save(now = Date.now()): Promise<{ path: string; entries: number } | undefined> {
     if (!this.path) {
