@@ -33,7 +33,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const headersSent = reply.sent || reply.raw.headersSent;
     const socket = reply.raw.socket;
     const clientGone = !reply.raw.writableFinished && (reply.raw.destroyed || !socket || socket.destroyed);
-    const response = sendError(reply, request, error, this.logger);
+    const response = sendError(reply, request, error, this.logger, requestIdField(this.logger, request.id));
     this.reportOutcome(request, error, response.status, { headersSent, clientGone });
   }
 
@@ -87,20 +87,30 @@ export class AllExceptionsFilter implements ExceptionFilter {
   }
 }
 
+/**
+ * `requestId` for a line of this logger, unless it already binds it: inside a request the logger is the
+ * request's pino-http child, whose bindings carry the id (a second copy made the JSON key appear twice);
+ * routes without a request logger (the health probes) need it added.
+ */
+function requestIdField(logger: PinoLogger, id: string): { requestId?: string } {
+  return logger.logger.bindings().requestId === id ? {} : { requestId: id };
+}
+
 /** Shared by the Nest filter and Fastify's own error handler (body parsing, body limit). */
 export function sendError(
   reply: FastifyReply,
   request: FastifyRequest,
   exception: unknown,
   logger: { error(obj: object, msg?: string): void; debug(obj: object, msg?: string): void },
+  logFields: { requestId?: string } = { requestId: request.id },
 ): ErrorResponse {
   const response = buildErrorResponse(exception, request.url, request.id);
   if (response.unexpected) {
-    logger.error({ err: exception, requestId: request.id }, 'unhandled error');
+    logger.error({ err: exception, ...logFields }, 'unhandled error');
   } else {
     // The access line already carries the status; the reason is worth a line only when debugging.
     logger.debug(
-      { requestId: request.id, status: response.status, error: (exception as Error)?.message },
+      { ...logFields, status: response.status, error: (exception as Error)?.message },
       'request rejected',
     );
   }
