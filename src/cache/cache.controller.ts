@@ -14,11 +14,12 @@ const explainBody = z.object({
   scenario: z.string().min(1).default('default'),
 });
 
-function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+/** `where` names the value in the message when the problem is the value itself (not a field of it). */
+function parse<T>(schema: z.ZodType<T>, value: unknown, where = 'body'): T {
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new GatewayError(400, `${issue.path.join('.') || 'body'}: ${issue.message}`);
+    throw new GatewayError(400, `${issue.path.join('.') || where}: ${issue.message}`);
   }
   return parsed.data;
 }
@@ -37,7 +38,7 @@ export class CacheController {
   /** Purges everything, or one target with `?target=provider,model`. */
   @Delete()
   purge(@Query('target') only?: string): Promise<PurgeResult> {
-    return this.cache.purge(only === undefined ? undefined : parse(target, only));
+    return this.cache.purge(only === undefined ? undefined : parse(target, only, 'target (query parameter)'));
   }
 
   /** The fields that went into the key (each hashed) and the key, for `{request, target, scenario?}`. */

@@ -106,7 +106,14 @@ describe('cache admin endpoints and interceptor (real app, real Redis)', () => {
       .send({ request: body, target: 'no-comma' })
       .expect(400);
 
-    await request(t.url).delete('/api/cache').query({ target: 'bad' }).set(auth).expect(400);
+    const bad = await request(t.url).delete('/api/cache').query({ target: 'bad' }).set(auth).expect(400);
+    expect(bad.body.error.message).toBe('target (query parameter): must be "provider,model"');
+    const badBody = await request(t.url)
+      .post('/api/cache/explain')
+      .set(auth)
+      .send({ request: body, target: 'no-comma' })
+      .expect(400);
+    expect(badBody.body.error.message).toBe('target: must be "provider,model"');
     const purged = await request(t.url)
       .delete('/api/cache')
       .query({ target: route.target })
