@@ -30,7 +30,7 @@ import type {
   PurgeResult,
 } from './cache.types';
 import { globEscape, rawKeyv } from './cache-tiers';
-import { IoredisKeyvStore } from './ioredis-keyv.store';
+import { IoredisKeyvStore, type TierOutcome } from './ioredis-keyv.store';
 import { MemoryLruStore } from './memory-keyv.store';
 import { MemoryTargetIndex, RedisTargetIndex } from './target-index';
 
@@ -162,7 +162,12 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     if (pending && (maxAgeSec === undefined || Date.now() - pending.storedAt <= maxAgeSec * 1000)) {
       this.counters.hits++;
       this.tierCounters.hits.memory++;
-      return { events: structuredClone(pending.events), storedAt: pending.storedAt, tier: 'memory', target: pending.target };
+      return {
+        events: structuredClone(pending.events),
+        storedAt: pending.storedAt,
+        tier: 'memory',
+        target: pending.target,
+      };
     }
     try {
       const [memoryKeyv, redisKeyv] = this.tiers.stores as Array<Keyv<Buffer>>;
@@ -265,25 +270,35 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     return this.redisEntries;
   }
 
-  /** Removes every entry, or only those of one target ("provider,model"). Never throws. */
+  /**
+   * Removes every entry, or only those of one target ("provider,model"). Never throws; a Redis tier that
+   * could not be purged (unavailable, failing) is `redis: null` with the reason, never a silent 0.
+   */
   async purge(target?: string): Promise<PurgeResult> {
     try {
+      let memory = 0;
+      let redis: TierOutcome<number> | undefined;
       if (target === undefined) {
         this.memory.purgeStale();
-        const memory = this.memory.entries;
+        memory = this.memory.entries;
         await this.memory.clear();
         this.memoryIndex.clear();
         this.decoded.clear();
-        return { memory, redis: (await this.redisStore?.clearCount()) ?? 0 };
+        redis = await this.redisStore?.clearCount();
+      } else {
+        for (const key of this.memoryIndex.keys(target)) {
+          memory += (await this.memory.delete(key)) ? 1 : 0;
+        }
+        redis = await this.redisIndex?.purge(target);
       }
-      let memory = 0;
-      for (const key of this.memoryIndex.keys(target)) {
-        memory += (await this.memory.delete(key)) ? 1 : 0;
+      if (redis === undefined || 'value' in redis) {
+        return { memory, redis: redis?.value ?? 0 };
       }
-      return { memory, redis: (await this.redisIndex?.purge(target)) ?? 0 };
+      this.logger.warn({ target, err: redis.error }, 'cache purge: the Redis tier was not purged');
+      return { memory, redis: null, redisError: redis.error };
     } catch (err) {
       this.fail(err, 'cache purge failed');
-      return { memory: 0, redis: 0 };
+      return { memory: 0, redis: null, redisError: (err as Error).message };
     }
   }
 

@@ -55,7 +55,11 @@ export interface CacheStats {
   compression: { rawBytes: number; storedBytes: number; ratio: number | null };
 }
 
+/** What a purge removed from each tier. */
 export interface PurgeResult {
   memory: number;
-  redis: number;
+  /** Entries removed from Redis (0 without a Redis tier); null when the Redis tier was not purged. */
+  redis: number | null;
+  /** Why the Redis tier was not purged (Redis unavailable, a command failed); set exactly when `redis` is null. */
+  redisError?: string;
 }

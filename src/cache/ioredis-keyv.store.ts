@@ -15,6 +15,11 @@ export interface IoredisStoreOptions {
   onError?: (err: Error) => void;
 }
 
+/** The result of an admin operation on the Redis tier, or why it could not be done. */
+export type TierOutcome<T> = { value: T } | { error: string };
+
+const UNAVAILABLE = 'Redis is unavailable (the cache is running on its memory tier)';
+
 const SCAN_COUNT = 500;
 
 /**
@@ -65,10 +70,18 @@ export class IoredisKeyvStore extends EventEmitter implements KeyvStoreAdapter {
     await this.clearCount();
   }
 
-  /** Deletes every key matching the pattern (SCAN + UNLINK per key, so Cluster slots never collide). */
-  async clearCount(): Promise<number> {
+  /**
+   * Deletes every key matching the pattern (SCAN + UNLINK per key, so Cluster slots never collide). An
+   * unavailable Redis, or a node that failed part-way, is an error: the admin must not read it as done.
+   */
+  async clearCount(): Promise<TierOutcome<number>> {
+    const nodes = this.nodes();
+    if (nodes.length === 0) {
+      return { error: UNAVAILABLE };
+    }
     let removed = 0;
-    for (const node of this.nodes()) {
+    const failures: string[] = [];
+    for (const node of nodes) {
       try {
         await scanEach(node, this.options.match, this.options.commandTimeoutMs, async (keys) => {
           const pipe = node.pipeline();
@@ -78,9 +91,10 @@ export class IoredisKeyvStore extends EventEmitter implements KeyvStoreAdapter {
         });
       } catch (err) {
         this.fail(err);
+        failures.push((err as Error).message);
       }
     }
-    return removed;
+    return failures.length > 0 ? { error: failures.join('; ') } : { value: removed };
   }
 
   /** Counts matching keys within a time budget; null when Redis is unavailable or the budget ran out. */
@@ -131,6 +145,20 @@ export class IoredisKeyvStore extends EventEmitter implements KeyvStoreAdapter {
     } catch (err) {
       this.fail(err);
       return fallback;
+    }
+  }
+
+  /** run() for admin operations, which must tell a failure from a result. */
+  async attempt<T>(op: (c: Client) => Promise<T>, timeoutMs: number): Promise<TierOutcome<T>> {
+    const client = this.options.client();
+    if (!client) {
+      return { error: UNAVAILABLE };
+    }
+    try {
+      return { value: await withTimeout(op(client), timeoutMs, 'Redis cache command') };
+    } catch (err) {
+      this.fail(err);
+      return { error: (err as Error).message };
     }
   }
 

@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import { sha256Hex } from './canonical-key';
-import type { IoredisKeyvStore } from './ioredis-keyv.store';
+import type { IoredisKeyvStore, TierOutcome } from './ioredis-keyv.store';
 
 /** A purge is an admin call, not a request: it may take longer than one command. */
 const ADMIN_TIMEOUT_MS = 10_000;
@@ -98,19 +98,15 @@ export class RedisTargetIndex {
     }, false);
   }
 
-  /** Deletes every live entry of `target` and its index; returns how many entries were removed. */
-  async purge(target: string): Promise<number> {
+  /** Deletes every live entry of `target` and its index: how many entries were removed, or why not. */
+  async purge(target: string): Promise<TierOutcome<number>> {
     const idx = targetIndexKey(this.keyPrefix, target);
-    return this.store.run(
-      async (c) => {
-        const keys = await c.zrange(idx, 0, -1);
-        // One UNLINK per key, sent together: in a Cluster the entries live in different slots.
-        const removed = await Promise.all(keys.map((k) => c.unlink(k)));
-        await c.unlink(idx);
-        return removed.filter((n) => n === 1).length;
-      },
-      0,
-      ADMIN_TIMEOUT_MS,
-    );
+    return this.store.attempt(async (c) => {
+      const keys = await c.zrange(idx, 0, -1);
+      // One UNLINK per key, sent together: in a Cluster the entries live in different slots.
+      const removed = await Promise.all(keys.map((k) => c.unlink(k)));
+      await c.unlink(idx);
+      return removed.filter((n) => n === 1).length;
+    }, ADMIN_TIMEOUT_MS);
   }
 }
