@@ -7,7 +7,6 @@ import { BatchesModule } from './batches/batches.module';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
 import { OutcomesModule } from './common/outcomes.module';
-import { ShutdownService } from './common/shutdown.service';
 import { AppConfigModule } from './config/config.module';
 import { ConfigReloadModule } from './config/config-reload.module';
 import type { LoadedConfig } from './config/load-config';
@@ -62,7 +61,6 @@ export class AppModule {
         ...(options.imports ?? []),
       ],
       providers: [
-        ShutdownService,
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         { provide: APP_GUARD, useClass: RateLimitGuard },
         { provide: APP_FILTER, useClass: AllExceptionsFilter },

@@ -6,6 +6,7 @@ import { GatewayError } from '../protocol/errors';
 import { AdmissionGate, type AdmissionStats } from './admission-gate';
 import { outcomeRoute } from './outcome-builder';
 import { observationOf } from './request-observation';
+import { ShutdownService } from './shutdown.service';
 
 /**
  * Fastify's onRequest for the model routes (/v1/messages, /v1/chat/completions), before body parsing and guards:
@@ -24,6 +25,7 @@ export class RequestArrivalHook implements OnModuleInit {
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     private readonly config: AppConfigService,
+    private readonly shutdown: ShutdownService,
   ) {}
 
   /** Model requests started on arrival or later (the request lane). */
@@ -58,6 +60,16 @@ export class RequestArrivalHook implements OnModuleInit {
         return;
       }
       observationOf(request.raw);
+      if (this.shutdown.draining) {
+        // Arrived on a keep-alive connection after the listener closed: another instance should take it.
+        done(
+          new GatewayError(503, 'the gateway is shutting down: retry the request', {
+            type: 'overloaded_error',
+            headers: { 'retry-after': '1', connection: 'close' },
+          }),
+        );
+        return;
+      }
       const admission = this.config.get('Server').admission;
       if (!admission.enabled) {
         done();

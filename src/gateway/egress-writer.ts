@@ -42,12 +42,32 @@ export function egressCounters(): Readonly<typeof egress> {
   return { ...egress };
 }
 
+/** The streams being written right now, each with its way to end early (the shutdown's last word). */
+const openStreams = new Set<(message: string) => void>();
+
+/**
+ * Ends every stream still being written with a terminal `error` event (`overloaded_error`, so clients and
+ * SDKs retry elsewhere) instead of a cut connection. Returns how many there were.
+ */
+export function endOpenStreams(message: string): number {
+  const ends = [...openStreams];
+  for (const end of ends) {
+    end(message);
+  }
+  return ends.length;
+}
+
 /**
  * Writes respecting backpressure: resolves when the socket can take more, or false if it closed. A client
  * that has not drained within `stalledMs` is cut: holding its answer would hold the upstream call and the
  * buffered bytes for as long as the client likes.
  */
-async function writeChunk(res: Writable, chunk: string, highWaterMark: number, stalledMs: number): Promise<boolean> {
+async function writeChunk(
+  res: Writable,
+  chunk: string,
+  highWaterMark: number,
+  stalledMs: number,
+): Promise<boolean> {
   if (res.destroyed || res.writableEnded) {
     return false;
   }
@@ -125,7 +145,21 @@ export async function writeSse(
     'x-accel-buffering': 'no',
     ...sink.headers,
   });
-  const ping = opts.format === 'anthropic' ? encodeAnthropicEvent({ type: 'ping' }) : encodeSseComment('ping');
+  const ping =
+    opts.format === 'anthropic' ? encodeAnthropicEvent({ type: 'ping' }) : encodeSseComment('ping');
+  const end = (message: string): void => {
+    if (res.destroyed || res.writableEnded) {
+      return;
+    }
+    const ev: StreamEvent & { type: 'error' } = {
+      type: 'error',
+      error: { type: 'overloaded_error', message },
+    };
+    outcome.error = ev;
+    res.write(encode(ev));
+    sink.end();
+  };
+  openStreams.add(end);
 
   const emit = async (ev: StreamEvent): Promise<boolean> => {
     const text = encode(ev);
@@ -167,6 +201,7 @@ export async function writeSse(
       }
     }
   } finally {
+    openStreams.delete(end);
     keepAlive.stop();
     finish(reply, sink, outcome);
     releaseEvents(events, pending);

@@ -171,6 +171,8 @@ export class JobRelay {
   private readonly handles = new Map<string, RelayHandle>();
   private sweeper?: NodeJS.Timeout;
   private readonly sweepMs: number;
+  /** When the sweeps started failing to reach Redis (cleared by the next one that does). */
+  private unreachableSince?: number;
 
   constructor(
     private readonly hot: () => Redis | undefined,
@@ -291,8 +293,12 @@ export class JobRelay {
   }
 
   private async sweep(): Promise<void> {
+    if (this.handles.size === 0) {
+      return;
+    }
     const client = this.hot();
-    if (!client || this.handles.size === 0) {
+    if (!client) {
+      this.failSilent(Date.now());
       return;
     }
     const now = Date.now();
@@ -310,6 +316,10 @@ export class JobRelay {
     }
     try {
       const replies = (await pipeline.exec()) ?? [];
+      if (replies.length > 0 && replies.every(([err]) => err)) {
+        throw replies[0][0] as Error; // ioredis may answer a pipeline it could not send with one error per command
+      }
+      this.unreachableSince = undefined;
       const existence = replies.slice(replies.length - suspects.length);
       suspects.forEach((h, i) => {
         if (existence[i]?.[1] === 0) {
@@ -321,7 +331,29 @@ export class JobRelay {
         }
       });
     } catch {
-      // Redis trouble: the next sweep tries again; requests time out on their own deadlines
+      // Redis trouble: the next sweep tries again, but a worker cannot relay anything without Redis either.
+      this.failSilent(now);
+    }
+  }
+
+  /**
+   * Redis has been unreachable for `workerLostMs`: the worker's liveness key cannot be read, and the worker
+   * cannot write its answer either. A started answer silent for as long ends with a terminal error instead of waiting (with
+   * pings) for as long as the outage lasts. Requests not yet started keep their queue-wait deadline.
+   */
+  private failSilent(now: number): void {
+    this.unreachableSince ??= now;
+    if (now - this.unreachableSince < this.settings.workerLostMs) {
+      return; // one failed sweep (a slow reply on a busy loop) is not an outage
+    }
+    for (const h of this.handles.values()) {
+      if (h.started && !h.done && now - h.lastActivity > this.settings.workerLostMs) {
+        h.fail(
+          new GatewayError(503, 'Redis is unavailable: the answer of this queued request cannot be relayed', {
+            type: 'overloaded_error',
+          }),
+        );
+      }
     }
   }
 }

@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { PinoLogger } from 'nestjs-pino';
 import { passThrough } from '../common/event-iterators';
+import { throttled } from '../common/throttled';
 import { withTimeout } from '../common/with-timeout';
 import { AppConfigService } from '../config/config.service';
 import type { FailoverResult } from '../failover/failover.service';
@@ -27,7 +28,7 @@ import { LocalScheduler } from './local-scheduler';
 import { queueKeys, type RequestJobData } from './queue-keys';
 import { REQUEST_JOB, runQueuedRequest } from './queued-request';
 import { runRequestJob } from './request-job';
-import { QUEUE_CLASSES, type JobHandler, type QueueClass } from './queue.types';
+import { ERROR_LOG_EVERY_MS, QUEUE_CLASSES, type JobHandler, type QueueClass } from './queue.types';
 
 export type QueueMode = 'bullmq' | 'local';
 
@@ -89,7 +90,13 @@ export class QueueService implements OnModuleInit, OnApplicationBootstrap, OnApp
       return;
     }
     for (const cls of QUEUE_CLASSES) {
-      this.queues.set(cls, this.moduleRef.get<Queue>(getQueueToken(cls), { strict: false }));
+      const queue = this.moduleRef.get<Queue>(getQueueToken(cls), { strict: false });
+      // Without a listener BullMQ prints every connection error to stderr (console.error), bypassing the logs.
+      const warn = throttled(ERROR_LOG_EVERY_MS, (err, suppressed) =>
+        this.logger.warn({ err, suppressed, queue: cls }, 'queue connection error'),
+      );
+      queue.on('error', (err: Error) => warn(err.message));
+      this.queues.set(cls, queue);
     }
     const sub = this.redis.createDedicatedConnection('switchyard:queue-sub');
     this.subscriber = sub;
@@ -132,6 +139,28 @@ export class QueueService implements OnModuleInit, OnApplicationBootstrap, OnApp
   async onApplicationShutdown(): Promise<void> {
     this.abortRunningJobs();
     this.relay?.stop();
+  }
+
+  /** Redis answers right now (the watchdog's verdict). */
+  get redisAvailable(): boolean {
+    return this.redis.available !== undefined;
+  }
+
+  /** Shutdown: 'idle' once this process runs no job (checked every 50 ms), 'late' after `withinMs`. */
+  whenNoJobsRun(withinMs: number): Promise<'idle' | 'late'> {
+    const until = Date.now() + withinMs;
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (this.running.size === 0) {
+          resolve('idle');
+        } else if (Date.now() >= until) {
+          resolve('late');
+        } else {
+          setTimeout(check, 50);
+        }
+      };
+      check();
+    });
   }
 
   /** Shutdown past its grace: every job this process still runs is aborted, so it can be handed back. */

@@ -17,3 +17,6 @@ export interface JobContext {
 
 /** Runs one durable job; throwing retries it with exponential backoff while attempts remain. */
 export type JobHandler<T> = (data: T, ctx: JobContext) => Promise<void>;
+
+/** A Redis outage's errors are logged at most this often per queue and worker (with the count of the others). */
+export const ERROR_LOG_EVERY_MS = 10_000;

@@ -22,25 +22,10 @@ import { traceServerRequests } from './server-span';
 import { ERROR_TYPE, SPAN } from './span-names';
 import type { TraceCarrier } from './trace-carrier';
 import { SPAN_EXPORTER } from './tracing.constants';
+import { throttled } from '../common/throttled';
 import { buildTracerProvider, registerTracingGlobals } from './tracer-provider';
 
 const DIAG_LOG_EVERY_MS = 60_000;
-
-/** At most one call per `everyMs`; the next one is told how many were dropped in between. */
-function throttled(everyMs: number, fn: (msg: string, suppressed: number) => void): (msg: string) => void {
-  let last = -Infinity;
-  let suppressed = 0;
-  return (msg) => {
-    const now = Date.now();
-    if (now - last < everyMs) {
-      suppressed += 1;
-      return;
-    }
-    last = now;
-    fn(msg, suppressed);
-    suppressed = 0;
-  };
-}
 
 /** Handed to span callbacks when tracing is off: every call on it does nothing. */
 const NOOP_SPAN: Span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);

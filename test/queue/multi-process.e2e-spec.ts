@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { startFakeProvider, type FakeProvider } from '../fake-provider';
 import { fakeProviders, startGateway, DEFAULT_ROUTER, type GatewayUnderTest } from '../support/gateway';
 import { runGateway, waitForHealth, writeConfig, type GatewayProcess } from '../support/gateway-process';
-import { freePort } from '../support/redis-server';
+import { freePort, startRedisServer } from '../support/redis-server';
 
 /**
  * Several real gateway processes (src/main.ts) on one Redis: two API nodes that start no workers and one
@@ -29,20 +29,31 @@ describe('API and worker processes on one Redis (real BullMQ)', () => {
       Logging: { level: 'warn' },
     });
 
-  async function node(role: 'api' | 'worker', file: string): Promise<{ url: string; proc: GatewayProcess }> {
+  async function node(
+    role: 'api' | 'worker' | 'all',
+    file: string,
+  ): Promise<{ url: string; proc: GatewayProcess }> {
     const port = await freePort();
     // The worker gets its role from the command line, the API nodes from the environment: both paths work.
     const proc = runGateway(
-      { SWITCHYARD_CONFIG: file, PORT: String(port), NODE_ENV: 'production', ...(role === 'api' ? { SWITCHYARD_ROLE: 'api' } : {}) },
+      {
+        SWITCHYARD_CONFIG: file,
+        PORT: String(port),
+        NODE_ENV: 'production',
+        ...(role === 'api' ? { SWITCHYARD_ROLE: 'api' } : {}),
+      },
       role === 'worker' ? ['--role', 'worker'] : [],
     );
     procs.push(proc);
     const url = `http://127.0.0.1:${port}`;
     await waitForHealth(url, 60_000);
-    if (role === 'api') {
+    if (role !== 'worker') {
       // Until its Redis connection is up, an API node runs requests itself (the degraded form): wait for BullMQ.
       const until = Date.now() + 30_000;
-      while ((await fetch(`${url}/api/queue`).then((r) => r.json() as Promise<{ mode?: string }>)).mode !== 'bullmq') {
+      while (
+        (await fetch(`${url}/api/queue`).then((r) => r.json() as Promise<{ mode?: string }>)).mode !==
+        'bullmq'
+      ) {
         if (Date.now() > until) {
           throw new Error(`API node ${url} never reached queue mode bullmq`);
         }
@@ -91,7 +102,8 @@ describe('API and worker processes on one Redis (real BullMQ)', () => {
       }
       return out;
     };
-    const norm = (e: unknown[]): string => JSON.stringify(e).replace(/"(msg|chatcmpl)[_-][A-Za-z0-9_-]+"/g, '"<id>"');
+    const norm = (e: unknown[]): string =>
+      JSON.stringify(e).replace(/"(msg|chatcmpl)[_-][A-Za-z0-9_-]+"/g, '"<id>"');
     const viaWorker = await collect(apiA.url);
     expect(norm(viaWorker)).toBe(norm(await collect(direct.url)));
     expect(fake.count()).toBe(1);
@@ -178,7 +190,11 @@ describe('API and worker processes on one Redis (real BullMQ)', () => {
     const batch = await sdk.messages.batches.create({
       requests: Array.from({ length: 4 }, (_, i) => ({
         custom_id: `r${i}`,
-        params: { model: 'openai,gpt-fake', max_tokens: 8, messages: [{ role: 'user', content: `batch item ${i}` }] },
+        params: {
+          model: 'openai,gpt-fake',
+          max_tokens: 8,
+          messages: [{ role: 'user', content: `batch item ${i}` }],
+        },
       })),
     });
     await fake.waitFor((r) => r.length >= 1);
@@ -196,7 +212,12 @@ describe('API and worker processes on one Redis (real BullMQ)', () => {
     for await (const r of await sdk.messages.batches.results(batch.id)) {
       results.push(r);
     }
-    expect(results.map((r) => r.result.type).sort()).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded']);
+    expect(results.map((r) => r.result.type).sort()).toEqual([
+      'succeeded',
+      'succeeded',
+      'succeeded',
+      'succeeded',
+    ]);
     // The interrupted request(s) ran again: more upstream calls than requests.
     expect(fake.count()).toBeGreaterThan(4);
   });
@@ -207,11 +228,81 @@ describe('API and worker processes on one Redis (real BullMQ)', () => {
     const res = await fetch(`${api.url}/v1/messages`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'openai,gpt-fake', max_tokens: 8, messages: [{ role: 'user', content: 'nobody home' }] }),
+      body: JSON.stringify({
+        model: 'openai,gpt-fake',
+        max_tokens: 8,
+        messages: [{ role: 'user', content: 'nobody home' }],
+      }),
     });
     expect(res.status).toBe(503);
     expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(await res.json()).toMatchObject({ type: 'error', error: { type: 'overloaded_error' } });
     expect(fake.count()).toBe(0);
+  });
+
+  it('an all-in-one node asked to stop turns away requests arriving during its drain instead of queueing them for its closing worker', async () => {
+    const all = await node('all', config());
+    fake.configure({ chunkCount: 15, chunkGapMs: 100 });
+    const events: string[] = [];
+    const running = (async () => {
+      const stream = client(all.url).messages.stream({
+        model: 'openai,gpt-fake',
+        max_tokens: 32,
+        messages: [{ role: 'user', content: 'started before the signal' }],
+      });
+      for await (const ev of stream) {
+        events.push(ev.type);
+      }
+    })();
+    await fake.waitFor((r) => r.length === 1);
+    all.proc.child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 200));
+    // A new connection: refused at once (before: accepted, queued, never run, cut after the whole grace).
+    const late = (await fetch(`${all.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: 'openai,gpt-fake',
+        max_tokens: 8,
+        messages: [{ role: 'user', content: 'late' }],
+      }),
+    }).then(
+      (r) => ({ status: r.status }),
+      (e: { cause?: { code?: string } }) => ({ code: e.cause?.code }),
+    )) as { status?: number; code?: string };
+    expect(late.code === 'ECONNREFUSED' || late.status === 503).toBe(true);
+    await running;
+    expect(events[events.length - 1]).toBe('message_stop');
+    expect([0, null]).toContain(await all.proc.exited);
+    expect(all.proc.output()).not.toContain('shutdown did not finish');
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  it('an idle worker whose Redis is down stops at once on SIGTERM, without waiting out the grace period', async () => {
+    const redis = await startRedisServer();
+    try {
+      const file = writeConfig({
+        Providers: fakeProviders(fake.url),
+        Router: DEFAULT_ROUTER,
+        Redis: { enabled: true, url: redis.url, keyPrefix: prefix, commandTimeoutMs: 1500 },
+        JobQueue: { enabled: true, prefix: 'q' },
+        Server: { shutdownGraceMs: 20_000 },
+        Pools: { warmup: false, healthPingMs: 0 },
+        Failover: { health: { enabled: false, mode: 'models', intervalMs: 30000, timeoutMs: 5000 } },
+        Logging: { level: 'warn' },
+      });
+      const worker = await node('worker', file);
+      await redis.stop();
+      await new Promise((r) => setTimeout(r, 500));
+      worker.proc.child.kill('SIGTERM');
+      expect([0, null]).toContain(await worker.proc.exited);
+      const output = worker.proc.output();
+      expect(output).not.toContain('grace period over');
+      expect(output).not.toContain('shutdown did not finish');
+      // BullMQ's connection errors go to the log (throttled), not raw to stderr.
+      expect(output).not.toMatch(/^Error: connect ECONNREFUSED/m);
+    } finally {
+      await redis.stop().catch(() => undefined);
+    }
   });
 });
