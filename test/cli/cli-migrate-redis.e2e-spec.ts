@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import Redis from 'ioredis';
 import type { CacheSnapshot } from '../../src/cache/cache-snapshot';
 import { targetIndexKey } from '../../src/cache/target-index';
+import { freePort } from '../support/redis-server';
 import { cliEnv, ROOT, runCli, tempHome, transcript } from './cli-process';
 
 const run = promisify(execFile);
@@ -121,6 +122,24 @@ describe('switchyard migrate-to-redis', () => {
     );
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('No snapshot at');
+  });
+
+  it('an unreachable Redis is 1, naming the address and the cause (not just "Connection is closed.")', async () => {
+    const port = await freePort();
+    const res = await runCli(
+      [
+        'migrate-to-redis',
+        '--snapshot',
+        snapshotFile,
+        '--redis-url',
+        `redis://:pw-not-shown@127.0.0.1:${port}/0`,
+      ],
+      { env: cliEnv(home) },
+    );
+    expect(transcript(res)).toMatchObject({
+      code: 1,
+      stderr: `switchyard migrate-to-redis: cannot connect to Redis at 127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}\n`,
+    });
   });
 
   it('npm run migrate:redis (scripts/migrate-to-redis.ts) runs the same command', async () => {
