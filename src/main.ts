@@ -2,6 +2,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
 import { createApp } from './app.factory';
 import { startIdleGc } from './common/idle-gc';
+import { ListenError, listenError, probeListen } from './common/listen-probe';
 import { ConfigError, loadConfig, type LoadedConfig } from './config/load-config';
 
 /** `--role api|worker|all` on the command line wins over SWITCHYARD_ROLE and the config files. */
@@ -15,6 +16,15 @@ function roleArgument(argv: string[]): string | undefined {
     }
   }
   return undefined;
+}
+
+/** A configuration error or an address that cannot be bound is one line and exit code 1; others rethrow. */
+function failStartup(err: unknown): never {
+  if (err instanceof ConfigError || err instanceof ListenError) {
+    process.stderr.write(`switchyard: ${err.message}\n`);
+    process.exit(1);
+  }
+  throw err;
 }
 
 export interface BootstrapOptions {
@@ -33,12 +43,9 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<NestFas
   try {
     loaded = loadConfig({ env: options.env, role: options.role });
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`switchyard: ${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
+    failStartup(err);
   }
+  await probeListen(loaded.config.HOST ?? '127.0.0.1', loaded.config.PORT).catch(failStartup);
   const app = await createApp({ loaded });
   const logger = app.get(Logger);
   const { config } = loaded;
@@ -82,7 +89,10 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<NestFas
   }
   // V8 runs no major GC while idle: a burst's garbage would stay in RSS until the next burst adds its own.
   startIdleGc(config.Server.idleGcMb * 1024 * 1024);
-  await app.listen({ port: config.PORT, host });
+  // The probe above leaves a window: a port taken since then fails here, with the same line.
+  await app
+    .listen({ port: config.PORT, host })
+    .catch((err: unknown) => failStartup(listenError(err, host, config.PORT)));
   logger.log(
     `Switchyard listening on http://${host}:${(app.getHttpServer().address() as { port?: number } | null)?.port ?? config.PORT}`,
     'main',

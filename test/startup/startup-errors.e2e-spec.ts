@@ -1,4 +1,5 @@
 import { rmSync } from 'node:fs';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { cliEnv, runCli, tempHome, transcript } from '../cli/cli-process';
 import { runGateway, waitForHealth } from '../support/gateway-process';
 import { freePort } from '../support/redis-server';
@@ -38,6 +39,34 @@ describe('startup errors: one line per problem, exit 1, no stack', () => {
     expect(role.output()).toMatch(
       /^switchyard: invalid configuration:\n {2}- JobQueue.role: .* \(from command-line flag --role\)\n$/,
     );
+  });
+
+  describe('a port already in use', () => {
+    let taken: Server;
+    let port: number;
+    beforeAll(async () => {
+      taken = createServer();
+      await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+      port = (taken.address() as AddressInfo).port;
+    });
+    afterAll(() => new Promise<void>((resolve) => taken.close(() => resolve())));
+
+    it('node dist/main.js: one line, exit 1, and no "successfully started" before it', async () => {
+      const gw = runGateway({ NODE_ENV: 'production', PORT: String(port) });
+      expect(await gw.exited).toBe(1);
+      expect(gw.output()).toBe(`switchyard: port ${port} on 127.0.0.1 is already in use\n`);
+    });
+
+    it('switchyard start: the same line once on stderr, nothing on stdout', async () => {
+      const run = await runCli(['start', '--port', String(port)], {
+        env: cliEnv(home, { NODE_ENV: 'production' }),
+      });
+      expect(transcript(run)).toMatchObject({
+        code: 1,
+        stdout: '',
+        stderr: `switchyard: port ${port} on 127.0.0.1 is already in use\n`,
+      });
+    });
   });
 
   it('switchyard start prints an invalid REDIS_URL once, without a stack', async () => {
