@@ -218,4 +218,96 @@ describe('Anthropic events → OpenAI chunks (PROTOCOL §6.10)', () => {
     expect(new Set(out.map((c) => c.created)).size).toBe(1);
     expect(out.every((c) => c.model === 'm' && c.object === 'chat.completion.chunk')).toBe(true);
   });
+
+  describe('tool arguments are always valid JSON (O-F1)', () => {
+    const start = (index: number, input: Record<string, unknown> = {}): StreamEvent => ({
+      type: 'content_block_start',
+      index,
+      content_block: { type: 'tool_use', id: `toolu_${index}`, name: 'ping', input },
+    });
+    const args = (index: number, partial_json: string): StreamEvent => ({
+      type: 'content_block_delta',
+      index,
+      delta: { type: 'input_json_delta', partial_json },
+    });
+    const stop = (index: number): StreamEvent => ({ type: 'content_block_stop', index });
+    const end: StreamEvent[] = [
+      {
+        type: 'message_delta',
+        delta: { stop_reason: 'tool_use', stop_sequence: null },
+        usage: { output_tokens: 1 },
+      },
+      { type: 'message_stop' },
+    ];
+    /** What openai-node's ChatCompletionStream builds: arguments concatenated per tool call index. */
+    const argumentsOf = (out: OpenAIStreamItem[]): string[] => {
+      const built: string[] = [];
+      for (const item of out) {
+        const calls = typeof item === 'object' ? (item.choices as any[])?.[0]?.delta?.tool_calls : undefined;
+        for (const call of calls ?? []) {
+          built[call.index] = (built[call.index] ?? '') + (call.function?.arguments ?? '');
+        }
+      }
+      return built;
+    };
+
+    it('a tool without parameters (one empty input_json_delta, the real API shape) → "{}"', () => {
+      const out = convert([CAPTURE_3_3[0], start(0), args(0, ''), stop(0), ...end]);
+      expect(argumentsOf(out)).toEqual(['{}']);
+      expect(out.at(-4)).toEqual(chunk({ tool_calls: [{ index: 0, function: { arguments: '{}' } }] }));
+    });
+
+    it('no input_json_delta at all → "{}"; input given in content_block_start → that input', () => {
+      const out = convert([CAPTURE_3_3[0], start(0), stop(0), start(1, { a: 1, b: 2 }), stop(1), ...end]);
+      expect(argumentsOf(out)).toEqual(['{}', '{"a":1,"b":2}']);
+    });
+
+    it('real arguments still stream fragment by fragment, nothing is appended', () => {
+      const out = convert([
+        CAPTURE_3_3[0],
+        start(0),
+        args(0, ''),
+        args(0, '{"a": '),
+        args(0, '2}'),
+        stop(0),
+        ...end,
+      ]);
+      expect(argumentsOf(out)).toEqual(['{"a": 2}']);
+      expect(
+        out.filter((c) => typeof c === 'object' && JSON.stringify(c).includes('"arguments"')),
+      ).toHaveLength(3);
+    });
+
+    it('whitespace-only arguments still parse; a block never stopped is closed before the finish chunk', () => {
+      const out = convert([CAPTURE_3_3[0], start(0), args(0, ' '), stop(0), start(1), ...end]);
+      expect(argumentsOf(out).map((a) => JSON.parse(a) as unknown)).toEqual([{}, {}]);
+      const finish = out.findIndex((c) => typeof c === 'object' && (c.choices as any[])?.[0]?.finish_reason);
+      expect(out[finish - 1]).toEqual(chunk({ tool_calls: [{ index: 1, function: { arguments: '{}' } }] }));
+    });
+
+    it('every tool call of a messageToEvents replay (cache, non-stream upstream) parses back to its input', () => {
+      const message: MessageResponse = {
+        id: 'msg_1',
+        type: 'message',
+        role: 'assistant',
+        model: 'claude',
+        content: [
+          { type: 'tool_use', id: 'toolu_a', name: 'now', input: {} },
+          { type: 'tool_use', id: 'toolu_b', name: 'add', input: { a: 1 } },
+        ],
+        stop_reason: 'tool_use',
+        stop_sequence: null,
+        usage: {
+          input_tokens: 1,
+          output_tokens: 1,
+          cache_creation_input_tokens: 0,
+          cache_read_input_tokens: 0,
+        },
+      };
+      expect(argumentsOf(convert(messageToEvents(message))).map((a) => JSON.parse(a) as unknown)).toEqual([
+        {},
+        { a: 1 },
+      ]);
+    });
+  });
 });

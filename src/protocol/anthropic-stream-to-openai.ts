@@ -16,6 +16,16 @@ export interface OpenAIChunkOptions {
 
 export type OpenAIStreamItem = Record<string, unknown> | '[DONE]';
 
+/** A tool call being streamed: its ordinal among tool calls and what its arguments have been so far. */
+interface ToolCallState {
+  index: number;
+  /** Some non-blank argument text was sent (the concatenation the client builds is not empty). */
+  sentArgs: boolean;
+  /** An `input` the upstream put in content_block_start itself (no deltas follow then). */
+  startInput: string | undefined;
+  closed: boolean;
+}
+
 /**
  * Canonical events → OpenAI `chat.completion.chunk`s for OpenAI-ingress clients (PROTOCOL §6.10). Each call
  * returns the payloads to write as `data:` lines, in order; `'[DONE]'` ends the stream.
@@ -24,17 +34,15 @@ export class AnthropicToOpenAIChunks {
   private readonly id: string;
   private readonly created: number;
   private readonly reasoningField: 'reasoning_content' | 'reasoning' | null;
-  /** A block index → tool call ordinal: O clients index tool calls 0,1,… among tools only. */
-  private readonly toolOrdinals = new Map<number, number>();
+  /** A block index → its tool call: O clients index tool calls 0,1,… among tools only. */
+  private readonly toolCalls = new Map<number, ToolCallState>();
   private usage: Partial<Usage> = {};
   private sentRole = false;
   private sentFinish = false;
   private ended = false;
 
   constructor(private readonly opts: OpenAIChunkOptions) {
-    this.id =
-      opts.id ??
-      `chatcmpl-${randomAlnum(18)}`;
+    this.id = opts.id ?? `chatcmpl-${randomAlnum(18)}`;
     this.created = opts.created ?? Math.floor(Date.now() / 1000);
     this.reasoningField = opts.reasoningField === undefined ? 'reasoning_content' : opts.reasoningField;
   }
@@ -54,8 +62,13 @@ export class AnthropicToOpenAIChunks {
       case 'content_block_start': {
         const block = ev.content_block;
         if (block.type === 'tool_use') {
-          const index = this.toolOrdinals.size;
-          this.toolOrdinals.set(ev.index, index);
+          const index = this.toolCalls.size;
+          this.toolCalls.set(ev.index, {
+            index,
+            sentArgs: false,
+            startInput: startInputOf(block.input),
+            closed: false,
+          });
           const call = {
             index,
             id: block.id,
@@ -71,6 +84,10 @@ export class AnthropicToOpenAIChunks {
       }
       case 'content_block_delta':
         return this.delta(ev.index, ev.delta);
+      case 'content_block_stop': {
+        const call = this.toolCalls.get(ev.index);
+        return call ? this.closeToolCall(call) : [];
+      }
       case 'message_delta': {
         this.mergeUsage(ev.usage);
         // The grammar allows several message_delta events; an O client expects one finish chunk.
@@ -78,7 +95,11 @@ export class AnthropicToOpenAIChunks {
           return [];
         }
         this.sentFinish = true;
-        const out: OpenAIStreamItem[] = [this.chunk({}, stopReasonToFinishReason(ev.delta.stop_reason))];
+        const out: OpenAIStreamItem[] = [];
+        for (const call of this.toolCalls.values()) {
+          out.push(...this.closeToolCall(call));
+        }
+        out.push(this.chunk({}, stopReasonToFinishReason(ev.delta.stop_reason)));
         if (this.opts.includeUsage) {
           out.push({ ...this.base(), choices: [], usage: anthropicUsageToOpenAI(this.usage) });
         }
@@ -91,10 +112,26 @@ export class AnthropicToOpenAIChunks {
         // The caller closes the connection after this; a [DONE] would read as a clean end.
         this.ended = true;
         return [{ error: { message: ev.error.message, type: ev.error.type, param: null, code: null } }];
-      case 'content_block_stop':
       case 'ping':
         return [];
     }
+  }
+
+  /**
+   * A tool call's arguments must parse as JSON for the client (`runTools` JSON.parses them): a tool without
+   * parameters streams no argument text at all (or one empty `input_json_delta`), and an upstream that put
+   * the input in content_block_start streams none either; the non-stream answer says "{}" or that input.
+   */
+  private closeToolCall(call: ToolCallState): OpenAIStreamItem[] {
+    if (call.closed) {
+      return [];
+    }
+    call.closed = true;
+    if (call.sentArgs) {
+      return [];
+    }
+    const args = call.startInput ?? '{}';
+    return [this.chunk({ tool_calls: [{ index: call.index, function: { arguments: args } }] })];
   }
 
   private delta(
@@ -109,11 +146,14 @@ export class AnthropicToOpenAIChunks {
           ? []
           : [this.chunk({ [this.reasoningField]: delta.thinking })];
       case 'input_json_delta': {
-        const index = this.toolOrdinals.get(blockIndex);
-        if (index === undefined || delta.partial_json === '') {
+        const call = this.toolCalls.get(blockIndex);
+        if (call === undefined || call.closed || delta.partial_json === '') {
           return [];
         }
-        return [this.chunk({ tool_calls: [{ index, function: { arguments: delta.partial_json } }] })];
+        call.sentArgs ||= /\S/.test(delta.partial_json);
+        return [
+          this.chunk({ tool_calls: [{ index: call.index, function: { arguments: delta.partial_json } }] }),
+        ];
       }
       case 'signature_delta':
       case 'citations_delta':
@@ -141,4 +181,17 @@ export class AnthropicToOpenAIChunks {
       ...(this.opts.includeUsage ? { usage: null } : {}),
     };
   }
+}
+
+/** The JSON of a non-empty `input` object in a tool block's start event; undefined for `{}` or none. */
+function startInputOf(input: unknown): string | undefined {
+  if (
+    input === null ||
+    typeof input !== 'object' ||
+    Array.isArray(input) ||
+    Object.keys(input).length === 0
+  ) {
+    return undefined;
+  }
+  return JSON.stringify(input);
 }

@@ -99,7 +99,10 @@ export function buildPlan(b: FakeBehaviour, model: string): AnswerPlan {
   const chunkCount = Math.max(1, Math.floor(b.chunkCount) || 1);
   let planned: PlannedToolCall | null = null;
   if (toolCall) {
-    const argsJson = JSON.stringify(toolCall.arguments ?? {});
+    const argsJson =
+      typeof toolCall.argumentsText === 'string'
+        ? toolCall.argumentsText
+        : JSON.stringify(toolCall.arguments ?? {});
     planned = {
       name: toolCall.name,
       arguments: toolCall.arguments ?? {},
@@ -120,7 +123,8 @@ export function buildPlan(b: FakeBehaviour, model: string): AnswerPlan {
       cacheRead: b.usage?.cacheRead ?? 0,
       cacheCreation: b.usage?.cacheCreation ?? 0,
     },
-    finish: planned ? 'tool_calls' : (b.finish ?? 'stop'),
+    // A tool call cut off by max_tokens keeps 'length'; any other finish becomes tool_calls.
+    finish: planned ? (b.finish === 'length' ? 'length' : 'tool_calls') : (b.finish ?? 'stop'),
     quirk: b.quirk ?? null,
     fault: b.fault ?? null,
     firstByteMs: b.firstByteProfile

@@ -31,13 +31,17 @@ export interface FakeBehaviour {
   text: string | null;
   /** Generate ASCII filler of exactly this many bytes when `text` is null. */
   textBytes?: number | null;
-  /** Answer with a tool call. */
-  toolCall?: { name: string; arguments: Record<string, unknown> } | null;
+  /**
+   * Answer with a tool call. `argumentsText` replaces the streamed/returned argument text (default
+   * `JSON.stringify(arguments)`): `""` is a tool without parameters (Anthropic then streams one empty
+   * `input_json_delta`), a JSON prefix with `finish: 'length'` is a call cut off by max_tokens.
+   */
+  toolCall?: { name: string; arguments: Record<string, unknown>; argumentsText?: string } | null;
   /** Reasoning / thinking text streamed before the answer. */
   reasoning?: string | null;
   /** `input` = uncached prompt tokens; OpenAI prompt_tokens = input + cacheRead. `cacheCreation`: Anthropic only. */
   usage: { input: number; output: number; cacheRead?: number; cacheCreation?: number };
-  /** Default 'stop' (forced to tool_calls / tool_use when a tool call is answered). */
+  /** Default 'stop' (forced to tool_calls / tool_use when a tool call is answered, unless 'length'). */
   finish?: FakeFinish | null;
   fault?: Fault | null;
   /** Wire quirks of real providers, OpenAI endpoint only (PROTOCOL §5.4). */

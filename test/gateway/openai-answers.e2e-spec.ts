@@ -1,0 +1,84 @@
+import OpenAI from 'openai';
+import { randomUUID } from 'node:crypto';
+import { startGateway, type GatewayUnderTest } from '../support/gateway';
+
+/** A prompt the fake answers as told (a `[[fake:…]]` directive), unique so the cache never answers it. */
+const prompt = (behaviour: object): string => `${randomUUID()} [[fake:${JSON.stringify(behaviour)}]]`;
+
+const NOW_TOOL: OpenAI.Chat.Completions.ChatCompletionTool = {
+  type: 'function',
+  function: {
+    name: 'current_time',
+    description: 'The time now',
+    parameters: { type: 'object', properties: {} },
+  },
+};
+
+describe('OpenAI answers converted from canonical events (OpenAI SDK)', () => {
+  let gw: GatewayUnderTest;
+  let client: OpenAI;
+
+  beforeAll(async () => {
+    gw = await startGateway();
+    client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'client-key', maxRetries: 0 });
+  });
+  afterAll(() => gw.stop());
+
+  describe('a tool call without arguments (O-F1)', () => {
+    // The real Anthropic wire shape for a tool without parameters: input {} in the start, one empty delta.
+    const noArgs = { toolCall: { name: 'current_time', arguments: {}, argumentsText: '' } };
+
+    it.each(['anthropic,claude-fake', 'openai,gpt-fake', 'gemini,gemini-fake'])(
+      'streamed from %s, the SDK-assembled arguments are "{}", as in the non-stream answer',
+      async (model) => {
+        const content = prompt(noArgs);
+        const stream = client.chat.completions.stream({
+          model,
+          messages: [{ role: 'user', content }],
+          tools: [NOW_TOOL],
+        });
+        const streamed = await stream.finalChatCompletion();
+        const call = streamed.choices[0].message
+          .tool_calls?.[0] as OpenAI.Chat.ChatCompletionMessageFunctionToolCall;
+        expect(call.function).toEqual({ name: 'current_time', arguments: '{}' });
+        expect(streamed.choices[0].finish_reason).toBe('tool_calls');
+
+        const whole = await client.chat.completions.create({
+          model,
+          messages: [{ role: 'user', content: prompt(noArgs) }],
+          tools: [NOW_TOOL],
+        });
+        const wholeCall = whole.choices[0].message
+          .tool_calls?.[0] as OpenAI.Chat.ChatCompletionMessageFunctionToolCall;
+        expect(wholeCall.function.arguments).toBe('{}');
+      },
+    );
+
+    it('runTools with stream:true calls the tool (its JSON.parse of the arguments succeeds)', async () => {
+      const calls: unknown[] = [];
+      const runner = client.chat.completions.runTools({
+        model: 'anthropic,claude-fake',
+        stream: true,
+        messages: [{ role: 'user', content: prompt(noArgs) }],
+        tools: [
+          {
+            type: 'function',
+            function: {
+              name: 'current_time',
+              description: 'The time now',
+              parameters: { type: 'object', properties: {} },
+              parse: JSON.parse,
+              function: (args: unknown) => {
+                calls.push(args);
+                return 'noon';
+              },
+            },
+          },
+        ],
+      });
+      const content = await runner.finalContent();
+      expect(calls).toEqual([{}]);
+      expect(content).toContain('Tool result received: noon');
+    });
+  });
+});
