@@ -243,9 +243,19 @@ export const configSchema = z.looseObject({
   }),
   AdaptiveTimeout: z.object({
     enabled: z.boolean(),
+    // Total deadline (docs/failover.md): baseTimeout + first byte + max_tokens at minTokensPerSecond, × the
+    // model's multiplier, capped by maxTimeout (absent: API_TIMEOUT_MS).
     baseTimeout: positiveInt,
-    perTokenMs: z.number().nonnegative(),
-    maxTimeout: positiveInt,
+    minTokensPerSecond: z.number().positive(),
+    maxTimeout: positiveInt.optional(),
+    /** Removed: it assumed ~2,000 output tokens/s and cut healthy answers (a loud error, not a silent drop). */
+    perTokenMs: z
+      .never({
+        message:
+          'no longer supported: the total deadline now covers max_tokens at AdaptiveTimeout.minTokensPerSecond ' +
+          '(default 20 tokens/s); remove perTokenMs (docs/failover.md#adaptive-timeouts)',
+      })
+      .optional(),
     modelMultipliers: z.record(z.string(), z.number().positive()),
     // Learned deadlines (docs/failover.md): p99 × k clamped to [minMs, maxMs].
     firstByte: z.object({

@@ -53,10 +53,11 @@ const MAX_TARGETS = 1_000;
 const clamp = (v: number, min: number, max: number): number => Math.min(max, Math.max(min, v));
 
 /**
- * Adaptive deadlines. Total = min(maxTimeout, (baseTimeout + perTokenMs × tokens) × multiplier); first
- * byte and idle gap = p99 of the target's recent history × k, clamped, falling back to configured values
- * until `minSamples` exist. History is in memory, persisted to Redis (shared) and/or a JSON file so a
- * restart does not forget it.
+ * Adaptive deadlines. Total = min(maxTimeout ?? API_TIMEOUT_MS, (baseTimeout + first byte + max_tokens at
+ * minTokensPerSecond) × multiplier): it only bounds an answer that is slower than any healthy model, a
+ * stall is the idle deadline's job. First byte and idle gap = p99 of the target's recent history × k,
+ * clamped, falling back to configured values until `minSamples` exist. History is in memory, persisted to
+ * Redis (shared) and/or a JSON file so a restart does not forget it.
  */
 @Injectable()
 export class TimeoutPolicyService implements OnModuleInit, OnApplicationShutdown {
@@ -101,9 +102,9 @@ export class TimeoutPolicyService implements OnModuleInit, OnApplicationShutdown
 
   plan(input: PlanInput): AttemptPlan {
     const at = this.config.get('AdaptiveTimeout');
-    const totalMs = this.totalMs(input);
     const useLearned = input.adaptive !== false;
     const first = this.firstByte(input.target, input.inputTokens, useLearned);
+    const totalMs = this.totalMs(input, first.ms);
     const idle = this.idle(input.target, useLearned);
     return {
       totalMs,
@@ -114,16 +115,28 @@ export class TimeoutPolicyService implements OnModuleInit, OnApplicationShutdown
     };
   }
 
-  totalMs(input: Pick<PlanInput, 'target' | 'model' | 'inputTokens' | 'maxTokens'>): number {
+  /**
+   * The whole answer's budget: its first byte, then all of `max_tokens` at the slowest rate a healthy model
+   * streams (`minTokensPerSecond`), plus `baseTimeout` of slack, capped by `maxTimeout` (default
+   * `API_TIMEOUT_MS`, the time Claude Code itself waits). A stream that keeps producing is therefore never
+   * cut by it before the cap; one that stops is cut by the idle deadline. `firstByteMs` defaults to the
+   * target's first-byte deadline.
+   */
+  totalMs(
+    input: Pick<PlanInput, 'target' | 'model' | 'inputTokens' | 'maxTokens' | 'adaptive'>,
+    firstByteMs?: number,
+  ): number {
     const at = this.config.get('AdaptiveTimeout');
+    const ceiling = at.maxTimeout ?? this.config.get('API_TIMEOUT_MS');
     if (!at.enabled) {
-      return at.maxTimeout;
+      return ceiling;
     }
     const m = at.modelMultipliers;
     const model = input.target.slice(input.target.indexOf(',') + 1);
     const multiplier = m[input.target] ?? m[model] ?? m[input.model] ?? 1;
-    const tokens = Math.max(0, input.inputTokens) + Math.max(0, input.maxTokens);
-    return Math.round(Math.min(at.maxTimeout, (at.baseTimeout + at.perTokenMs * tokens) * multiplier));
+    const first = firstByteMs ?? this.firstByte(input.target, input.inputTokens, input.adaptive !== false).ms;
+    const outputMs = (Math.max(0, input.maxTokens) * 1000) / at.minTokensPerSecond;
+    return Math.round(Math.min(ceiling, (at.baseTimeout + first + outputMs) * multiplier));
   }
 
   /** p99 TTFB × k clamped, plus a prefill allowance per input token; Failover.timeout without history. */

@@ -89,21 +89,43 @@ describe('adaptive timeouts', () => {
     const h = await startHarness({
       providers: [provider('p1', fakes[0].url)],
       config: {
+        Failover: { timeout: 5000 },
         AdaptiveTimeout: {
           baseTimeout: 30_000,
-          perTokenMs: 0.5,
+          minTokensPerSecond: 20,
           maxTimeout: 100_000,
           modelMultipliers: { m2: 2 },
+          firstByte: { k: 4, minMs: 1500, maxMs: 60_000, perInputTokenMs: 0 },
         },
       },
     });
     try {
+      // base 30 s + first byte 5 s + 1,000 output tokens at 20 tokens/s (50 s).
       const input = { model: 'client', inputTokens: 1000, maxTokens: 1000 };
-      expect(h.timeouts.totalMs({ ...input, target: 'p1,m1' })).toBe(31_000);
-      expect(h.timeouts.totalMs({ ...input, target: 'p1,m2' })).toBe(62_000);
-      expect(h.timeouts.totalMs({ ...input, target: 'p1,m2', inputTokens: 100_000 })).toBe(100_000);
+      expect(h.timeouts.totalMs({ ...input, target: 'p1,m1' })).toBe(85_000);
+      expect(h.timeouts.totalMs({ ...input, target: 'p1,m2' })).toBe(100_000);
+      expect(h.timeouts.totalMs({ ...input, target: 'p1,m1', maxTokens: 200 })).toBe(45_000);
+      expect(h.timeouts.totalMs({ ...input, target: 'p1,m2', maxTokens: 200 })).toBe(90_000);
       // Non-stream answers have no separate first-byte deadline: their first event is the whole answer.
-      expect(h.timeouts.plan({ ...input, target: 'p1,m1', stream: false }).firstByteMs).toBe(31_000);
+      expect(h.timeouts.plan({ ...input, target: 'p1,m1', stream: false }).firstByteMs).toBe(85_000);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('without maxTimeout the total deadline is capped by API_TIMEOUT_MS', async () => {
+    const h = await startHarness({
+      providers: [provider('p1', fakes[0].url)],
+      config: { API_TIMEOUT_MS: 120_000 },
+    });
+    try {
+      // Claude Code's max_tokens 32,000 at 20 tokens/s would be 1,600 s: the cap decides.
+      const input = { model: 'client', inputTokens: 50_000, maxTokens: 32_000 };
+      expect(h.timeouts.totalMs({ ...input, target: 'p1,m1' })).toBe(120_000);
+      // Below the cap: 30 s + 5.5 s first byte (5 s + 0.01 ms per input token) + 1,024 tokens at 20/s.
+      expect(h.timeouts.totalMs({ ...input, target: 'p1,m1', maxTokens: 1024 })).toBe(
+        Math.round(30_000 + 5000 + 50_000 * 0.01 + 1024 * 50),
+      );
     } finally {
       await h.close();
     }
