@@ -9,7 +9,9 @@ import { ProviderRegistry } from './provider.registry';
 import type { ProviderAdapter, ProviderConfig, Target } from './provider.types';
 import { loadCustomTransformers } from './transformers/custom-transformers';
 import { TransformerRegistry } from './transformers/transformer.registry';
-import { providerTransport, UpstreamClient } from './upstream.client';
+import { ProviderResolver } from './provider-resolver';
+import type { UpstreamCallRecord } from './upstream-call-log';
+import { providerTransport, UpstreamClient, type UpstreamRequest } from './upstream.client';
 
 /** What one configuration builds; swapped as a whole by a reload, so a request sees one consistent set. */
 interface ProviderState {
@@ -18,6 +20,8 @@ interface ProviderState {
   registry: ProviderRegistry;
   warmTargets: WarmTarget[];
 }
+
+const DEBUG_LEVELS = new Set(['debug', 'trace']);
 
 /** A client being replaced gets this long to finish its requests at shutdown before it is cut. */
 const CLOSE_GRACE_MS = 1000;
@@ -31,6 +35,8 @@ const CLOSE_GRACE_MS = 1000;
 @Injectable()
 export class ProviderRegistryService implements OnModuleInit, OnApplicationShutdown {
   private state: ProviderState;
+  /** Names the provider of an upstream call for the debug log (kept in step with the configuration). */
+  private resolver = new ProviderResolver([]);
   private readonly retiring = new Set<UpstreamClient>();
   private unsubscribe?: () => void;
 
@@ -152,7 +158,19 @@ export class ProviderRegistryService implements OnModuleInit, OnApplicationShutd
       proxyUrl: config.PROXY_URL,
       autoTune: pools.autoTune ? { min: pools.minConnections, max: pools.maxConnections } : undefined,
       onTune: (event) => this.logger.debug({ pool: event }, 'upstream pool tuned'),
+      // The logger's level (Logging.level, restart-only): at info and above the client gets no sink and pays
+      // nothing per call.
+      onCall: DEBUG_LEVELS.has(config.Logging.level) ? (call, req) => this.logCall(call, req) : undefined,
     });
+  }
+
+  /** The request's logger (async context) carries its requestId; headers are only read to name the provider. */
+  private logCall(call: UpstreamCallRecord, req: UpstreamRequest): void {
+    const names = this.resolver.resolve(req.url, req.headers);
+    this.logger.debug(
+      { provider: names.length > 0 ? names.join('|') : undefined, ...call },
+      call.error === undefined ? 'upstream call' : 'upstream call failed',
+    );
   }
 
   private buildState(
@@ -161,6 +179,7 @@ export class ProviderRegistryService implements OnModuleInit, OnApplicationShutd
     pools: PoolMaintenance,
   ): ProviderState {
     const providers = config.Providers as ProviderConfig[];
+    this.resolver = new ProviderResolver(providers);
     const custom = loadCustomTransformers(config.transformers);
     for (const warning of custom.warnings) {
       this.logger.warn(warning);

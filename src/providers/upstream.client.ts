@@ -3,6 +3,7 @@ import { Pool, ProxyAgent, type Dispatcher } from 'undici';
 import { withTraceHeaders } from '../tracing/propagation';
 import { ElasticPool, type ElasticLimits, type PoolTuneEvent } from './pool-elastic';
 import { OriginLedger, type OriginStats } from './pool-stats';
+import { reportCall, type UpstreamCallSink } from './upstream-call-log';
 import type { ProviderConfig } from './provider.types';
 import { classifyTransportError } from './upstream-errors';
 
@@ -30,6 +31,11 @@ export interface UpstreamClientOptions {
   autoTune?: ElasticLimits;
   /** Told about every grow/shrink (the registry logs them). */
   onTune?: (event: PoolTuneEvent) => void;
+  /**
+   * Told about every call once its response headers arrived or it failed (the registry's debug log). Set
+   * only when debug logging is on: without it a call pays nothing, not even a clock read.
+   */
+  onCall?: UpstreamCallSink;
 }
 
 /** Per-origin pool settings (from ProviderConfig.pool / timeouts). The first configuration of an origin wins. */
@@ -110,8 +116,10 @@ const splitUrl = memoByString((raw: string): { origin: string; path: string } =>
  * module, which calls close() on shutdown.
  */
 export class UpstreamClient {
-  private readonly opts: Required<Omit<UpstreamClientOptions, 'proxyUrl' | 'autoTune' | 'onTune'>> &
-    Pick<UpstreamClientOptions, 'proxyUrl' | 'autoTune' | 'onTune'>;
+  private readonly opts: Required<
+    Omit<UpstreamClientOptions, 'proxyUrl' | 'autoTune' | 'onTune' | 'onCall'>
+  > &
+    Pick<UpstreamClientOptions, 'proxyUrl' | 'autoTune' | 'onTune' | 'onCall'>;
   private readonly pools = new Map<string, OriginPool>();
   /** Pools of retired origins (or of a closing client) finishing their requests. */
   private readonly draining = new Map<OriginPool, Promise<void>>();
@@ -134,6 +142,7 @@ export class UpstreamClient {
       proxyUrl: options.proxyUrl || undefined,
       autoTune: options.autoTune,
       onTune: options.onTune,
+      onCall: options.onCall,
     };
     if (this.opts.proxyUrl) {
       this.proxy = new ProxyAgent({
@@ -243,6 +252,8 @@ export class UpstreamClient {
     const url = splitUrl(req.url);
     const dispatcher = this.dispatcherFor(req.url, req.pool);
     this.ledger.of(url.origin).lastUsedAt = Date.now();
+    const onCall = this.opts.onCall;
+    const startedAt = onCall ? performance.now() : 0;
     try {
       const res = await dispatcher.request({
         origin: url.origin,
@@ -261,9 +272,16 @@ export class UpstreamClient {
           // an observer's failure must never fail the call
         }
       }
+      if (onCall) {
+        reportCall(onCall, req, startedAt, res);
+      }
       return { statusCode: res.statusCode, headers: res.headers, body: res.body };
     } catch (err) {
-      throw classifyTransportError(err, req.signal, url.origin);
+      const failure = classifyTransportError(err, req.signal, url.origin);
+      if (onCall) {
+        reportCall(onCall, req, startedAt, undefined, failure);
+      }
+      throw failure;
     }
   }
 

@@ -5,6 +5,7 @@ import type { SwitchyardConfig } from '../config/config.schema';
 import { AppConfigService } from '../config/config.service';
 import type { ProviderConfig } from '../providers/provider.types';
 import { ProviderRegistryService } from '../providers/provider-registry.service';
+import { ProviderResolver } from '../providers/provider-resolver';
 import type {
   UpstreamRequest,
   UpstreamResponse,
@@ -12,7 +13,6 @@ import type {
 } from '../providers/upstream.client';
 import type { GcraBucket } from './gcra';
 import { GcraLimiterService } from './gcra-limiter.service';
-import { ProviderResolver } from './provider-resolver';
 import {
   WINDOW_NAMES,
   limitedUntil,
