@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { GatewayError } from '../protocol/errors';
 import type { OpenAIChatRequest } from '../protocol/openai-types';
 import type { CanonicalRequest } from '../protocol/types';
+import { MAX_BODY_DEPTH, tooDeep } from './body-depth';
 
 /**
  * Structural checks of an Anthropic Messages body: enough to answer malformed input with a clear 400 in
@@ -15,8 +16,14 @@ const base = {
   model: z.string().min(1),
   messages: z.array(message).min(1, 'at least one message is required'),
   system: z.union([z.string(), z.array(block)]).optional(),
-  tools: z.array(z.looseObject({ name: z.string().min(1) })).optional(),
-  tool_choice: z.looseObject({ type: z.string() }).optional(),
+  tools: z.array(z.looseObject({ name: z.string().min(1), type: z.string().optional() })).optional(),
+  tool_choice: z
+    .looseObject({ type: z.string(), name: z.unknown() })
+    .refine((c) => c.type !== 'tool' || (typeof c.name === 'string' && c.name !== ''), {
+      message: 'a non-empty string "name" is required when type is "tool"',
+      path: ['name'],
+    })
+    .optional(),
   thinking: z.looseObject({ type: z.string() }).optional(),
   temperature: z.number().min(0).max(2).optional(),
   top_p: z.number().optional(),
@@ -48,13 +55,23 @@ function fail(error: z.ZodError, prefix = ''): never {
   const issue = error.issues[0];
   const where = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
   const path = `${prefix}${where}`.replace(/^\./, '');
-  const message = issue.code === 'invalid_type' && issue.message.includes('undefined') ? 'Field required' : issue.message;
+  const message =
+    issue.code === 'invalid_type' && issue.message.includes('undefined') ? 'Field required' : issue.message;
   throw new GatewayError(400, `${path || 'body'}: ${message}`, { type: 'invalid_request_error' });
 }
 
+function invalid(path: string, message: string): GatewayError {
+  return new GatewayError(400, `${path}: ${message}`, { type: 'invalid_request_error' });
+}
+
+/** A JSON object body, not nested deeper than MAX_BODY_DEPTH anywhere. */
 function requireObject(body: unknown): Record<string, unknown> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new GatewayError(400, 'Request body must be a JSON object', { type: 'invalid_request_error' });
+  }
+  const deep = tooDeep(body);
+  if (deep) {
+    throw invalid(`${deep.path}${deep.truncated ? '…' : ''}`, `nested deeper than ${MAX_BODY_DEPTH} levels`);
   }
   return body as Record<string, unknown>;
 }
@@ -75,6 +92,49 @@ export function parseChatCompletionsRequest(body: unknown): OpenAIChatRequest {
     });
   }
   return parsed.data as unknown as OpenAIChatRequest;
+}
+
+/** What a tool_result's content list may hold (Anthropic's API rejects anything else). */
+const TOOL_RESULT_ITEM_TYPES = new Set(['text', 'image', 'document', 'search_result', 'tool_reference']);
+
+function checkToolResult(block: Record<string, unknown>, at: string): void {
+  const content = block.content;
+  if (content === undefined || typeof content === 'string') {
+    return;
+  }
+  if (!Array.isArray(content)) {
+    throw invalid(`${at}.content`, 'must be a string or an array of content blocks');
+  }
+  content.forEach((item: unknown, k) => {
+    const where = `${at}.content[${k}]`;
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+      throw invalid(where, 'must be a content block object');
+    }
+    const type = (item as { type?: unknown }).type;
+    if (typeof type !== 'string' || !TOOL_RESULT_ITEM_TYPES.has(type)) {
+      throw invalid(
+        `${where}.type`,
+        `must be one of ${[...TOOL_RESULT_ITEM_TYPES].map((t) => `"${t}"`).join(', ')}`,
+      );
+    }
+    if (type === 'text' && typeof (item as { text?: unknown }).text !== 'string') {
+      throw invalid(`${where}.text`, 'must be a string');
+    }
+  });
+}
+
+/** Block shapes the conversions rely on, beyond "an object with a type". */
+function checkBlocks(messages: CanonicalRequest['messages']): void {
+  messages.forEach((m, i) => {
+    if (!Array.isArray(m.content)) {
+      return;
+    }
+    m.content.forEach((block, j) => {
+      if (block.type === 'tool_result') {
+        checkToolResult(block as unknown as Record<string, unknown>, `messages[${i}].content[${j}]`);
+      }
+    });
+  });
 }
 
 /** The API's own rule: only a final assistant message (a prefill) may be empty. */
@@ -98,6 +158,7 @@ export function parseMessagesRequest(body: unknown): CanonicalRequest {
   }
   const request = parsed.data as unknown as CanonicalRequest;
   requireContent(request.messages);
+  checkBlocks(request.messages);
   return request;
 }
 
@@ -107,5 +168,7 @@ export function parseCountTokensRequest(body: unknown): CanonicalRequest {
   if (!parsed.success) {
     fail(parsed.error);
   }
-  return { max_tokens: 1, ...(parsed.data as object) } as CanonicalRequest;
+  const request = { max_tokens: 1, ...(parsed.data as object) } as CanonicalRequest;
+  checkBlocks(request.messages);
+  return request;
 }

@@ -6,7 +6,12 @@ import { ProviderError, type ProviderKind, type Target, type UpstreamCallContext
 import type { TransformerRegistry } from './transformers/transformer.registry';
 import type { JsonObject, TransformContext, Transformer } from './transformers/transformer.types';
 import { providerTransport, type UpstreamClient, type UpstreamResponse } from './upstream.client';
-import { classifyTransportError, providerErrorFromResponse } from './upstream-errors';
+import {
+  classifyTransportError,
+  internalConversionError,
+  providerErrorFromResponse,
+  type ConversionStage,
+} from './upstream-errors';
 
 /** What every adapter is built from (plain object: DI-friendly). */
 export interface AdapterDeps {
@@ -171,8 +176,11 @@ export async function readJsonAnswer(
 /**
  * Protocol conversions throw GatewayError (bad request shape, upstream answer without choices…); before
  * the commit point the adapter contract is ProviderError, so they are re-typed here with their status.
+ * Anything else a conversion throws (TypeError, a stack overflow) is a bug of ours, not the target's:
+ * a non-retryable 500 that keeps its text out of the client's answer and off the target's breaker.
+ * `stage` names what was being converted (the request before the upstream call, by default).
  */
-export function asProviderError<T>(fn: () => T, origin: string): T {
+export function asProviderError<T>(fn: () => T, origin: string, stage: ConversionStage = 'request'): T {
   try {
     return fn();
   } catch (err) {
@@ -186,7 +194,10 @@ export function asProviderError<T>(fn: () => T, origin: string): T {
         cause: err,
       });
     }
-    throw err;
+    if (err instanceof ProviderError) {
+      throw err;
+    }
+    throw internalConversionError(err, origin, stage);
   }
 }
 

@@ -39,6 +39,50 @@ function codesOf(err: unknown): string[] {
   return codes;
 }
 
+/** Codes a real transport failure carries somewhere in its cause chain (undici, sockets, DNS, TLS). */
+function isTransportCode(code: string): boolean {
+  return (
+    CONNECT_CODES.has(code) || TIMEOUT_CODES.has(code) || TLS_CODE.test(code) || code.startsWith('UND_ERR')
+  );
+}
+
+/**
+ * A bug of the gateway's own code (a conversion that met a shape it did not expect: TypeError, a stack
+ * overflow's RangeError…), as opposed to a socket, deadline or upstream failure.
+ */
+export function isGatewayFault(err: unknown): boolean {
+  const programming = err instanceof TypeError || err instanceof RangeError || err instanceof ReferenceError;
+  return programming && !codesOf(err).some(isTransportCode);
+}
+
+export type ConversionStage = 'request' | 'answer';
+
+/**
+ * The failure of our own conversion code: a 500 `api_error` that names no internal detail (the cause
+ * stays on the error for the log), never retried (the same input fails the same way on every target),
+ * and neutral to the target's breaker and health score (failover-triggers.ts: a non-retryable `protocol`
+ * failure is no trigger and no malfunction).
+ */
+export function internalConversionError(
+  err: unknown,
+  origin: string,
+  stage: ConversionStage = 'request',
+): ProviderError {
+  const what = stage === 'request' ? 'the request' : 'the upstream answer';
+  return new ProviderError(`${origin}: internal error converting ${what}`, {
+    status: 500,
+    kind: 'protocol',
+    retryable: false,
+    upstreamType: 'api_error',
+    cause: err,
+  });
+}
+
+/** The gateway failed on its own (a conversion bug, a throwing transformer), not the upstream. */
+export function isOwnFailure(err: ProviderError): boolean {
+  return err.kind === 'protocol' && !err.retryable && err.status >= 500;
+}
+
 function isTimeoutReason(reason: unknown): boolean {
   const name = (reason as { name?: unknown } | undefined)?.name;
   return typeof name === 'string' && /timeout/i.test(name);
@@ -74,6 +118,11 @@ export function classifyTransportError(
       retryable: false,
       cause: err,
     });
+  }
+  if (isGatewayFault(err)) {
+    // Before the first event this is the request's conversion (the adapters convert answers inside
+    // asProviderError, which names the stage); a transport never throws a bare TypeError.
+    return internalConversionError(err, origin);
   }
   const codes = codesOf(err);
   if (codes.some((c) => TIMEOUT_CODES.has(c))) {
@@ -178,6 +227,9 @@ export function providerErrorFromResponse(
 
 /** A failure after the first event, as the payload of the terminal `error` event. */
 export function midStreamErrorPayload(err: unknown, signal?: AbortSignal): ErrorPayload {
+  if (isGatewayFault(err) && !signal?.aborted) {
+    return { type: 'api_error', message: internalConversionError(err, 'upstream', 'answer').message };
+  }
   const pe = classifyTransportError(err, signal);
   if (pe.kind === 'timeout') {
     return { type: 'timeout_error', message: pe.message };

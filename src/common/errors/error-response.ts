@@ -2,6 +2,7 @@ import { HttpException } from '@nestjs/common';
 import { GatewayError, anthropicErrorBody, errorTypeForStatus, openAIErrorBody } from '../../protocol/errors';
 import type { AnthropicErrorType, ErrorPayload } from '../../protocol/types';
 import { ProviderError } from '../../providers/provider.types';
+import { isOwnFailure } from '../../providers/upstream-errors';
 import { attemptsOf } from '../../failover/failover.types';
 
 export type ErrorFormat = 'anthropic' | 'openai' | 'plain';
@@ -54,6 +55,12 @@ function classify(err: unknown): {
       headers['retry-after'] = String(Math.max(1, Math.ceil(err.retryAfterMs / 1000)));
     }
     const status = err.kind === 'abort' ? 499 : err.status;
+    if (isOwnFailure(err)) {
+      // Our own bug or a throwing transformer: the same request fails the same way again (SDKs retry 5xx
+      // unless told), and it is logged with its cause, which the message deliberately leaves out.
+      headers['x-should-retry'] = 'false';
+      return { status, message: err.message, headers, unexpected: true };
+    }
     return { status, message: err.message, headers, unexpected: false };
   }
   if (err instanceof HttpException) {
