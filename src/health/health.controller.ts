@@ -34,7 +34,8 @@ export class HealthController {
 
   /**
    * Readiness: configuration loaded, the state of every dependency (Redis optional ⇒ degraded), and
-   * providers: every Router slot has at least one healthy target.
+   * providers: the `default` Router slot has at least one healthy target (other slots without one are
+   * reported as `degradedSlots`).
    */
   @Get('ready')
   ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {

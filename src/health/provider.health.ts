@@ -25,7 +25,7 @@ export interface SlotHealth {
  * Active provider checks (terminus indicator). Each provider is probed on its own interval — its models
  * endpoint, or a max_tokens:1 request through its adapter — and every result feeds the same health
  * scores live traffic feeds. The first probe waits one interval: until then traffic is the only evidence
- * and targets count as healthy. Readiness: every configured Router slot has a healthy target.
+ * and targets count as healthy. Readiness: the `default` Router slot has a healthy target.
  */
 @Injectable()
 export class ProviderHealthIndicator implements OnModuleInit, OnApplicationShutdown {
@@ -108,21 +108,37 @@ export class ProviderHealthIndicator implements OnModuleInit, OnApplicationShutd
     return out;
   }
 
+  /**
+   * Down only while the `default` slot has no healthy target: every request may then fail. Circuit states
+   * are shared across instances, so failing readiness for a rarely used slot (image, webSearch) would take
+   * every instance out of its load balancer at once, also for the traffic that works; such slots are listed
+   * as `degradedSlots` instead (their requests get the gateway's own 503 with `retry-after`).
+   */
   check(key = 'providers'): HealthIndicatorResult {
     const indicator = this.health.check(key);
     const slots: Record<string, SlotHealth> = {};
-    const empty: string[] = [];
+    const degradedSlots: string[] = [];
+    let defaultDown = false;
     for (const [slot, targets] of Object.entries(this.slots())) {
       const healthy = targets.filter((t) => this.scores.healthy(t));
       slots[slot] = { healthy, unhealthy: targets.filter((t) => !healthy.includes(t)) };
-      if (healthy.length === 0) {
-        empty.push(slot);
+      if (healthy.length > 0) {
+        continue;
+      }
+      if (slot === 'default') {
+        defaultDown = true;
+      } else {
+        degradedSlots.push(slot);
       }
     }
-    const details = { slots, probes: Object.fromEntries(this.last) };
-    return empty.length === 0
-      ? indicator.up(details)
-      : indicator.down({ ...details, slotsWithoutHealthyTarget: empty });
+    const details = {
+      slots,
+      probes: Object.fromEntries(this.last),
+      ...(degradedSlots.length > 0 ? { degradedSlots } : {}),
+    };
+    return defaultDown
+      ? indicator.down({ ...details, slotsWithoutHealthyTarget: ['default'] })
+      : indicator.up(details);
   }
 
   private async runProbe(name: string): Promise<ProbeResult> {

@@ -1,4 +1,5 @@
 import Anthropic from '@anthropic-ai/sdk';
+import { ProviderHealthIndicator, type SlotHealth } from '../../src/health/provider.health';
 import type { FakeProvider } from '../fake-provider';
 import { startTestApp, type TestApp } from '../support/test-app';
 import { calls, provider, startFakes, startHarness, type Harness } from './harness';
@@ -80,7 +81,7 @@ describe('provider health probes feed the scores (fake providers over HTTP)', ()
     expect(h.scores.orderChain(chain)[0]).toBe('p1,m1');
   });
 
-  it('readiness: down only when a Router slot has no healthy target; 401 flags the key', async () => {
+  it('readiness: down only when the default slot has no healthy target; 401 flags the key', async () => {
     expect(h.probes.check()).toMatchObject({ providers: { status: 'up' } });
     expect(h.probes.slots()).toEqual({ default: ['p1,m1', 'p3,m2'] });
     fakes[2].configure({ fault: { type: 'status', status: 401 } });
@@ -209,5 +210,68 @@ describe('a provider that echoes the key it refused', () => {
       expect(text).not.toContain(SECRET);
     }
     expect(app.logs.text).toContain('provider rejected its API key');
+  });
+});
+
+describe('/health/ready when a slot other than default has no healthy target', () => {
+  let fakes: FakeProvider[];
+  let app: TestApp;
+  let probes: ProviderHealthIndicator;
+
+  beforeAll(async () => {
+    fakes = await startFakes(2);
+    app = await startTestApp({
+      userConfig: {
+        Providers: [provider('p1', fakes[0].url), provider('p2', fakes[1].url)],
+        Router: { default: 'p1,m1', image: 'p2,m1', longContextThreshold: 60000 },
+        // Probes are driven by the test; the interval only has to stay out of the way.
+        Failover: { health: { enabled: true, mode: 'request', intervalMs: 600_000, timeoutMs: 500 } },
+      },
+    });
+    probes = app.app.get(ProviderHealthIndicator);
+  });
+  afterAll(async () => {
+    await app.close();
+    await Promise.all(fakes.map((f) => f.close()));
+  });
+
+  /** Fails `name`'s probes until the slot reports no healthy target (bounded). */
+  async function breakProvider(fake: FakeProvider, name: string, slot: string): Promise<void> {
+    fake.configure({ fault: { type: 'status', status: 503 } });
+    for (let i = 0; i < 20; i++) {
+      await probes.probe(name);
+      if (
+        (probes.check().providers as { slots: Record<string, SlotHealth> }).slots[slot].healthy.length === 0
+      ) {
+        return;
+      }
+    }
+    throw new Error(`${name} stayed healthy`);
+  }
+
+  const ready = async (): Promise<{ status: number; body: any }> => {
+    const res = await fetch(`${app.url}/health/ready`);
+    return { status: res.status, body: await res.json() };
+  };
+
+  it('stays ready (200) with the slot listed as degraded; fails (503) only when default has none', async () => {
+    await breakProvider(fakes[1], 'p2', 'image');
+    const degraded = await ready();
+    expect(degraded.status).toBe(200);
+    expect(degraded.body.details.providers).toMatchObject({
+      status: 'up',
+      degradedSlots: ['image'],
+      slots: { default: { healthy: ['p1,m1'] }, image: { healthy: [], unhealthy: ['p2,m1'] } },
+    });
+    expect(degraded.body.details.providers.slotsWithoutHealthyTarget).toBeUndefined();
+
+    await breakProvider(fakes[0], 'p1', 'default');
+    const down = await ready();
+    expect(down.status).toBe(503);
+    expect(down.body.details.providers).toMatchObject({
+      status: 'down',
+      slotsWithoutHealthyTarget: ['default'],
+      degradedSlots: ['image'],
+    });
   });
 });
