@@ -30,6 +30,8 @@ import { RoutingService, type RoutedRequest } from '../routing/routing.service';
 import { joinedAs, looked, routed } from '../tracing/gateway-spans';
 import { SPAN } from '../tracing/span-names';
 import { TracingService } from '../tracing/tracing.service';
+import { ABORTED, AttemptDeadline } from '../timeout/deadline';
+import { TimeoutPolicyService } from '../timeout/timeout-policy.service';
 
 export interface GatewayAnswer {
   route: RoutedRequest;
@@ -102,6 +104,7 @@ export class GatewayService {
     private readonly config: AppConfigService,
     private readonly logger: PinoLogger,
     private readonly tracing: TracingService,
+    private readonly timeouts: TimeoutPolicyService,
   ) {
     this.logger.setContext('gateway');
   }
@@ -256,7 +259,11 @@ export class GatewayService {
     };
   }
 
-  /** Local token count (the same one the router computes), or the upstream's where supported. */
+  /**
+   * Local token count (the same one the router computes), or the upstream's where supported. The upstream
+   * call is bounded by the target's first-byte deadline and follows the client's signal: a slow, hanging
+   * or failing count endpoint gives the local count, never a wait of `API_TIMEOUT_MS`.
+   */
   async countTokens(request: CanonicalRequest, opts: OpenOptions): Promise<number> {
     let route: RoutedRequest;
     try {
@@ -270,16 +277,34 @@ export class GatewayService {
     if (!adapter.countTokens) {
       return local;
     }
+    // One JSON answer: its first byte is all of it, so the first-byte deadline bounds the whole call.
+    const ms = this.timeouts.firstByte(route.target, local).ms;
+    const deadline = new AttemptDeadline({
+      clientSignal: opts.signal,
+      totalMs: ms,
+      firstByteMs: ms,
+      idleMs: Infinity,
+      target: route.target,
+    });
     try {
-      const upstream = await adapter.countTokens(
-        route.request,
-        target,
-        this.context(request, route, opts, opts.signal),
+      const upstream = await deadline.race(
+        adapter.countTokens(route.request, target, this.context(request, route, opts, deadline.signal)),
       );
-      return upstream ?? local;
+      if (upstream === ABORTED || upstream === null) {
+        if (deadline.expired) {
+          this.logger.debug(
+            { err: deadline.expired.message },
+            'upstream count_tokens too slow; local count used',
+          );
+        }
+        return local;
+      }
+      return upstream;
     } catch (err) {
       this.logger.debug({ err: (err as Error).message }, 'upstream count_tokens failed; local count used');
       return local;
+    } finally {
+      deadline.dispose();
     }
   }
 

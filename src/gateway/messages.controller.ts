@@ -2,6 +2,7 @@ import { Body, Controller, HttpCode, Post, Req, Res, UseInterceptors } from '@ne
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CacheInterceptor } from '../cache/cache.interceptor';
 import { QueueInterceptor } from '../queue/queue.interceptor';
+import { abortOnClientClose } from './client-abort';
 import { GatewayService } from './gateway.service';
 import { parseCountTokensRequest, parseMessagesRequest } from './request-validation';
 import { ResponderService } from './responder.service';
@@ -16,7 +17,11 @@ export class MessagesController {
 
   @Post()
   @UseInterceptors(QueueInterceptor, CacheInterceptor)
-  async create(@Body() body: unknown, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+  async create(
+    @Body() body: unknown,
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
     const canonical = parseMessagesRequest(body);
     await this.responder.respond(request, reply, canonical, {
       format: 'anthropic',
@@ -28,11 +33,15 @@ export class MessagesController {
 
   @Post('count_tokens')
   @HttpCode(200)
-  async countTokens(@Body() body: unknown, @Req() request: FastifyRequest): Promise<{ input_tokens: number }> {
+  async countTokens(
+    @Body() body: unknown,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<{ input_tokens: number }> {
     const canonical = parseCountTokensRequest(body);
     const input_tokens = await this.gateway.countTokens(canonical, {
       headers: request.headers,
-      signal: new AbortController().signal,
+      signal: abortOnClientClose(reply).signal,
       requestId: request.id,
     });
     return { input_tokens };

@@ -122,6 +122,11 @@ export async function startFakeProvider(opts: FakeProviderOptions = {}): Promise
         return reply(200, modelsBody(route.kind));
       case 'count_tokens':
         log.changed();
+        if (current.fault?.type === 'hang') {
+          // A count endpoint that never answers (audit A-F5): the gateway must not wait for it.
+          rec.fault = 'hang';
+          return ex.hold();
+        }
         return reply(200, { input_tokens: estimateInputTokens(body) });
       case 'openai':
       case 'anthropic':
