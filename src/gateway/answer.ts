@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { anthropicMessageToOpenAICompletion } from '../protocol/anthropic-to-openai';
-import { MessageAccumulator } from '../protocol/accumulate';
+import { MessageAccumulator, type AnswerNotes } from '../protocol/accumulate';
 import { GatewayError, statusForErrorType } from '../protocol/errors';
 import type { MessageResponse } from '../protocol/types';
 import type { IngressFormat } from './egress-writer';
@@ -36,7 +36,10 @@ export function answerHeaders(reply: FastifyReply, request: FastifyRequest, answ
   if (answer.dedup) {
     void reply.header('x-switchyard-dedup', answer.dedup);
   }
-  void reply.header('x-switchyard-attempts', String(Math.max(1, answer.attempts.filter((a) => a.outcome !== 'skipped').length)));
+  void reply.header(
+    'x-switchyard-attempts',
+    String(Math.max(1, answer.attempts.filter((a) => a.outcome !== 'skipped').length)),
+  );
   (request.raw as RawWithInfo).switchyard = {
     route: answer.route.scenario,
     target: answer.target,
@@ -47,7 +50,7 @@ export function answerHeaders(reply: FastifyReply, request: FastifyRequest, answ
 }
 
 /** Collects the whole answer for a non-stream client; a terminal error becomes an HTTP error. */
-async function collect(answer: GatewayAnswer): Promise<MessageResponse> {
+async function collect(answer: GatewayAnswer): Promise<{ message: MessageResponse; notes: AnswerNotes }> {
   const acc = new MessageAccumulator();
   for (const ev of answer.head) {
     acc.push(ev);
@@ -76,7 +79,7 @@ async function collect(answer: GatewayAnswer): Promise<MessageResponse> {
   if (!acc.complete) {
     throw new GatewayError(502, 'upstream answer ended before it was complete', { type: 'api_error' });
   }
-  return acc.message;
+  return { message: acc.message, notes: acc.notes };
 }
 
 /** Sends the answer in the client's format and stream mode; a stream says how it ended. */
@@ -96,8 +99,11 @@ export async function sendAnswer(
       stalledClientMs: opts.stalledClientMs,
     });
   }
-  const message = await collect(answer);
-  const body = opts.format === 'anthropic' ? message : anthropicMessageToOpenAICompletion(message, { model: opts.clientModel });
+  const { message, notes } = await collect(answer);
+  const body =
+    opts.format === 'anthropic'
+      ? message
+      : anthropicMessageToOpenAICompletion(message, { model: opts.clientModel, notes });
   await reply.code(200).send(body);
   return undefined;
 }

@@ -14,6 +14,22 @@ const JSON_INPUT_BLOCKS = new Set(['tool_use', 'server_tool_use', 'mcp_tool_use'
 type MutableBlock = ResponseBlock & Record<string, unknown>;
 
 /**
+ * What a canonical Message cannot hold but an OpenAI answer needs, by content block index. Kept beside the
+ * Message (never in it: an Anthropic client sends its content back as history).
+ */
+export interface AnswerNotes {
+  /**
+   * Tool argument text that is not a JSON object — a call cut off by max_tokens. The Message's `input` is
+   * `{}` there; an OpenAI client gets the text as received, as the stream gave it.
+   */
+  rawToolInputs: Map<number, string>;
+}
+
+export function emptyNotes(): AnswerNotes {
+  return { rawToolInputs: new Map() };
+}
+
+/**
  * Folds canonical events into a Message the way `@anthropic-ai/sdk` `MessageStream` does (PROTOCOL §3.4), so
  * a non-streaming client and a cache entry see exactly what a streaming SDK client would have built.
  */
@@ -23,6 +39,7 @@ export class MessageAccumulator {
   private readonly jsonBuffers = new Map<number, string>();
   private stopped = false;
   private failure: ErrorPayload | undefined;
+  private readonly answerNotes: AnswerNotes = emptyNotes();
 
   push(ev: StreamEvent): void {
     switch (ev.type) {
@@ -31,6 +48,7 @@ export class MessageAccumulator {
         this.snapshot = structuredClone(ev.message);
         this.snapshot.content ??= [];
         this.jsonBuffers.clear();
+        this.answerNotes.rawToolInputs.clear();
         this.stopped = false;
         return;
       case 'content_block_start':
@@ -71,6 +89,11 @@ export class MessageAccumulator {
 
   get error(): ErrorPayload | undefined {
     return this.failure;
+  }
+
+  /** What the Message leaves out (see AnswerNotes); live, like `message`. */
+  get notes(): AnswerNotes {
+    return this.answerNotes;
   }
 
   private requireMessage(): MessageResponse {
@@ -125,11 +148,19 @@ export class MessageAccumulator {
     if (json === undefined || block === undefined || json.trim() === '') {
       return;
     }
-    block.input = parseToolInput(json);
+    const input = parseToolInput(json);
+    block.input = input ?? {};
+    if (input === undefined) {
+      this.answerNotes.rawToolInputs.set(index, json);
+    }
   }
 
   private applyMessageDelta(ev: MessageDeltaEvent): void {
     const msg = this.requireMessage();
+    // A block the upstream never stopped (cut by max_tokens) is over once the message is.
+    for (const index of [...this.jsonBuffers.keys()]) {
+      this.finishBlock(index);
+    }
     for (const [key, value] of Object.entries(ev.delta)) {
       if (key === 'stop_reason' || key === 'stop_sequence' || value !== undefined) {
         msg[key] = value;
@@ -153,15 +184,15 @@ export class MessageAccumulator {
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 
-/** A tool input is always an object for the client: a malformed or non-object JSON becomes `{}`. */
-function parseToolInput(json: string): Record<string, unknown> {
+/** A tool input is always an object for the client: undefined for malformed or non-object JSON. */
+function parseToolInput(json: string): Record<string, unknown> | undefined {
   try {
     const parsed: unknown = JSON.parse(json);
     return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)
       ? (parsed as Record<string, unknown>)
-      : {};
+      : undefined;
   } catch {
-    return {};
+    return undefined;
   }
 }
 
@@ -177,7 +208,7 @@ export function accumulateEvents(events: Iterable<StreamEvent>): MessageResponse
  * The inverse of accumulation: replays a complete Message as the event sequence the real API would have
  * streamed (PROTOCOL §3.2), so non-stream upstream answers and cache entries can feed stream clients.
  */
-export function messageToEvents(msg: MessageResponse): StreamEvent[] {
+export function messageToEvents(msg: MessageResponse, notes?: AnswerNotes): StreamEvent[] {
   const { content, stop_reason, stop_sequence, stop_details, usage, ...rest } = structuredClone(msg);
   const fullUsage: Usage = { ...usage };
   const events: StreamEvent[] = [
@@ -192,7 +223,7 @@ export function messageToEvents(msg: MessageResponse): StreamEvent[] {
       },
     },
   ];
-  content.forEach((block, index) => events.push(...blockToEvents(block, index)));
+  content.forEach((block, index) => events.push(...blockToEvents(block, index, notes)));
   events.push(
     {
       type: 'message_delta',
@@ -204,7 +235,7 @@ export function messageToEvents(msg: MessageResponse): StreamEvent[] {
   return events;
 }
 
-function blockToEvents(block: ResponseBlock, index: number): StreamEvent[] {
+function blockToEvents(block: ResponseBlock, index: number, notes: AnswerNotes | undefined): StreamEvent[] {
   const b = block as MutableBlock;
   const events: StreamEvent[] = [];
   const delta = (d: BlockDelta): void => {
@@ -232,7 +263,8 @@ function blockToEvents(block: ResponseBlock, index: number): StreamEvent[] {
     // The real API's shape: `input: {}` in the start, arguments as a delta; accumulators that rebuild input
     // only from deltas would otherwise see `{}` (§3.4).
     events.push({ type: 'content_block_start', index, content_block: { ...b, input: {} } });
-    delta({ type: 'input_json_delta', partial_json: JSON.stringify(b.input ?? {}) });
+    const raw = notes?.rawToolInputs.get(index);
+    delta({ type: 'input_json_delta', partial_json: raw ?? JSON.stringify(b.input ?? {}) });
   } else {
     // redacted_thinking, web_search_tool_result, …: complete in their start event, no deltas exist.
     events.push({ type: 'content_block_start', index, content_block: b });

@@ -1,5 +1,5 @@
 import { randomAlnum } from '../common/random-id';
-import { stopReasonToFinishReason } from './stop-reason';
+import { finishReasonFor } from './stop-reason';
 import type { StreamEvent, Usage } from './types';
 import { anthropicUsageToOpenAI } from './usage';
 
@@ -99,7 +99,7 @@ export class AnthropicToOpenAIChunks {
         for (const call of this.toolCalls.values()) {
           out.push(...this.closeToolCall(call));
         }
-        out.push(this.chunk({}, stopReasonToFinishReason(ev.delta.stop_reason)));
+        out.push(this.chunk({}, finishReasonFor(ev.delta.stop_reason, this.toolCalls.size > 0)));
         if (this.opts.includeUsage) {
           out.push({ ...this.base(), choices: [], usage: anthropicUsageToOpenAI(this.usage) });
         }

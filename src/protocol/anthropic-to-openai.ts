@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { AnswerNotes } from './accumulate';
 import { anthropicMessagesToOpenAI, systemContent } from './anthropic-messages-to-openai';
 import { GatewayError } from './errors';
 import type {
@@ -8,7 +9,7 @@ import type {
   OpenAITool,
   OpenAIToolCall,
 } from './openai-types';
-import { stopReasonToFinishReason } from './stop-reason';
+import { finishReasonFor } from './stop-reason';
 import { ToolNameMap } from './tool-ids';
 import { toolsetOf } from './toolset-intern';
 import { anthropicUsageToOpenAI } from './usage';
@@ -147,17 +148,27 @@ function convertTools(req: CanonicalRequest, names: ToolNameMap): OpenAITool[] {
   return tools;
 }
 
+/** The OpenAI client's `function.strict` flags, on copies (converted toolsets are shared and frozen). */
+function withStrict(tools: OpenAITool[], strict: Record<string, boolean>, names: ToolNameMap): OpenAITool[] {
+  return tools.map((t) => {
+    const flag = strict[names.original(t.function.name)];
+    return typeof flag === 'boolean' ? { ...t, function: { ...t.function, strict: flag } } : t;
+  });
+}
+
 function applyTools(
   out: OpenAIChatRequest,
   req: CanonicalRequest,
   names: ToolNameMap,
   reasoningOn: boolean,
 ): void {
-  const tools = convertTools(req, names);
-  if (tools.length === 0) {
+  const converted = convertTools(req, names);
+  if (converted.length === 0) {
     // Without tools, tool_choice and parallel_tool_calls are rejected by OpenAI.
     return;
   }
+  const strict = req.openai_params?.tool_strict;
+  const tools = strict ? withStrict(converted, strict, names) : converted;
   out.tools = tools;
   const choice = req.tool_choice;
   if (!choice) {
@@ -178,6 +189,32 @@ function applyTools(
   }
   if (choice.disable_parallel_tool_use === true) {
     out.parallel_tool_calls = false;
+  }
+}
+
+/**
+ * An OpenAI client's own sampling parameters go through unchanged (temperature 0–2, top_p beside it, seed,
+ * penalties); otherwise the canonical ones, where newer models reject temperature together with top_p and
+ * temperature is the one clients mean.
+ */
+function applySampling(out: OpenAIChatRequest, req: CanonicalRequest): void {
+  const params = req.openai_params;
+  if (params?.temperature !== undefined || params?.top_p !== undefined) {
+    if (typeof params.temperature === 'number') {
+      out.temperature = params.temperature;
+    }
+    if (typeof params.top_p === 'number') {
+      out.top_p = params.top_p;
+    }
+  } else if (typeof req.temperature === 'number') {
+    out.temperature = req.temperature;
+  } else if (typeof req.top_p === 'number') {
+    out.top_p = req.top_p;
+  }
+  for (const field of ['seed', 'presence_penalty', 'frequency_penalty'] as const) {
+    if (typeof params?.[field] === 'number') {
+      out[field] = params[field];
+    }
   }
 }
 
@@ -219,12 +256,7 @@ export function anthropicToOpenAIRequest(
   const reasoningOn = applyReasoning(out, req, opts.reasoning);
   applyTools(out, req, names, reasoningOn);
 
-  // Newer models reject temperature together with top_p; temperature is the one clients mean.
-  if (typeof req.temperature === 'number') {
-    out.temperature = req.temperature;
-  } else if (typeof req.top_p === 'number') {
-    out.top_p = req.top_p;
-  }
+  applySampling(out, req);
   if (opts.supportsTopK === true && typeof req.top_k === 'number') {
     out.top_k = req.top_k;
   }
@@ -257,12 +289,19 @@ export function anthropicToOpenAIRequest(
 /** Anthropic Message → OpenAI chat.completion (PROTOCOL.md §6.4 A→O), for OpenAI-ingress clients. */
 export function anthropicMessageToOpenAICompletion(
   msg: MessageResponse,
-  opts: { model: string; id?: string; created?: number; reasoningField?: 'reasoning_content' | null },
+  opts: {
+    model: string;
+    id?: string;
+    created?: number;
+    reasoningField?: 'reasoning_content' | null;
+    /** What the accumulated Message left out (tool argument text that is not JSON). */
+    notes?: AnswerNotes;
+  },
 ): OpenAIChatCompletion {
   let text = '';
   let thinking = '';
   const toolCalls: OpenAIToolCall[] = [];
-  for (const block of msg.content ?? []) {
+  for (const [index, block] of (msg.content ?? []).entries()) {
     const b = block as Record<string, unknown>;
     if (b.type === 'text' && typeof b.text === 'string') {
       text += b.text;
@@ -272,7 +311,11 @@ export function anthropicMessageToOpenAICompletion(
       toolCalls.push({
         id: String(b.id),
         type: 'function',
-        function: { name: String(b.name), arguments: JSON.stringify(b.input ?? {}) },
+        function: {
+          name: String(b.name),
+          // As the stream gave them: a call cut off by max_tokens keeps its partial arguments.
+          arguments: opts.notes?.rawToolInputs.get(index) ?? JSON.stringify(b.input ?? {}),
+        },
       });
     }
   }
@@ -298,8 +341,7 @@ export function anthropicMessageToOpenAICompletion(
         index: 0,
         message,
         logprobs: null,
-        // O agents loop on "tool_calls"; never report "stop" while handing back calls.
-        finish_reason: toolCalls.length > 0 ? 'tool_calls' : stopReasonToFinishReason(msg.stop_reason),
+        finish_reason: finishReasonFor(msg.stop_reason, toolCalls.length > 0),
       },
     ],
     usage: anthropicUsageToOpenAI(msg.usage),

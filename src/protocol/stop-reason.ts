@@ -1,11 +1,15 @@
 import type { StopReason } from './types';
 
-/** OpenAI finish_reason → Anthropic stop_reason (PROTOCOL.md §6.5). Non-stop values return null. */
+/**
+ * OpenAI finish_reason → Anthropic stop_reason (PROTOCOL.md §6.5). Non-stop values return null. A tool call
+ * makes it `tool_use` (Ollama, Gemini, gpt-4o say `stop` with calls), except when the answer was cut
+ * (`length`: the last call's arguments are incomplete) or filtered: the client must not run those calls.
+ */
 export function finishReasonToStopReason(
   finish: string | null | undefined,
   sawToolCall = false,
 ): StopReason | null {
-  if (sawToolCall) {
+  if (sawToolCall && finish !== 'length' && finish !== 'content_filter' && !isErrorFinishReason(finish)) {
     return 'tool_use';
   }
   switch (finish) {
@@ -50,4 +54,14 @@ export function stopReasonToFinishReason(stop: StopReason | null | undefined): s
     case undefined:
       return 'stop';
   }
+}
+
+/**
+ * The finish_reason of an answer to an OpenAI client. O agents loop on `tool_calls`, so an answer that hands
+ * back calls never says `stop`; but a cut answer (`length`) or a refusal says so even with calls, exactly as
+ * the stream does, so an agent does not run a call whose arguments were truncated.
+ */
+export function finishReasonFor(stop: StopReason | null | undefined, hasToolCalls: boolean): string {
+  const finish = stopReasonToFinishReason(stop);
+  return hasToolCalls && finish === 'stop' ? 'tool_calls' : finish;
 }

@@ -1,3 +1,4 @@
+import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { randomUUID } from 'node:crypto';
 import { startGateway, type GatewayUnderTest } from '../support/gateway';
@@ -80,5 +81,67 @@ describe('OpenAI answers converted from canonical events (OpenAI SDK)', () => {
       expect(calls).toEqual([{}]);
       expect(content).toContain('Tool result received: noon');
     });
+  });
+
+  describe('a tool call cut off by max_tokens (O-F2)', () => {
+    const partial = '{"city": "Par';
+    const cut = {
+      toolCall: { name: 'get_weather', arguments: {}, argumentsText: partial },
+      finish: 'length',
+    };
+    const weather: OpenAI.Chat.Completions.ChatCompletionTool = {
+      type: 'function',
+      function: {
+        name: 'get_weather',
+        parameters: { type: 'object', properties: { city: { type: 'string' } } },
+      },
+    };
+
+    it.each(['anthropic,claude-fake', 'openai,gpt-fake'])(
+      'from %s: stream and non-stream both say finish_reason "length" with the partial arguments',
+      async (model) => {
+        const stream = client.chat.completions.stream({
+          model,
+          messages: [{ role: 'user', content: prompt(cut) }],
+          tools: [weather],
+        });
+        const streamed = (await stream.finalChatCompletion()).choices[0];
+        const whole = (
+          await client.chat.completions.create({
+            model,
+            messages: [{ role: 'user', content: prompt(cut) }],
+            tools: [weather],
+          })
+        ).choices[0];
+        for (const choice of [streamed, whole]) {
+          expect(choice.finish_reason).toBe('length');
+          const call = choice.message.tool_calls?.[0] as OpenAI.Chat.ChatCompletionMessageFunctionToolCall;
+          expect(call.function).toEqual({ name: 'get_weather', arguments: partial });
+        }
+      },
+    );
+
+    it.each(['anthropic,claude-fake', 'openai,gpt-fake'])(
+      'from %s to an Anthropic client: stop_reason stays max_tokens, stream and non-stream',
+      async (model) => {
+        const anthropic = new Anthropic({ baseURL: gw.url, apiKey: 'client-key', maxRetries: 0 });
+        const tools: Anthropic.Tool[] = [
+          { name: 'get_weather', input_schema: { type: 'object', properties: { city: { type: 'string' } } } },
+        ];
+        const whole = await anthropic.messages.create({
+          model,
+          max_tokens: 64,
+          messages: [{ role: 'user', content: prompt(cut) }],
+          tools,
+        });
+        const streamed = await anthropic.messages
+          .stream({ model, max_tokens: 64, messages: [{ role: 'user', content: prompt(cut) }], tools })
+          .finalMessage();
+        for (const message of [whole, streamed]) {
+          expect(message.stop_reason).toBe('max_tokens');
+          expect(message.content.at(-1)).toMatchObject({ type: 'tool_use', name: 'get_weather' });
+        }
+      },
+    );
   });
 });

@@ -71,6 +71,27 @@ describe('OpenAIAdapter', () => {
           ]);
         case 'done-then-hang':
           return writeSse(res, [ck({ content: 'Hi' }), ck({}, 'stop'), '[DONE]'], false);
+        case 'cut-json':
+          return sendJson(res, 200, {
+            id: 'chatcmpl-cut',
+            object: 'chat.completion',
+            created: 1,
+            model: 'gpt-4o',
+            choices: [
+              {
+                index: 0,
+                finish_reason: 'length',
+                message: {
+                  role: 'assistant',
+                  content: null,
+                  tool_calls: [
+                    { id: 'call_1', type: 'function', function: { name: 'add', arguments: '{"a": 2, "b' } },
+                  ],
+                },
+              },
+            ],
+            usage: { prompt_tokens: 5, completion_tokens: 9, total_tokens: 14 },
+          });
         case 'json-error':
           return sendJson(res, 200, { error: { message: 'No endpoints found', code: 404 } });
         default:
@@ -168,6 +189,18 @@ describe('OpenAIAdapter', () => {
       stop_reason: 'end_turn',
     });
     expect(msg.usage).toMatchObject({ input_tokens: 6, output_tokens: 2, cache_read_input_tokens: 4 });
+  });
+
+  it('a non-stream completion cut by length: max_tokens, the partial arguments kept in the events', async () => {
+    const events = await collectEvents(await adapter.send(request(false), target('cut-json'), ctx));
+    const args = events.flatMap((e) =>
+      e.type === 'content_block_delta' && e.delta.type === 'input_json_delta' ? [e.delta.partial_json] : [],
+    );
+    expect(args.join('')).toBe('{"a": 2, "b');
+    expect(accumulateEvents(events)).toMatchObject({
+      stop_reason: 'max_tokens',
+      content: [{ type: 'tool_use', name: 'add', input: {} }],
+    });
   });
 
   it('maps a pre-stream 429 to ProviderError with status, message and retry-after', async () => {

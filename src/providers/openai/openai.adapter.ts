@@ -1,4 +1,4 @@
-import { messageToEvents } from '../../protocol/accumulate';
+import { emptyNotes, messageToEvents, type AnswerNotes } from '../../protocol/accumulate';
 import { memoByString } from '../../common/memo-by-string';
 import { providerHost } from '../provider-host';
 import { anthropicToOpenAIRequest } from '../../protocol/anthropic-to-openai';
@@ -6,7 +6,7 @@ import type { OpenAIChatCompletion } from '../../protocol/openai-types';
 import { OpenAIStreamToAnthropic } from '../../protocol/openai-stream-to-anthropic';
 import { openAICompletionToAnthropicMessage } from '../../protocol/openai-to-anthropic';
 import { ToolNameMap } from '../../protocol/tool-ids';
-import type { CanonicalRequest, StreamEvent } from '../../protocol/types';
+import type { CanonicalRequest, MessageResponse, StreamEvent } from '../../protocol/types';
 import {
   applyRequestHooks,
   asProviderError,
@@ -153,7 +153,34 @@ export class OpenAIAdapter implements ProviderAdapter {
         }),
       target.provider.name,
     );
-    return fromArray(messageToEvents(msg));
+    return fromArray(messageToEvents(msg, rawToolArguments(answer, msg)));
+  }
+}
+
+/**
+ * Tool arguments of a JSON answer that are not a JSON object (a call cut off by `length`): the Message says
+ * `{}` for them, the events carry the text as received, as a streamed answer would (the k-th tool call is
+ * the k-th tool_use block).
+ */
+function rawToolArguments(answer: OpenAIChatCompletion, msg: MessageResponse): AnswerNotes {
+  const notes = emptyNotes();
+  const calls = answer.choices?.[0]?.message?.tool_calls ?? [];
+  const blocks = msg.content.flatMap((b, index) => (b.type === 'tool_use' ? [index] : []));
+  calls.forEach((call, k) => {
+    const args = (call as { function?: { arguments?: unknown } }).function?.arguments;
+    if (blocks[k] !== undefined && typeof args === 'string' && args.trim() !== '' && !isJsonObject(args)) {
+      notes.rawToolInputs.set(blocks[k], args);
+    }
+  });
+  return notes;
+}
+
+function isJsonObject(text: string): boolean {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed);
+  } catch {
+    return false;
   }
 }
 
