@@ -20,6 +20,7 @@ export const CACHE_KEY_FIELDS = [
   'tool_choice',
   'thinking',
   'output_config',
+  'openai_params',
   'temperature',
   'top_p',
   'top_k',
@@ -30,7 +31,7 @@ export const CACHE_KEY_FIELDS = [
 export type CacheKeyField = (typeof CACHE_KEY_FIELDS)[number];
 
 /** Bumped when the key derivation changes, so old entries simply stop matching. */
-export const CACHE_KEY_VERSION = 1;
+export const CACHE_KEY_VERSION = 2;
 
 const sortedKeys = (obj: object): string[] => Object.keys(obj).sort();
 
@@ -119,7 +120,8 @@ export const sha256Hex = (text: string): string => createHash('sha256').update(t
  * A string is shorthand for one text block (the API treats them alike, and the OpenAI ingress produces
  * blocks): both spell the same request, so both get the same key.
  */
-const asBlocks = (content: unknown): unknown => (typeof content === 'string' ? [{ type: 'text', text: content }] : content);
+const asBlocks = (content: unknown): unknown =>
+  typeof content === 'string' ? [{ type: 'text', text: content }] : content;
 
 function normalizedMessages(messages: CanonicalRequest['messages']): unknown {
   if (!Array.isArray(messages) || messages.every((m) => typeof m.content !== 'string')) {
@@ -138,6 +140,7 @@ export function cacheKeyFields(req: CanonicalRequest, target: string): Record<Ca
     tool_choice: req.tool_choice,
     thinking: req.thinking,
     output_config: req.output_config,
+    openai_params: req.openai_params,
     temperature: req.temperature,
     top_p: req.top_p,
     top_k: req.top_k,

@@ -232,6 +232,8 @@ export function prepareAnthropicUpstream(
   );
 
   let body: Rec = { ...src, model: opts.model, messages };
+  // The OpenAI client's own parameters (types.ts OpenAIRequestParams) are for OpenAI-style upstreams only.
+  delete body.openai_params;
   if (hoisted.length > 0) {
     const system = typeof src.system === 'string' ? systemText(src.system) : (src.system ?? []);
     body.system = [...system, ...hoisted];

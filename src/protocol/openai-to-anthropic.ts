@@ -7,7 +7,14 @@ import { mintThinkingSignature } from './thinking-signature';
 import { sanitizeToolId, type ToolNameMap } from './tool-ids';
 import { estimateTokens } from './token-estimate';
 import { emptyUsage, openAIUsageToAnthropic } from './usage';
-import type { CanonicalRequest, MessageResponse, ResponseBlock, ToolChoice, ToolDefinition } from './types';
+import type {
+  CanonicalRequest,
+  MessageResponse,
+  OpenAIRequestParams,
+  ResponseBlock,
+  ToolChoice,
+  ToolDefinition,
+} from './types';
 
 const DEFAULT_MAX_TOKENS = 4096;
 /** reasoning_effort → thinking budget (PROTOCOL.md §6.3). A's minimum budget is 1024. */
@@ -82,6 +89,43 @@ function convertTools(tools: OpenAITool[]): ToolDefinition[] {
   });
 }
 
+const NUMERIC_PARAMS = ['temperature', 'top_p', 'presence_penalty', 'frequency_penalty'] as const;
+
+/**
+ * The OpenAI parameters an OpenAI-compatible upstream gets as sent (types.ts OpenAIRequestParams);
+ * undefined when the client sent none. `null` is OpenAI's "unset".
+ */
+function openAIParams(req: OpenAIChatRequest): OpenAIRequestParams | undefined {
+  const out: OpenAIRequestParams = {};
+  for (const field of NUMERIC_PARAMS) {
+    const v = req[field];
+    if (v === undefined || v === null) {
+      continue;
+    }
+    if (typeof v !== 'number' || !Number.isFinite(v)) {
+      throw bad(`${field}: must be a number`);
+    }
+    out[field] = v;
+  }
+  if (req.seed !== undefined && req.seed !== null) {
+    if (typeof req.seed !== 'number' || !Number.isInteger(req.seed)) {
+      throw bad('seed: must be an integer');
+    }
+    out.seed = req.seed;
+  }
+  const strict: Record<string, boolean> = {};
+  for (const tool of Array.isArray(req.tools) ? req.tools : []) {
+    const fn = tool?.function;
+    if (typeof fn?.name === 'string' && typeof fn.strict === 'boolean') {
+      strict[fn.name] = fn.strict;
+    }
+  }
+  if (Object.keys(strict).length > 0) {
+    out.tool_strict = strict;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
 function convertToolChoice(choice: unknown, parallel: unknown): ToolChoice | undefined {
   let out: ToolChoice | undefined;
   if (choice === 'auto' || choice === 'none') {
@@ -137,7 +181,8 @@ export function openAIRequestToAnthropic(
   }
   const thinking = out.thinking !== undefined;
 
-  // With thinking on, A accepts only default temperature, no top_k and top_p in [0.95, 1].
+  // With thinking on, A accepts only default temperature, no top_k and top_p in [0.95, 1]; its temperature
+  // range is 0–1. An OpenAI-compatible upstream gets the client's values from `openai_params` instead.
   if (typeof req.temperature === 'number' && !thinking) {
     out.temperature = Math.min(Math.max(req.temperature, 0), 1);
   }
@@ -162,6 +207,10 @@ export function openAIRequestToAnthropic(
   }
   if (typeof req.stream === 'boolean') {
     out.stream = req.stream;
+  }
+  const params = openAIParams(req);
+  if (params) {
+    out.openai_params = params;
   }
   return out;
 }

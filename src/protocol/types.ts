@@ -116,6 +116,27 @@ export interface OutputConfig {
   [key: string]: unknown;
 }
 
+/**
+ * OpenAI Chat Completions parameters as the client sent them (OpenAI ingress only; absent when it sent none
+ * of them). The canonical fields hold what Anthropic accepts — temperature clamped to 0–1, no top_p beside a
+ * thinking budget, no seed or penalties, structured output only as `output_config.format`; OpenAI-compatible
+ * upstreams get these instead, unchanged (Gemini reads the temperature and JSON mode). Never sent to an
+ * Anthropic upstream. Part of the cache key: every one of them changes the answer.
+ */
+export interface OpenAIRequestParams {
+  temperature?: number;
+  top_p?: number;
+  seed?: number;
+  presence_penalty?: number;
+  frequency_penalty?: number;
+  /** `json_object`, or `json_schema` with its `json_schema` object as sent (`text`, the default, is not kept). */
+  response_format?: { type: 'json_object' } | { type: 'json_schema'; json_schema: Record<string, unknown> };
+  /** `tools[].function.strict` by tool name, as sent. */
+  tool_strict?: Record<string, boolean>;
+  /** As sent (`minimal`, `xhigh`… have no distinct thinking budget); used by upstreams that take `reasoning_effort`. */
+  reasoning_effort?: string;
+}
+
 /** The Anthropic Messages request body. Unknown fields are kept (passthrough to Anthropic-kind upstreams). */
 export interface CanonicalRequest {
   model: string;
@@ -132,6 +153,8 @@ export interface CanonicalRequest {
   stream?: boolean;
   metadata?: { user_id?: string; [key: string]: unknown };
   output_config?: OutputConfig;
+  /** Extension, not an Anthropic field: see OpenAIRequestParams. */
+  openai_params?: OpenAIRequestParams;
   [key: string]: unknown;
 }
 

@@ -230,8 +230,10 @@ function generationConfig(req: CanonicalRequest, maxTokensCap?: number): Record<
   if (typeof max === 'number' && max > 0) {
     cfg.maxOutputTokens = max;
   }
-  if (typeof req.temperature === 'number') {
-    cfg.temperature = req.temperature;
+  // Gemini takes 0–2 like OpenAI: an OpenAI client's temperature as sent, not the canonical (A's 0–1).
+  const temperature = req.openai_params?.temperature ?? req.temperature;
+  if (typeof temperature === 'number') {
+    cfg.temperature = temperature;
   }
   if (typeof req.top_p === 'number') {
     cfg.topP = req.top_p;

@@ -1,0 +1,129 @@
+import { anthropicToGeminiRequest } from '../providers/gemini/gemini.codec';
+import { prepareAnthropicUpstream } from './anthropic-passthrough';
+import { anthropicToOpenAIRequest } from './anthropic-to-openai';
+import { GatewayError } from './errors';
+import type { OpenAIChatRequest } from './openai-types';
+import { openAIRequestToAnthropic } from './openai-to-anthropic';
+
+/**
+ * OpenAI ingress parameters with no exact Anthropic equivalent (audit O-F5): kept as sent in
+ * `openai_params`, given unchanged to OpenAI-compatible upstreams, never to Anthropic ones.
+ */
+const req = (over: Partial<OpenAIChatRequest>): OpenAIChatRequest => ({
+  model: 'gpt',
+  messages: [{ role: 'user', content: 'hi' }],
+  ...over,
+});
+
+const SAMPLED: Partial<OpenAIChatRequest> = {
+  temperature: 1.7,
+  top_p: 0.5,
+  seed: 7,
+  presence_penalty: 1,
+  frequency_penalty: -0.5,
+  tools: [
+    {
+      type: 'function',
+      function: { name: 'f', parameters: { type: 'object', properties: {} }, strict: true },
+    },
+    { type: 'function', function: { name: 'g' } },
+  ],
+};
+
+describe('OpenAI ingress parameters (openai_params)', () => {
+  it('are kept as sent, beside the Anthropic-valid canonical fields', () => {
+    const out = openAIRequestToAnthropic(req(SAMPLED));
+    expect(out.openai_params).toEqual({
+      temperature: 1.7,
+      top_p: 0.5,
+      seed: 7,
+      presence_penalty: 1,
+      frequency_penalty: -0.5,
+      tool_strict: { f: true },
+    });
+    expect(out.temperature).toBe(1);
+    expect(out.tools?.[0]).not.toHaveProperty('strict');
+  });
+
+  it('are absent when the client sent none of them (null is unset)', () => {
+    expect(
+      openAIRequestToAnthropic(req({ seed: null, temperature: null as unknown as number })),
+    ).not.toHaveProperty('openai_params');
+  });
+
+  it('a seed that is not an integer is a 400 naming it', () => {
+    expect(() => openAIRequestToAnthropic(req({ seed: 1.5 }))).toThrow(GatewayError);
+    expect(() => openAIRequestToAnthropic(req({ seed: 'x' }))).toThrow(/seed: must be an integer/);
+    expect(() => openAIRequestToAnthropic(req({ presence_penalty: '1' }))).toThrow(
+      /presence_penalty: must be a number/,
+    );
+  });
+
+  it('reach an OpenAI-compatible upstream unchanged', () => {
+    const body = anthropicToOpenAIRequest(openAIRequestToAnthropic(req(SAMPLED)), { model: 'up' });
+    expect(body).toMatchObject({
+      temperature: 1.7,
+      top_p: 0.5,
+      seed: 7,
+      presence_penalty: 1,
+      frequency_penalty: -0.5,
+    });
+    expect(body.tools?.map((t) => t.function)).toEqual([
+      { name: 'f', parameters: { type: 'object', properties: {} }, strict: true },
+      { name: 'g', parameters: { type: 'object', properties: {} } },
+    ]);
+  });
+
+  it('keep the client temperature and top_p even beside a thinking budget', () => {
+    const canonical = openAIRequestToAnthropic(
+      req({ reasoning_effort: 'medium', max_tokens: 20_000, temperature: 0.2, top_p: 0.5 }),
+    );
+    expect(canonical).not.toHaveProperty('temperature');
+    const body = anthropicToOpenAIRequest(canonical, { model: 'up' });
+    expect(body).toMatchObject({ temperature: 0.2, top_p: 0.5 });
+  });
+
+  it('strict follows a tool whose name the upstream gets shortened', () => {
+    const long = `mcp__server__${'x'.repeat(70)}`;
+    const canonical = openAIRequestToAnthropic(
+      req({ tools: [{ type: 'function', function: { name: long, strict: true } }] }),
+    );
+    const body = anthropicToOpenAIRequest(canonical, { model: 'up' });
+    expect(body.tools?.[0].function.name.length).toBeLessThanOrEqual(64);
+    expect(body.tools?.[0].function.strict).toBe(true);
+  });
+
+  it('never reach an Anthropic upstream, first party or third party; its temperature stays 0–1', () => {
+    const canonical = openAIRequestToAnthropic(req({ ...SAMPLED, max_tokens: 100 }));
+    for (const firstParty of [true, false]) {
+      const { body } = prepareAnthropicUpstream(canonical, { firstParty, model: 'claude' });
+      expect(body).not.toHaveProperty('openai_params');
+      expect(body).not.toHaveProperty('seed');
+      expect(body.temperature).toBe(1);
+    }
+  });
+
+  it('Gemini gets the OpenAI temperature (its range is 0–2 too)', () => {
+    const body = anthropicToGeminiRequest(
+      openAIRequestToAnthropic(req({ temperature: 1.7, max_tokens: 50 })),
+    );
+    expect(body.generationConfig).toMatchObject({ temperature: 1.7, maxOutputTokens: 50 });
+    expect(JSON.stringify(body)).not.toContain('openai_params');
+  });
+
+  it('an Anthropic-ingress request (no openai_params) converts as before', () => {
+    const body = anthropicToOpenAIRequest(
+      {
+        model: 'claude',
+        max_tokens: 10,
+        messages: [{ role: 'user', content: 'hi' }],
+        temperature: 0.3,
+        top_p: 0.9,
+      },
+      { model: 'up' },
+    );
+    expect(body.temperature).toBe(0.3);
+    expect(body).not.toHaveProperty('top_p');
+    expect(body).not.toHaveProperty('seed');
+  });
+});
