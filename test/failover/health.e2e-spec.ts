@@ -240,9 +240,8 @@ describe('/health/ready when a slot other than default has no healthy target', (
     fake.configure({ fault: { type: 'status', status: 503 } });
     for (let i = 0; i < 20; i++) {
       await probes.probe(name);
-      if (
-        (probes.check().providers as { slots: Record<string, SlotHealth> }).slots[slot].healthy.length === 0
-      ) {
+      const { slots } = probes.check().providers as unknown as { slots: Record<string, SlotHealth> };
+      if (slots[slot].healthy.length === 0) {
         return;
       }
     }
