@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CacheInterceptor } from '../cache/cache.interceptor';
 import { QueueInterceptor } from '../queue/queue.interceptor';
 import { openAIRequestToAnthropic } from '../protocol/openai-to-anthropic';
-import { parseChatCompletionsRequest } from './request-validation';
+import { parseChatCompletionsRequest } from './chat-request-validation';
 import { ResponderService } from './responder.service';
 
 /** OpenAI Chat Completions ingress, routed like every other request. */
@@ -13,7 +13,11 @@ export class ChatCompletionsController {
 
   @Post()
   @UseInterceptors(QueueInterceptor, CacheInterceptor)
-  async create(@Body() body: unknown, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+  async create(
+    @Body() body: unknown,
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
     const openai = parseChatCompletionsRequest(body);
     await this.responder.respond(request, reply, openAIRequestToAnthropic(openai), {
       format: 'openai',

@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { GatewayError } from '../protocol/errors';
-import type { OpenAIChatRequest } from '../protocol/openai-types';
 import type { CanonicalRequest } from '../protocol/types';
-import { MAX_BODY_DEPTH, tooDeep } from './body-depth';
+import { fail, invalid, requireObject } from './validation-errors';
 
 /**
  * Structural checks of an Anthropic Messages body: enough to answer malformed input with a clear 400 in
@@ -11,6 +10,8 @@ import { MAX_BODY_DEPTH, tooDeep } from './body-depth';
 const block = z.looseObject({ type: z.string().min(1) });
 const content = z.union([z.string(), z.array(block)]);
 const message = z.looseObject({ role: z.enum(['user', 'assistant', 'system']), content });
+
+const UNIT = 'must be a number between 0 and 1';
 
 const base = {
   model: z.string().min(1),
@@ -25,9 +26,10 @@ const base = {
     })
     .optional(),
   thinking: z.looseObject({ type: z.string() }).optional(),
-  temperature: z.number().min(0).max(2).optional(),
-  top_p: z.number().optional(),
-  top_k: z.number().int().optional(),
+  // Anthropic's ranges (PROTOCOL.md §1.2): the API answers 400 outside them.
+  temperature: z.number().min(0, { error: UNIT }).max(1, { error: UNIT }).optional(),
+  top_p: z.number().min(0, { error: UNIT }).max(1, { error: UNIT }).optional(),
+  top_k: z.number().int().min(0).optional(),
   stop_sequences: z.array(z.string()).optional(),
   stream: z.boolean().optional(),
   metadata: z.looseObject({}).optional(),
@@ -35,64 +37,6 @@ const base = {
 
 const messagesSchema = z.looseObject({ ...base, max_tokens: z.number().int().positive() });
 const countTokensSchema = z.looseObject({ ...base });
-
-/**
- * Chat Completions fields whose wrong type the conversion would silently ignore (or crash on). model,
- * messages and max_tokens are checked by the conversion itself, with its own messages; null is accepted
- * where OpenAI accepts it.
- */
-const chatCompletionsSchema = z.looseObject({
-  stream: z.boolean().nullish(),
-  stream_options: z.looseObject({}).nullish(),
-  tools: z.array(z.unknown()).nullish(),
-  temperature: z.number().nullish(),
-  top_p: z.number().nullish(),
-  stop: z.union([z.string(), z.array(z.string())]).nullish(),
-});
-const chatMessageSchema = z.looseObject({ tool_calls: z.array(z.unknown()).nullish() });
-
-function fail(error: z.ZodError, prefix = ''): never {
-  const issue = error.issues[0];
-  const where = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
-  const path = `${prefix}${where}`.replace(/^\./, '');
-  const message =
-    issue.code === 'invalid_type' && issue.message.includes('undefined') ? 'Field required' : issue.message;
-  throw new GatewayError(400, `${path || 'body'}: ${message}`, { type: 'invalid_request_error' });
-}
-
-function invalid(path: string, message: string): GatewayError {
-  return new GatewayError(400, `${path}: ${message}`, { type: 'invalid_request_error' });
-}
-
-/** A JSON object body, not nested deeper than MAX_BODY_DEPTH anywhere. */
-function requireObject(body: unknown): Record<string, unknown> {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new GatewayError(400, 'Request body must be a JSON object', { type: 'invalid_request_error' });
-  }
-  const deep = tooDeep(body);
-  if (deep) {
-    throw invalid(`${deep.path}${deep.truncated ? '…' : ''}`, `nested deeper than ${MAX_BODY_DEPTH} levels`);
-  }
-  return body as Record<string, unknown>;
-}
-
-export function parseChatCompletionsRequest(body: unknown): OpenAIChatRequest {
-  const parsed = chatCompletionsSchema.safeParse(requireObject(body));
-  if (!parsed.success) {
-    fail(parsed.error);
-  }
-  const messages: unknown = parsed.data.messages;
-  if (Array.isArray(messages)) {
-    messages.forEach((m, i) => {
-      // Anything but an object is left to the conversion, which names it.
-      const checked = typeof m === 'object' && m !== null ? chatMessageSchema.safeParse(m) : undefined;
-      if (checked && !checked.success) {
-        fail(checked.error, `messages[${i}]`);
-      }
-    });
-  }
-  return parsed.data as unknown as OpenAIChatRequest;
-}
 
 /** What a tool_result's content list may hold (Anthropic's API rejects anything else). */
 const TOOL_RESULT_ITEM_TYPES = new Set(['text', 'image', 'document', 'search_result', 'tool_reference']);

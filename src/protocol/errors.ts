@@ -83,16 +83,19 @@ export class GatewayError extends Error {
   readonly status: number;
   readonly type: AnthropicErrorType;
   readonly headers: Record<string, string>;
+  /** The request field at fault (OpenAI's `error.param`), when one is. */
+  readonly param?: string;
   constructor(
     status: number,
     message: string,
-    opts: { type?: AnthropicErrorType; headers?: Record<string, string> } = {},
+    opts: { type?: AnthropicErrorType; headers?: Record<string, string>; param?: string } = {},
   ) {
     super(message);
     this.name = 'GatewayError';
     this.status = status;
     this.type = opts.type ?? errorTypeForStatus(status);
     this.headers = opts.headers ?? {};
+    this.param = opts.param;
   }
   toPayload(): ErrorPayload {
     return { type: this.type, message: this.message };

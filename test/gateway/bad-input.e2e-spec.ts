@@ -39,7 +39,16 @@ function expectError(ingress: Ingress, res: Raw, status: number, type: string, m
     expect(res.body).toMatchObject({ type: 'error', error: { type, message: expect.any(String) } });
     expect(Object.keys(res.body.error).sort()).toEqual(['message', 'type']);
   } else {
-    expect(res.body).toEqual({ error: { message: expect.any(String), type, param: null, code: null } });
+    // `param` names the field a 400 is about (the one its message starts with), null when there is none.
+    const param = res.body.error.param as string | null;
+    expect(res.body).toEqual({ error: { message: expect.any(String), type, param, code: null } });
+    expect(param === null || typeof param === 'string').toBe(true);
+    if (param === null && status === 400) {
+      expect(res.body.error.message).not.toMatch(/^[a-z_]+(\[\d+\]|\.[a-z_]+)*: /);
+    } else if (param !== null) {
+      expect(status).toBe(400);
+      expect(res.body.error.message.startsWith(`${param}: `)).toBe(true);
+    }
   }
   const message: string = ingress === 'anthropic' ? res.body.error.message : res.body.error.message;
   expect(message.length).toBeGreaterThan(0);
@@ -130,8 +139,20 @@ function rows(ingress: Ingress): Row[] {
   return [
     ...shared,
     row('missing max_tokens', json(without(ok, 'max_tokens')), 400, 'invalid_request_error', 'max_tokens'),
-    row('empty string content', json({ ...ok, messages: [user('')] }), 400, 'invalid_request_error', 'non-empty content'),
-    row('empty block list', json({ ...ok, messages: [user([])] }), 400, 'invalid_request_error', 'non-empty content'),
+    row(
+      'empty string content',
+      json({ ...ok, messages: [user('')] }),
+      400,
+      'invalid_request_error',
+      'non-empty content',
+    ),
+    row(
+      'empty block list',
+      json({ ...ok, messages: [user([])] }),
+      400,
+      'invalid_request_error',
+      'non-empty content',
+    ),
     row(
       'a content block without type',
       json({ ...ok, messages: noType }),

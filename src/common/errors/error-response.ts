@@ -33,12 +33,32 @@ interface FastifyLikeError {
   message?: string;
 }
 
+/** A field path as the gateway's 400 messages start with it: `temperature: …`, `messages[2].content[0]: …`. */
+const FIELD_PREFIX = /^([A-Za-z_][A-Za-z0-9_]*(?:\[\d+\]|\.[A-Za-z_][A-Za-z0-9_]*)*)(?:…)?: /;
+
+/**
+ * OpenAI's `error.param` for a 400: the field the error names (explicitly, or as its message's
+ * `field: …` prefix, the convention of every validation message here). Upstream errors keep null: their
+ * text is the provider's, prefixed with its name.
+ */
+function paramOf(err: GatewayError): string | null {
+  if (err.status !== 400 && err.status !== 422) {
+    return null;
+  }
+  if (err.param !== undefined) {
+    return err.param;
+  }
+  const field = FIELD_PREFIX.exec(err.message)?.[1];
+  return field === undefined || field === 'body' ? null : field;
+}
+
 function classify(err: unknown): {
   status: number;
   type?: AnthropicErrorType;
   message: string;
   headers: Record<string, string>;
   unexpected: boolean;
+  param?: string | null;
 } {
   if (err instanceof GatewayError) {
     return {
@@ -47,6 +67,7 @@ function classify(err: unknown): {
       message: err.message,
       headers: err.headers,
       unexpected: false,
+      param: paramOf(err),
     };
   }
   if (err instanceof ProviderError) {
@@ -127,7 +148,12 @@ export function buildErrorResponse(err: unknown, url: string, requestId: string 
         unexpected: c.unexpected,
       };
     case 'openai':
-      return { status: c.status, headers, body: openAIErrorBody(payload), unexpected: c.unexpected };
+      return {
+        status: c.status,
+        headers,
+        body: openAIErrorBody(payload, null, c.param ?? null),
+        unexpected: c.unexpected,
+      };
     case 'plain':
       return {
         status: c.status,
