@@ -29,3 +29,17 @@ describe('cache key of OpenAI ingress parameters (openai_params)', () => {
     expect(fieldDigests(req, 'p,m').openai_params).toBe('absent');
   });
 });
+
+describe('cache key of OpenAI JSON mode', () => {
+  it('json_object, a json_schema and plain text are three keys', () => {
+    const keys = new Set([
+      key({}),
+      key({ response_format: { type: 'json_object' } }),
+      key({
+        response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'object' } } },
+      }),
+    ]);
+    expect(keys.size).toBe(3);
+    expect(key({ response_format: { type: 'text' } })).toBe(key({}));
+  });
+});

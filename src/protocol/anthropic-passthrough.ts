@@ -1,3 +1,4 @@
+import { GatewayError } from './errors';
 import { isMintedSignature } from './thinking-signature';
 import { sanitizeToolId } from './tool-ids';
 import { systemBlocksOf, toolsetOf } from './toolset-intern';
@@ -162,6 +163,14 @@ function fitThinking(body: Rec): void {
 
 function restrictForThirdParty(body: Rec, opts: PassthroughOptions): Rec {
   const allowed = new Set(opts.allowFields ?? DEFAULT_THIRD_PARTY_FIELDS);
+  // A JSON schema the client requires would be dropped with output_config: say so rather than answer prose.
+  if ((body.output_config as Rec | undefined)?.format !== undefined && !allowed.has('output_config')) {
+    throw new GatewayError(
+      400,
+      'output_config.format (response_format json_schema): this Anthropic-compatible provider does not get ' +
+        'structured outputs (only api.anthropic.com does, or a provider whose allowFields lists output_config)',
+    );
+  }
   // context_management is Claude Code's beta; third parties answer 400 "Extra inputs are not permitted".
   allowed.delete('context_management');
   const out: Rec = {};

@@ -266,8 +266,12 @@ export function anthropicToOpenAIRequest(
   if (stop.length > 0) {
     out.stop = stop;
   }
+  // An OpenAI client's JSON mode as it sent it (name, strict, description); else Anthropic's structured output.
+  const asked = req.openai_params?.response_format;
   const format = req.output_config?.format;
-  if (format?.type === 'json_schema') {
+  if (asked) {
+    out.response_format = asked;
+  } else if (format?.type === 'json_schema') {
     out.response_format = {
       type: 'json_schema',
       json_schema: { name: 'structured_output', schema: format.schema, strict: true },

@@ -127,3 +127,103 @@ describe('OpenAI ingress parameters (openai_params)', () => {
     expect(body).not.toHaveProperty('seed');
   });
 });
+
+describe('OpenAI response_format (JSON mode)', () => {
+  const schema = { type: 'object', properties: { a: { type: 'string' } }, required: ['a'] };
+  const jsonSchema = { name: 'answer', description: 'the answer', schema, strict: false };
+
+  it('json_object is kept as sent; no Anthropic field stands for it', () => {
+    const out = openAIRequestToAnthropic(req({ response_format: { type: 'json_object' } }));
+    expect(out.openai_params).toEqual({ response_format: { type: 'json_object' } });
+    expect(out).not.toHaveProperty('output_config');
+  });
+
+  it('json_schema is kept as sent and is Anthropic structured output too', () => {
+    const out = openAIRequestToAnthropic(
+      req({ response_format: { type: 'json_schema', json_schema: jsonSchema } }),
+    );
+    expect(out.openai_params?.response_format).toEqual({ type: 'json_schema', json_schema: jsonSchema });
+    expect(out.output_config).toEqual({ format: { type: 'json_schema', schema } });
+  });
+
+  it('text (the default) keeps nothing; a json_schema without its object is a 400', () => {
+    expect(openAIRequestToAnthropic(req({ response_format: { type: 'text' } }))).not.toHaveProperty(
+      'openai_params',
+    );
+    expect(() => openAIRequestToAnthropic(req({ response_format: { type: 'json_schema' } }))).toThrow(
+      /response_format\.json_schema: required/,
+    );
+  });
+
+  it('an OpenAI-compatible upstream gets it as sent (name, description, strict)', () => {
+    for (const format of [{ type: 'json_object' }, { type: 'json_schema', json_schema: jsonSchema }]) {
+      const body = anthropicToOpenAIRequest(openAIRequestToAnthropic(req({ response_format: format })), {
+        model: 'up',
+      });
+      expect(body.response_format).toEqual(format);
+    }
+  });
+
+  it('an Anthropic-ingress output_config.format still maps to a strict structured_output schema', () => {
+    const body = anthropicToOpenAIRequest(
+      {
+        model: 'claude',
+        max_tokens: 10,
+        messages: [{ role: 'user', content: 'hi' }],
+        output_config: { format: { type: 'json_schema', schema } },
+      },
+      { model: 'up' },
+    );
+    expect(body.response_format).toEqual({
+      type: 'json_schema',
+      json_schema: { name: 'structured_output', schema, strict: true },
+    });
+  });
+
+  it('Gemini: JSON mime type for json_object, plus the schema for json_schema', () => {
+    const asJson = anthropicToGeminiRequest(
+      openAIRequestToAnthropic(req({ response_format: { type: 'json_object' } })),
+    );
+    expect(asJson.generationConfig).toMatchObject({ responseMimeType: 'application/json' });
+    expect(asJson.generationConfig).not.toHaveProperty('responseSchema');
+    const withSchema = anthropicToGeminiRequest(
+      openAIRequestToAnthropic(req({ response_format: { type: 'json_schema', json_schema: jsonSchema } })),
+    );
+    expect(withSchema.generationConfig).toMatchObject({
+      responseMimeType: 'application/json',
+      responseSchema: { type: 'object', properties: { a: { type: 'string' } }, required: ['a'] },
+    });
+  });
+
+  it('Anthropic: api.anthropic.com gets the schema as output_config.format; json_object has no equivalent', () => {
+    const structured = openAIRequestToAnthropic(
+      req({ response_format: { type: 'json_schema', json_schema: jsonSchema } }),
+    );
+    const { body } = prepareAnthropicUpstream(structured, { firstParty: true, model: 'claude' });
+    expect(body.output_config).toEqual({ format: { type: 'json_schema', schema } });
+    const plain = openAIRequestToAnthropic(req({ response_format: { type: 'json_object' } }));
+    for (const firstParty of [true, false]) {
+      const out = prepareAnthropicUpstream(plain, { firstParty, model: 'claude' }).body;
+      expect(out).not.toHaveProperty('output_config');
+      expect(out).not.toHaveProperty('openai_params');
+    }
+  });
+
+  it('Anthropic third party: a required schema it would not get is a 400, unless allowFields forwards it', () => {
+    const structured = openAIRequestToAnthropic(
+      req({ response_format: { type: 'json_schema', json_schema: jsonSchema } }),
+    );
+    expect(() => prepareAnthropicUpstream(structured, { firstParty: false, model: 'm' })).toThrow(
+      GatewayError,
+    );
+    expect(() => prepareAnthropicUpstream(structured, { firstParty: false, model: 'm' })).toThrow(
+      /does not get structured outputs/,
+    );
+    const { body } = prepareAnthropicUpstream(structured, {
+      firstParty: false,
+      model: 'm',
+      allowFields: ['model', 'max_tokens', 'messages', 'output_config'],
+    });
+    expect(body.output_config).toEqual({ format: { type: 'json_schema', schema } });
+  });
+});

@@ -123,7 +123,32 @@ function openAIParams(req: OpenAIChatRequest): OpenAIRequestParams | undefined {
   if (Object.keys(strict).length > 0) {
     out.tool_strict = strict;
   }
+  const format = responseFormat(req.response_format);
+  if (format) {
+    out.response_format = format;
+  }
   return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/** JSON mode as sent; `text` (the default) and an absent value are nothing to keep. */
+function responseFormat(format: unknown): OpenAIRequestParams['response_format'] {
+  if (format === undefined || format === null) {
+    return undefined;
+  }
+  const type = (format as Rec).type;
+  if (type === 'text') {
+    return undefined;
+  }
+  if (type === 'json_object') {
+    return { type: 'json_object' };
+  }
+  const schema = (format as Rec).json_schema;
+  if (type === 'json_schema' && typeof schema === 'object' && schema !== null && !Array.isArray(schema)) {
+    return { type: 'json_schema', json_schema: schema as Record<string, unknown> };
+  }
+  throw type === 'json_schema'
+    ? bad('response_format.json_schema: required for type "json_schema"')
+    : bad('response_format.type: must be "text", "json_object" or "json_schema"');
 }
 
 function convertToolChoice(choice: unknown, parallel: unknown): ToolChoice | undefined {

@@ -92,4 +92,66 @@ describe('OpenAI request parameters reach the upstream', () => {
     expect((await ask(2)).response.headers.get('x-switchyard-cache')).toBe('MISS');
     expect(gw.fake.requests.map((r) => r.body.seed)).toEqual([1, 2]);
   });
+
+  describe('response_format (audit O-F4)', () => {
+    const jsonSchema = {
+      name: 'answer',
+      schema: {
+        type: 'object',
+        properties: { a: { type: 'string' } },
+        required: ['a'],
+        additionalProperties: false,
+      },
+      strict: true,
+    };
+
+    it('json_object and json_schema reach an OpenAI-compatible upstream as sent', async () => {
+      await client.chat.completions.create({
+        model: 'openai,gpt-fake',
+        messages: [{ role: 'user', content: 'answer in JSON' }],
+        response_format: { type: 'json_object' },
+      });
+      expect(lastUpstream().body.response_format).toEqual({ type: 'json_object' });
+      await client.chat.completions.create({
+        model: 'openai,gpt-fake',
+        messages: [{ role: 'user', content: 'answer in JSON, with a schema' }],
+        response_format: { type: 'json_schema', json_schema: jsonSchema },
+      });
+      expect(lastUpstream().body.response_format).toEqual({ type: 'json_schema', json_schema: jsonSchema });
+    });
+
+    it('a Gemini upstream gets the JSON mime type (and the schema)', async () => {
+      await client.chat.completions.create({
+        model: 'gemini,gemini-fake',
+        messages: [{ role: 'user', content: 'answer in JSON, gemini' }],
+        response_format: { type: 'json_object' },
+      });
+      expect(lastUpstream().body.generationConfig).toMatchObject({ responseMimeType: 'application/json' });
+      await client.chat.completions.create({
+        model: 'gemini,gemini-fake',
+        messages: [{ role: 'user', content: 'answer in JSON with a schema, gemini' }],
+        response_format: { type: 'json_schema', json_schema: jsonSchema },
+      });
+      expect(lastUpstream().body.generationConfig).toMatchObject({
+        responseMimeType: 'application/json',
+        responseSchema: { type: 'object', required: ['a'] },
+      });
+    });
+
+    it('a third-party Anthropic upstream that would drop a required schema: 400, nothing sent', async () => {
+      const err = await client.chat.completions
+        .create({
+          model: 'anthropic,claude-fake',
+          messages: [{ role: 'user', content: 'answer in JSON, anthropic' }],
+          response_format: { type: 'json_schema', json_schema: jsonSchema },
+        })
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+      expect((err as Error).message).toMatch(/does not get structured outputs/);
+      expect(gw.fake.requests).toHaveLength(0);
+    });
+  });
 });

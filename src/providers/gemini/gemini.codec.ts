@@ -253,6 +253,9 @@ function generationConfig(req: CanonicalRequest, maxTokensCap?: number): Record<
   if (format?.type === 'json_schema') {
     cfg.responseMimeType = 'application/json';
     cfg.responseSchema = cleanGeminiSchema(format.schema);
+  } else if (req.openai_params?.response_format) {
+    // OpenAI JSON mode (json_object, or a json_schema without a schema): JSON, whatever its shape.
+    cfg.responseMimeType = 'application/json';
   }
   return cfg;
 }
