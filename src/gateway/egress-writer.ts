@@ -100,8 +100,8 @@ const MESSAGE_STOP: StreamEvent = { type: 'message_stop' };
 /** Serialises canonical events into the client's SSE dialect. */
 function serializer(opts: SseOptions): (ev: StreamEvent) => string {
   if (opts.format === 'anthropic') {
-    // A resumed answer's message_stop carries an internal marker (for the cache); clients get the plain event.
-    return (ev) => encodeAnthropicEvent(isResumedAnswer(ev) ? MESSAGE_STOP : ev);
+    // Internal markers stay inside: a resumed answer's message_stop (for the cache), a refusal text block.
+    return (ev) => encodeAnthropicEvent(isResumedAnswer(ev) ? MESSAGE_STOP : withoutRefusalMark(ev));
   }
   const chunks = new AnthropicToOpenAIChunks({ model: opts.model, includeUsage: opts.includeUsage });
   return (ev) => {
@@ -111,6 +111,14 @@ function serializer(opts: SseOptions): (ev: StreamEvent) => string {
     }
     return out;
   };
+}
+
+function withoutRefusalMark(ev: StreamEvent): StreamEvent {
+  if (ev.type !== 'content_block_start' || ev.refusal === undefined) {
+    return ev;
+  }
+  const { refusal: _mark, ...plain } = ev;
+  return plain;
 }
 
 /**

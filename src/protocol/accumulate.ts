@@ -23,10 +23,12 @@ export interface AnswerNotes {
    * `{}` there; an OpenAI client gets the text as received, as the stream gave it.
    */
   rawToolInputs: Map<number, string>;
+  /** Text blocks that hold the model's refusal (ContentBlockStartEvent.refusal): OpenAI's `refusal`. */
+  refusalBlocks: Set<number>;
 }
 
 export function emptyNotes(): AnswerNotes {
-  return { rawToolInputs: new Map() };
+  return { rawToolInputs: new Map(), refusalBlocks: new Set() };
 }
 
 /**
@@ -49,10 +51,14 @@ export class MessageAccumulator {
         this.snapshot.content ??= [];
         this.jsonBuffers.clear();
         this.answerNotes.rawToolInputs.clear();
+        this.answerNotes.refusalBlocks.clear();
         this.stopped = false;
         return;
       case 'content_block_start':
         this.requireMessage().content.push(structuredClone(ev.content_block));
+        if (ev.refusal === true) {
+          this.answerNotes.refusalBlocks.add(ev.index);
+        }
         return;
       case 'content_block_delta':
         this.applyDelta(ev.index, ev.delta);
@@ -243,7 +249,15 @@ function blockToEvents(block: ResponseBlock, index: number, notes: AnswerNotes |
   };
   if (b.type === 'text') {
     const text = typeof b.text === 'string' ? b.text : '';
-    events.push({ type: 'content_block_start', index, content_block: { ...b, type: 'text', text: '' } });
+    const start: StreamEvent = {
+      type: 'content_block_start',
+      index,
+      content_block: { ...b, type: 'text', text: '' },
+    };
+    if (notes?.refusalBlocks.has(index) === true) {
+      start.refusal = true;
+    }
+    events.push(start);
     if (text !== '') {
       delta({ type: 'text_delta', text });
     }

@@ -1,5 +1,5 @@
 import { randomAlnum } from '../common/random-id';
-import { finishReasonFor } from './stop-reason';
+import { finishReasonFor, refusalMessage } from './stop-reason';
 import type { StreamEvent, Usage } from './types';
 import { anthropicUsageToOpenAI } from './usage';
 
@@ -36,6 +36,9 @@ export class AnthropicToOpenAIChunks {
   private readonly reasoningField: 'reasoning_content' | 'reasoning' | null;
   /** A block index → its tool call: O clients index tool calls 0,1,… among tools only. */
   private readonly toolCalls = new Map<number, ToolCallState>();
+  /** Text blocks holding the model's refusal: their text goes out as `delta.refusal`. */
+  private readonly refusalBlocks = new Set<number>();
+  private sentRefusal = false;
   private usage: Partial<Usage> = {};
   private sentRole = false;
   private sentFinish = false;
@@ -77,8 +80,11 @@ export class AnthropicToOpenAIChunks {
           };
           return [this.chunk({ tool_calls: [call] })];
         }
+        if (block.type === 'text' && ev.refusal === true) {
+          this.refusalBlocks.add(ev.index);
+        }
         if (block.type === 'text' && typeof block.text === 'string' && block.text !== '') {
-          return [this.chunk({ content: block.text })];
+          return [this.text(ev.index, block.text)];
         }
         return [];
       }
@@ -98,6 +104,11 @@ export class AnthropicToOpenAIChunks {
         const out: OpenAIStreamItem[] = [];
         for (const call of this.toolCalls.values()) {
           out.push(...this.closeToolCall(call));
+        }
+        // An Anthropic-style refusal (a stop reason, no refusal text): OpenAI clients look for `refusal`.
+        if (ev.delta.stop_reason === 'refusal' && !this.sentRefusal) {
+          this.sentRefusal = true;
+          out.push(this.chunk({ refusal: refusalMessage(ev.delta.stop_details) }));
         }
         out.push(this.chunk({}, finishReasonFor(ev.delta.stop_reason, this.toolCalls.size > 0)));
         if (this.opts.includeUsage) {
@@ -140,7 +151,7 @@ export class AnthropicToOpenAIChunks {
   ): OpenAIStreamItem[] {
     switch (delta.type) {
       case 'text_delta':
-        return delta.text === '' ? [] : [this.chunk({ content: delta.text })];
+        return delta.text === '' ? [] : [this.text(blockIndex, delta.text)];
       case 'thinking_delta':
         return this.reasoningField === null || delta.thinking === ''
           ? []
@@ -159,6 +170,14 @@ export class AnthropicToOpenAIChunks {
       case 'citations_delta':
         return [];
     }
+  }
+
+  private text(blockIndex: number, text: string): Record<string, unknown> {
+    if (this.refusalBlocks.has(blockIndex)) {
+      this.sentRefusal = true;
+      return this.chunk({ refusal: text });
+    }
+    return this.chunk({ content: text });
   }
 
   private mergeUsage(usage: Partial<Usage> | undefined): void {

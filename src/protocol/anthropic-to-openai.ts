@@ -9,7 +9,7 @@ import type {
   OpenAITool,
   OpenAIToolCall,
 } from './openai-types';
-import { finishReasonFor } from './stop-reason';
+import { finishReasonFor, refusalMessage } from './stop-reason';
 import { ToolNameMap } from './tool-ids';
 import { toolsetOf } from './toolset-intern';
 import { anthropicUsageToOpenAI } from './usage';
@@ -298,16 +298,19 @@ export function anthropicMessageToOpenAICompletion(
     id?: string;
     created?: number;
     reasoningField?: 'reasoning_content' | null;
-    /** What the accumulated Message left out (tool argument text that is not JSON). */
+    /** What the accumulated Message left out (tool argument text that is not JSON, refusal blocks). */
     notes?: AnswerNotes;
   },
 ): OpenAIChatCompletion {
   let text = '';
+  let refusal = '';
   let thinking = '';
   const toolCalls: OpenAIToolCall[] = [];
   for (const [index, block] of (msg.content ?? []).entries()) {
     const b = block as Record<string, unknown>;
-    if (b.type === 'text' && typeof b.text === 'string') {
+    if (b.type === 'text' && typeof b.text === 'string' && opts.notes?.refusalBlocks.has(index) === true) {
+      refusal += b.text;
+    } else if (b.type === 'text' && typeof b.text === 'string') {
       text += b.text;
     } else if (b.type === 'thinking' && typeof b.thinking === 'string') {
       thinking += b.thinking;
@@ -326,7 +329,8 @@ export function anthropicMessageToOpenAICompletion(
   const message: OpenAIChatCompletion['choices'][number]['message'] = {
     role: 'assistant',
     content: text === '' ? null : text,
-    refusal: null,
+    refusal:
+      refusal !== '' ? refusal : msg.stop_reason === 'refusal' ? refusalMessage(msg.stop_details) : null,
   };
   if (toolCalls.length > 0) {
     message.tool_calls = toolCalls;

@@ -9,7 +9,7 @@ export type BlockKind = 'text' | 'thinking' | 'tool_use';
  */
 export class BlockSequencer {
   private nextIndex = 0;
-  private current: { kind: BlockKind; index: number } | undefined;
+  private current: { kind: BlockKind; index: number; refusal: boolean } | undefined;
   private thinkingText = '';
   private upstreamSignature: string | undefined;
   private outputChars = 0;
@@ -26,6 +26,11 @@ export class BlockSequencer {
     return this.current?.index;
   }
 
+  /** The open block is a text block holding a refusal (OpenAI `refusal`), not answer content. */
+  get openIsRefusal(): boolean {
+    return this.current?.refusal === true;
+  }
+
   get toolBlocks(): number {
     return this.toolBlockCount;
   }
@@ -40,15 +45,20 @@ export class BlockSequencer {
     this.upstreamSignature = signature;
   }
 
-  open(block: ResponseBlock, out: StreamEvent[]): number {
+  /** `refusal`: a text block holding the model's refusal (see ContentBlockStartEvent.refusal). */
+  open(block: ResponseBlock, out: StreamEvent[], refusal = false): number {
     this.close(out);
     const index = this.nextIndex++;
     const kind = block.type as BlockKind;
-    this.current = { kind, index };
+    this.current = { kind, index, refusal };
     if (kind === 'tool_use') {
       this.toolBlockCount += 1;
     }
-    out.push({ type: 'content_block_start', index, content_block: block });
+    out.push(
+      refusal
+        ? { type: 'content_block_start', index, content_block: block, refusal: true }
+        : { type: 'content_block_start', index, content_block: block },
+    );
     return index;
   }
 

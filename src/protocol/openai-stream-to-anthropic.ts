@@ -43,9 +43,7 @@ export class OpenAIStreamToAnthropic {
   constructor(private readonly opts: OpenAIStreamOptions) {
     this.blocks = new BlockSequencer(opts.mintSignature ?? mintThinkingSignature);
     this.tools = new ToolCallAssembler(this.blocks, opts.toolNames);
-    const id =
-      opts.messageId ??
-randomAlnum(18);
+    const id = opts.messageId ?? randomAlnum(18);
     this.messageId = id.startsWith('msg_') ? id : `msg_${id}`;
   }
 
@@ -162,10 +160,12 @@ randomAlnum(18);
       }
       this.blocks.delta({ type: 'thinking_delta', thinking: reasoning }, out);
     }
-    for (const text of [delta.content, delta.refusal]) {
-      if (typeof text === 'string' && text !== '') {
-        this.appendText(text, out);
-      }
+    if (typeof delta.content === 'string' && delta.content !== '') {
+      this.appendText(delta.content, out, false);
+    }
+    // A refusal gets a text block of its own, marked, so an OpenAI client gets it back as `refusal`.
+    if (typeof delta.refusal === 'string' && delta.refusal !== '') {
+      this.appendText(delta.refusal, out, true);
     }
     if (Array.isArray(delta.tool_calls)) {
       (delta.tool_calls as unknown[]).forEach((fragment, position) => {
@@ -176,18 +176,20 @@ randomAlnum(18);
     }
   }
 
-  private appendText(text: string, out: StreamEvent[]): void {
-    if (this.blocks.openKind === 'text') {
+  private appendText(text: string, out: StreamEvent[], refusal: boolean): void {
+    if (this.blocks.openKind === 'text' && this.blocks.openIsRefusal === refusal) {
       this.blocks.delta({ type: 'text_delta', text }, out);
       return;
     }
-    if (!/\S/.test(text)) {
+    if (!refusal && !/\S/.test(text)) {
       this.heldWhitespace.push(text);
       return;
     }
-    this.blocks.open({ type: 'text', text: '' }, out);
-    for (const held of this.heldWhitespace.splice(0)) {
-      this.blocks.delta({ type: 'text_delta', text: held }, out);
+    this.blocks.open({ type: 'text', text: '' }, out, refusal);
+    if (!refusal) {
+      for (const held of this.heldWhitespace.splice(0)) {
+        this.blocks.delta({ type: 'text_delta', text: held }, out);
+      }
     }
     this.blocks.delta({ type: 'text_delta', text }, out);
   }

@@ -56,6 +56,19 @@ export function stopReasonToFinishReason(stop: StopReason | null | undefined): s
   }
 }
 
+/** What an OpenAI client reads as `refusal` when the answer has no refusal text of its own. */
+export const REFUSAL_FALLBACK = 'The model refused to answer this request.';
+
+/**
+ * The OpenAI `refusal` of an Anthropic-style refusal (`stop_reason: "refusal"`): the explanation of its
+ * `stop_details` (PROTOCOL §2.1) when the upstream gave one, else a fixed sentence — OpenAI clients tell a
+ * refusal from an answer by a non-null `refusal`.
+ */
+export function refusalMessage(stopDetails: unknown): string {
+  const explanation = (stopDetails as { explanation?: unknown } | null | undefined)?.explanation;
+  return typeof explanation === 'string' && explanation !== '' ? explanation : REFUSAL_FALLBACK;
+}
+
 /**
  * The finish_reason of an answer to an OpenAI client. O agents loop on `tool_calls`, so an answer that hands
  * back calls never says `stop`; but a cut answer (`length`) or a refusal says so even with calls, exactly as

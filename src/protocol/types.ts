@@ -223,6 +223,11 @@ export interface ContentBlockStartEvent {
   type: 'content_block_start';
   index: number;
   content_block: ResponseBlock;
+  /**
+   * Internal, never written to an Anthropic client: this text block is the model's refusal message (an
+   * OpenAI upstream's `refusal`), which an OpenAI client gets as `refusal` instead of `content`.
+   */
+  refusal?: true;
 }
 export interface ContentBlockDeltaEvent {
   type: 'content_block_delta';

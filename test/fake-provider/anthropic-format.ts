@@ -12,6 +12,17 @@ const STOP_REASON: Record<AnswerPlan['finish'], string> = {
   tool_calls: 'tool_use',
 };
 
+/** stop_reason, and for a refusal its stop_details (the real API's RefusalStopDetails). */
+function stop(plan: AnswerPlan): Record<string, unknown> {
+  if (plan.refusal !== null) {
+    return {
+      stop_reason: 'refusal',
+      stop_details: { type: 'refusal', category: null, explanation: plan.refusal },
+    };
+  }
+  return { stop_reason: STOP_REASON[plan.finish] };
+}
+
 function fakeSignature(thinking: string): string {
   return Buffer.from(`fake-provider-signature:${thinking.length}`).toString('base64');
 }
@@ -96,7 +107,7 @@ export function anthropicStreamFrames(plan: AnswerPlan): Frame[] {
   push(
     'message_delta',
     {
-      delta: { stop_reason: STOP_REASON[plan.finish], stop_sequence: null },
+      delta: { ...stop(plan), stop_sequence: null },
       usage: usage(plan, plan.usage.output),
     },
     'tail',
@@ -127,7 +138,7 @@ export function anthropicMessage(plan: AnswerPlan): Record<string, unknown> {
     role: 'assistant',
     model: plan.model,
     content,
-    stop_reason: STOP_REASON[plan.finish],
+    ...stop(plan),
     stop_sequence: null,
     usage: usage(plan, plan.usage.output),
   };

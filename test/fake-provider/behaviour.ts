@@ -16,6 +16,8 @@ export interface AnswerPlan {
   textChunks: string[];
   reasoning: string | null;
   reasoningChunks: string[];
+  refusal: string | null;
+  refusalChunks: string[];
   toolCall: PlannedToolCall | null;
   usage: { input: number; output: number; cacheRead: number; cacheCreation: number };
   finish: FakeFinish | 'tool_calls';
@@ -93,7 +95,7 @@ export function buildPlan(b: FakeBehaviour, model: string): AnswerPlan {
   const toolCall = b.toolCall ?? null;
   let text: string | null = b.text;
   if (text === null || text === undefined) {
-    text = b.textBytes ? fillerText(b.textBytes) : toolCall ? null : DEFAULT_TEXT;
+    text = b.textBytes ? fillerText(b.textBytes) : toolCall || b.refusal ? null : DEFAULT_TEXT;
   }
   const reasoning = b.reasoning ? b.reasoning : null;
   const chunkCount = Math.max(1, Math.floor(b.chunkCount) || 1);
@@ -116,6 +118,8 @@ export function buildPlan(b: FakeBehaviour, model: string): AnswerPlan {
     textChunks: text === null ? [] : splitText(text, chunkCount),
     reasoning,
     reasoningChunks: reasoning === null ? [] : splitText(reasoning, chunkCount),
+    refusal: b.refusal ? b.refusal : null,
+    refusalChunks: b.refusal ? splitText(b.refusal, chunkCount) : [],
     toolCall: planned,
     usage: {
       input: b.usage?.input ?? 0,

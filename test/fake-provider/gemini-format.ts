@@ -46,7 +46,7 @@ function response(
 ): Record<string, unknown> {
   const candidate: Record<string, unknown> = { content: { role: 'model', parts }, index: 0 };
   if (final) {
-    candidate.finishReason = FINISH[plan.finish];
+    candidate.finishReason = plan.refusal !== null ? 'SAFETY' : FINISH[plan.finish];
   }
   const out: Record<string, unknown> = { candidates: [candidate] };
   if (final) {

@@ -57,7 +57,11 @@ export function openaiStreamFrames(plan: AnswerPlan, includeUsage: boolean): Fra
   const id = quirk === 'openrouter' ? fakeId('gen-') : fakeId('chatcmpl-');
   const created = Math.floor(Date.now() / 1000);
   const frames: Frame[] = [];
-  const contentChunks = plan.reasoningChunks.length + plan.textChunks.length + (plan.toolCall ? 1 : 0);
+  const contentChunks =
+    plan.reasoningChunks.length +
+    plan.textChunks.length +
+    plan.refusalChunks.length +
+    (plan.toolCall ? 1 : 0);
   let emitted = 0;
 
   const chunk = (
@@ -106,6 +110,9 @@ export function openaiStreamFrames(plan: AnswerPlan, includeUsage: boolean): Fra
   }
   for (const piece of plan.textChunks) {
     body({ content: piece });
+  }
+  for (const piece of plan.refusalChunks) {
+    body({ refusal: piece });
   }
   const finish = FINISH[plan.finish];
   const tc = plan.toolCall;
@@ -165,7 +172,7 @@ export function openaiStreamFrames(plan: AnswerPlan, includeUsage: boolean): Fra
 }
 
 export function openaiCompletion(plan: AnswerPlan): Record<string, unknown> {
-  const message: Record<string, unknown> = { role: 'assistant', content: plan.text, refusal: null };
+  const message: Record<string, unknown> = { role: 'assistant', content: plan.text, refusal: plan.refusal };
   if (plan.reasoning) {
     Object.assign(message, reasoningDelta(plan, plan.reasoning));
   }

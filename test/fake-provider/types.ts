@@ -37,6 +37,12 @@ export interface FakeBehaviour {
    * `input_json_delta`), a JSON prefix with `finish: 'length'` is a call cut off by max_tokens.
    */
   toolCall?: { name: string; arguments: Record<string, unknown>; argumentsText?: string } | null;
+  /**
+   * The model refuses, in each API's own way: OpenAI streams `delta.refusal` (non-stream `message.refusal`,
+   * finish as configured, default stop); Anthropic answers `stop_reason: "refusal"` with this text as
+   * `stop_details.explanation`; Gemini finishes with SAFETY. No answer text unless `text` is set too.
+   */
+  refusal?: string | null;
   /** Reasoning / thinking text streamed before the answer. */
   reasoning?: string | null;
   /** `input` = uncached prompt tokens; OpenAI prompt_tokens = input + cacheRead. `cacheCreation`: Anthropic only. */

@@ -144,4 +144,73 @@ describe('OpenAI answers converted from canonical events (OpenAI SDK)', () => {
       },
     );
   });
+
+  describe('refusals (O-F8)', () => {
+    const refusal = { refusal: 'I cannot help with that.' };
+
+    it('an OpenAI upstream refusal reaches the OpenAI client as message.refusal / delta.refusal, finish stop', async () => {
+      const stream = client.chat.completions.stream({
+        model: 'openai,gpt-fake',
+        messages: [{ role: 'user', content: prompt(refusal) }],
+      });
+      const refusalDeltas: string[] = [];
+      stream.on('refusal.delta', ({ delta }) => refusalDeltas.push(delta));
+      const streamed = (await stream.finalChatCompletion()).choices[0];
+      expect(refusalDeltas.join('')).toBe('I cannot help with that.');
+      const whole = (
+        await client.chat.completions.create({
+          model: 'openai,gpt-fake',
+          messages: [{ role: 'user', content: prompt(refusal) }],
+        })
+      ).choices[0];
+      for (const choice of [streamed, whole]) {
+        expect(choice.message.refusal).toBe('I cannot help with that.');
+        expect(choice.message.content).toBeNull();
+        expect(choice.finish_reason).toBe('stop');
+      }
+    });
+
+    it('an Anthropic stop_reason "refusal" reaches the OpenAI client as content_filter + refusal (its explanation)', async () => {
+      const stream = client.chat.completions.stream({
+        model: 'anthropic,claude-fake',
+        messages: [{ role: 'user', content: prompt(refusal) }],
+      });
+      const streamed = (await stream.finalChatCompletion()).choices[0];
+      const whole = (
+        await client.chat.completions.create({
+          model: 'anthropic,claude-fake',
+          messages: [{ role: 'user', content: prompt(refusal) }],
+        })
+      ).choices[0];
+      for (const choice of [streamed, whole]) {
+        expect(choice.finish_reason).toBe('content_filter');
+        expect(choice.message.refusal).toBe('I cannot help with that.');
+      }
+    });
+
+    it('Anthropic clients keep stop_reason "refusal", and never see the internal refusal mark', async () => {
+      const anthropic = new Anthropic({ baseURL: gw.url, apiKey: 'client-key', maxRetries: 0 });
+      const ask = { max_tokens: 64, messages: [{ role: 'user' as const, content: prompt(refusal) }] };
+      for (const model of ['anthropic,claude-fake', 'gemini,gemini-fake']) {
+        expect((await anthropic.messages.create({ model, ...ask })).stop_reason).toBe('refusal');
+        expect((await anthropic.messages.stream({ model, ...ask }).finalMessage()).stop_reason).toBe(
+          'refusal',
+        );
+      }
+      // An OpenAI upstream's refusal is the model's own answer text (Claude's own refusals end with end_turn).
+      const raw = await fetch(`${gw.url}/v1/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'openai,gpt-fake', stream: true, ...ask }),
+      });
+      const sse = await raw.text();
+      expect(sse).toContain('I cannot');
+      expect(sse).not.toContain('"refusal"');
+      const whole = await anthropic.messages.create({ model: 'openai,gpt-fake', ...ask });
+      expect(whole.content).toEqual([
+        expect.objectContaining({ type: 'text', text: 'I cannot help with that.' }),
+      ]);
+      expect(whole.stop_reason).toBe('end_turn');
+    });
+  });
 });

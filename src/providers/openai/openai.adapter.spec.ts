@@ -92,6 +92,20 @@ describe('OpenAIAdapter', () => {
             ],
             usage: { prompt_tokens: 5, completion_tokens: 9, total_tokens: 14 },
           });
+        case 'refusal-json':
+          return sendJson(res, 200, {
+            id: 'chatcmpl-r',
+            object: 'chat.completion',
+            created: 1,
+            model: 'gpt-4o',
+            choices: [
+              {
+                index: 0,
+                finish_reason: 'stop',
+                message: { role: 'assistant', content: 'Sure, but ', refusal: 'not that.' },
+              },
+            ],
+          });
         case 'json-error':
           return sendJson(res, 200, { error: { message: 'No endpoints found', code: 404 } });
         default:
@@ -201,6 +215,19 @@ describe('OpenAIAdapter', () => {
       stop_reason: 'max_tokens',
       content: [{ type: 'tool_use', name: 'add', input: {} }],
     });
+  });
+
+  it("a non-stream completion's refusal is a marked text block of its own, after the content", async () => {
+    const events = await collectEvents(await adapter.send(request(false), target('refusal-json'), ctx));
+    const starts = events.filter((e) => e.type === 'content_block_start');
+    expect(starts).toEqual([
+      { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } },
+      { type: 'content_block_start', index: 1, content_block: { type: 'text', text: '' }, refusal: true },
+    ]);
+    expect(accumulateEvents(events).content).toEqual([
+      { type: 'text', text: 'Sure, but ' },
+      { type: 'text', text: 'not that.' },
+    ]);
   });
 
   it('maps a pre-stream 429 to ProviderError with status, message and retry-after', async () => {

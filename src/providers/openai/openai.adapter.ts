@@ -153,17 +153,22 @@ export class OpenAIAdapter implements ProviderAdapter {
         }),
       target.provider.name,
     );
-    return fromArray(messageToEvents(msg, rawToolArguments(answer, msg)));
+    return fromArray(messageToEvents(msg, answerNotes(answer, msg)));
   }
 }
 
 /**
- * Tool arguments of a JSON answer that are not a JSON object (a call cut off by `length`): the Message says
- * `{}` for them, the events carry the text as received, as a streamed answer would (the k-th tool call is
- * the k-th tool_use block).
+ * What the Message made of a JSON answer leaves out, as a streamed answer would carry it: tool arguments
+ * that are not a JSON object (a call cut off by `length`; the Message says `{}`, the events the text as
+ * received — the k-th tool call is the k-th tool_use block) and the model's `refusal`, as a marked text
+ * block of its own.
  */
-function rawToolArguments(answer: OpenAIChatCompletion, msg: MessageResponse): AnswerNotes {
+function answerNotes(answer: OpenAIChatCompletion, msg: MessageResponse): AnswerNotes {
   const notes = emptyNotes();
+  const refusal = (answer.choices?.[0]?.message as { refusal?: unknown } | undefined)?.refusal;
+  if (typeof refusal === 'string' && refusal !== '') {
+    markRefusal(msg, refusal, notes);
+  }
   const calls = answer.choices?.[0]?.message?.tool_calls ?? [];
   const blocks = msg.content.flatMap((b, index) => (b.type === 'tool_use' ? [index] : []));
   calls.forEach((call, k) => {
@@ -173,6 +178,19 @@ function rawToolArguments(answer: OpenAIChatCompletion, msg: MessageResponse): A
     }
   });
   return notes;
+}
+
+/** The converter put the refusal in the text block when there was no content; else it is added after it. */
+function markRefusal(msg: MessageResponse, refusal: string, notes: AnswerNotes): void {
+  const at = msg.content.findIndex((b) => b.type === 'text');
+  if (at >= 0 && (msg.content[at] as { text?: unknown }).text === refusal) {
+    notes.refusalBlocks.add(at);
+    return;
+  }
+  const after = at >= 0 ? at + 1 : msg.content.findIndex((b) => b.type === 'tool_use');
+  const index = after >= 0 ? after : msg.content.length;
+  msg.content.splice(index, 0, { type: 'text', text: refusal });
+  notes.refusalBlocks.add(index);
 }
 
 function isJsonObject(text: string): boolean {
