@@ -90,6 +90,13 @@ function applyReasoning(
   req: CanonicalRequest,
   dialect: OpenAIRequestOptions['reasoning'],
 ): boolean {
+  const asked = req.openai_params?.reasoning_effort;
+  if (dialect === 'openai' && asked !== undefined) {
+    // An OpenAI client's own effort to an OpenAI reasoning model, as it said it ("none", "minimal", "xhigh"
+    // have no thinking budget of their own), beside its own tool_choice: OpenAI takes the pair.
+    out.reasoning_effort = asked;
+    return false;
+  }
   const thinking = req.thinking;
   if (dialect === 'deepseek' && thinking?.type === 'disabled') {
     // DeepSeek/GLM models may think by default; an explicit "disabled" must be said out loud.

@@ -127,9 +127,9 @@ describe('openAIRequestToAnthropic — fields', () => {
       { thinking: { type: 'enabled', budget_tokens: 8192 } },
     ],
     [
-      'effort high kept below max_tokens',
+      'effort high within the client max_tokens, leaving the answer 4096',
       { reasoning_effort: 'high', max_tokens: 10000 },
-      { thinking: { type: 'enabled', budget_tokens: 9999 } },
+      { max_tokens: 10000, thinking: { type: 'enabled', budget_tokens: 5904 } },
     ],
     [
       'named tool_choice',

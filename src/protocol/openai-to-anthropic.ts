@@ -17,16 +17,33 @@ import type {
 } from './types';
 
 const DEFAULT_MAX_TOKENS = 4096;
-/** reasoning_effort → thinking budget (PROTOCOL.md §6.3). A's minimum budget is 1024. */
+/**
+ * reasoning_effort → thinking budget (PROTOCOL.md §6.3: low 1024, medium 8192, high 24576). A's minimum
+ * budget is 1024; xhigh/max make a 32,000-token turn with ANSWER_TOKENS (Claude Code's usual max_tokens,
+ * and the output limit of Claude Opus 4).
+ */
 const EFFORT_BUDGETS: Record<string, number> = {
   minimal: 1024,
   low: 1024,
   medium: 8192,
   high: 24576,
-  xhigh: 24576,
-  max: 24576,
+  xhigh: 27904,
+  max: 27904,
 };
 const MIN_THINKING_BUDGET = 1024;
+/** Room for the answer beside the thinking budget: the answer a client without max tokens gets anyway. */
+const ANSWER_TOKENS = DEFAULT_MAX_TOKENS;
+
+/**
+ * The thinking budget that fits `maxTokens`: A wants 1024 ≤ budget < max_tokens, and the answer keeps at
+ * least ANSWER_TOKENS or half of max_tokens, whichever is less (a budget of max_tokens − 1 left one token
+ * for the answer). Undefined when even the minimum budget does not fit.
+ */
+function fitBudget(budget: number, maxTokens: number): number | undefined {
+  const reserve = Math.min(ANSWER_TOKENS, Math.floor(maxTokens / 2));
+  const fitted = Math.max(MIN_THINKING_BUDGET, Math.min(budget, maxTokens - reserve));
+  return fitted < maxTokens ? fitted : undefined;
+}
 
 type Rec = Record<string, unknown>;
 
@@ -123,6 +140,9 @@ function openAIParams(req: OpenAIChatRequest): OpenAIRequestParams | undefined {
   if (Object.keys(strict).length > 0) {
     out.tool_strict = strict;
   }
+  if (typeof req.reasoning_effort === 'string') {
+    out.reasoning_effort = req.reasoning_effort;
+  }
   const format = responseFormat(req.response_format);
   if (format) {
     out.response_format = format;
@@ -178,9 +198,12 @@ export function openAIRequestToAnthropic(
 ): CanonicalRequest {
   validate(req);
   const { system, messages } = openAIMessagesToAnthropic(req.messages);
-  const maxTokens =
-    req.max_completion_tokens ?? req.max_tokens ?? opts.defaultMaxTokens ?? DEFAULT_MAX_TOKENS;
-  const out: CanonicalRequest = { model: req.model, max_tokens: maxTokens, messages };
+  const asked = req.max_completion_tokens ?? req.max_tokens ?? undefined;
+  const out: CanonicalRequest = {
+    model: req.model,
+    max_tokens: asked ?? opts.defaultMaxTokens ?? DEFAULT_MAX_TOKENS,
+    messages,
+  };
   if (system.length > 0) {
     out.system = system;
   }
@@ -196,11 +219,14 @@ export function openAIRequestToAnthropic(
 
   const budget = typeof req.reasoning_effort === 'string' ? EFFORT_BUDGETS[req.reasoning_effort] : undefined;
   const forced = out.tool_choice?.type === 'any' || out.tool_choice?.type === 'tool';
-  // A thinking budget must stay below max_tokens; A also rejects thinking with a forced tool — the
-  // client's explicit tool choice wins over a reasoning hint.
+  // A rejects thinking with a forced tool: the client's explicit tool choice wins over a reasoning hint.
   if (budget !== undefined && !forced) {
-    const fitted = Math.min(budget, maxTokens - 1);
-    if (fitted >= MIN_THINKING_BUDGET) {
+    if (asked === undefined) {
+      // No limit from the client: the default is the answer's room, the thinking budget comes on top.
+      out.max_tokens = Math.max(out.max_tokens, budget + ANSWER_TOKENS);
+    }
+    const fitted = fitBudget(budget, out.max_tokens);
+    if (fitted !== undefined) {
       out.thinking = { type: 'enabled', budget_tokens: fitted };
     }
   }

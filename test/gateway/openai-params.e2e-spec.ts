@@ -154,4 +154,24 @@ describe('OpenAI request parameters reach the upstream', () => {
       expect(gw.fake.requests).toHaveLength(0);
     });
   });
+
+  describe('reasoning_effort (audit O-F6)', () => {
+    it.each([
+      ['medium', 8192, 12_288],
+      ['high', 24_576, 28_672],
+    ] as const)(
+      '%s without max tokens: an Anthropic upstream gets budget %i of max_tokens %i',
+      async (effort, budget, maxTokens) => {
+        await client.chat.completions.create({
+          model: 'anthropic,claude-fake',
+          messages: [{ role: 'user', content: `think, ${effort}` }],
+          reasoning_effort: effort,
+        });
+        expect(lastUpstream().body).toMatchObject({
+          max_tokens: maxTokens,
+          thinking: { type: 'enabled', budget_tokens: budget },
+        });
+      },
+    );
+  });
 });
