@@ -16,6 +16,40 @@ const convert = (
     { model: 'up', ...opts },
   );
 
+describe('anthropicToOpenAIRequest — whitespace-only user messages', () => {
+  it('are sent as they are (O accepts them; dropping one would answer another conversation)', () => {
+    for (const content of ['  ', [{ type: 'text' as const, text: ' \n ' }]]) {
+      const out = convert({
+        messages: [
+          { role: 'user', content: 'first' },
+          { role: 'assistant', content: 'ok' },
+          { role: 'user', content },
+        ],
+      });
+      expect(out.messages.at(-1)).toEqual({
+        role: 'user',
+        content: typeof content === 'string' ? content : ' \n ',
+      });
+      expect(out.messages).toHaveLength(3);
+    }
+  });
+
+  it('beside real content a blank block is still left out', () => {
+    const out = convert({
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: ' ' },
+            { type: 'text', text: 'hi' },
+          ],
+        },
+      ],
+    });
+    expect(out.messages).toEqual([{ role: 'user', content: [{ type: 'text', text: 'hi' }] }]);
+  });
+});
+
 describe('anthropicToOpenAIRequest — pairing repairs', () => {
   const call = (id: string): CanonicalMessage => ({
     role: 'assistant',

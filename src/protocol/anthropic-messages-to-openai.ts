@@ -275,6 +275,12 @@ export function anthropicMessagesToOpenAI(
     parts.push(...resultImages);
     if (parts.length > 0) {
       out.push({ role: 'user', content: parts });
+    } else if (results.size === 0) {
+      // Only whitespace text: O accepts it as is, and dropping the turn would answer another conversation.
+      const text = joinTexts(content as Rec[], '');
+      if (text !== '') {
+        out.push({ role: 'user', content: text });
+      }
     }
   }
   settle(new Map());

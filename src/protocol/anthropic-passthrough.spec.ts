@@ -106,6 +106,37 @@ describe('prepareAnthropicUpstream — repairs', () => {
     ]);
   });
 
+  it('a user message that is only whitespace is refused (A rejects it; dropping it would change the conversation)', () => {
+    for (const content of ['   ', [{ type: 'text' as const, text: ' \n ' }]]) {
+      const messages: CanonicalMessage[] = [
+        { role: 'user', content: 'first' },
+        { role: 'assistant', content: 'ok' },
+        { role: 'user', content },
+      ];
+      for (const opts of [firstParty, thirdParty]) {
+        expect(() => prepareAnthropicUpstream(base({ messages }), opts)).toThrow(
+          /^messages\[2\]: text content blocks must contain non-whitespace text/,
+        );
+      }
+    }
+    // Whitespace beside real content is only a blank block, dropped as before.
+    const { body } = prepareAnthropicUpstream(
+      base({
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: ' ' },
+              { type: 'text', text: 'hi' },
+            ],
+          },
+        ],
+      }),
+      firstParty,
+    );
+    expect(body.messages).toEqual([{ role: 'user', content: [{ type: 'text', text: 'hi' }] }]);
+  });
+
   it('replaces the model, keeps temperature over top_p, clamps max_tokens, never mutates the input', () => {
     const req = base({
       temperature: 0.5,

@@ -78,6 +78,19 @@ function systemText(content: CanonicalMessage['content']): TextBlock[] {
   return (content as Block[]).filter((b) => b?.type === 'text' && !blank(b.text)) as unknown as TextBlock[];
 }
 
+/** Text that is there but only whitespace, and nothing else: a message A would refuse. */
+function onlyWhitespaceText(content: CanonicalMessage['content']): boolean {
+  if (typeof content === 'string') {
+    return content !== '' && blank(content);
+  }
+  const blocks = content as Block[];
+  return (
+    blocks.length > 0 &&
+    blocks.every((b) => b?.type === 'text' && typeof b.text === 'string' && blank(b.text)) &&
+    blocks.some((b) => b.text !== '')
+  );
+}
+
 function asBlocks(content: CanonicalMessage['content']): Block[] {
   return typeof content === 'string' ? [{ type: 'text', text: content }] : (content as Block[]);
 }
@@ -92,7 +105,7 @@ function normaliseMessages(
 ): { messages: CanonicalMessage[]; hoisted: TextBlock[] } {
   const out: CanonicalMessage[] = [];
   const hoisted: TextBlock[] = [];
-  for (const message of messages) {
+  for (const [i, message] of messages.entries()) {
     if (message.role === 'system' && !keepSystem) {
       hoisted.push(...systemText(message.content));
       continue;
@@ -102,6 +115,15 @@ function normaliseMessages(
         ? message.content
         : (message.content as Block[]).map(repairBlock).filter((b): b is Block => b !== undefined);
     if (content.length === 0 || (typeof content === 'string' && blank(content))) {
+      if (message.role === 'user' && onlyWhitespaceText(message.content)) {
+        // A rejects whitespace-only text, and dropping the turn would answer another conversation (one
+        // that ends on the assistant, or has no messages at all).
+        throw new GatewayError(
+          400,
+          `messages[${i}]: text content blocks must contain non-whitespace text (this user message is only ` +
+            'whitespace, which Anthropic-kind providers reject)',
+        );
+      }
       continue;
     }
     const last = out[out.length - 1];

@@ -1,4 +1,5 @@
 import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
 import * as anthropicToOpenAI from '../../src/protocol/anthropic-to-openai';
 import * as passthrough from '../../src/protocol/anthropic-passthrough';
 import * as geminiCodec from '../../src/providers/gemini/gemini.codec';
@@ -167,6 +168,67 @@ describe('ingress hardening', () => {
         });
       }
     });
+  });
+
+  describe('a user message that is only whitespace is never dropped silently', () => {
+    const conversations: Array<[string, Array<{ role: 'user' | 'assistant'; content: string }>]> = [
+      ['the only message', [{ role: 'user', content: '   ' }]],
+      [
+        'the last message',
+        [
+          { role: 'user', content: 'first' },
+          { role: 'assistant', content: 'ok' },
+          { role: 'user', content: ' \n ' },
+        ],
+      ],
+    ];
+
+    it.each(conversations)('%s: an OpenAI-compatible upstream gets it as sent', async (_name, messages) => {
+      const openai = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'k', maxRetries: 0 });
+      const res = await openai.chat.completions.create({ model: 'openai,gpt-fake', messages });
+      expect(res.choices[0].message.content).toBe('Hello from fake provider');
+      const upstream = (
+        gw.fake.requests.at(-1)?.body as { messages: Array<{ role: string; content: unknown }> }
+      ).messages;
+      expect(upstream.at(-1)).toEqual({ role: 'user', content: messages.at(-1)?.content });
+      expect(upstream).toHaveLength(messages.length);
+    });
+
+    it.each(conversations)('%s: a Gemini upstream gets it as sent', async (_name, messages) => {
+      const msg = await client.messages.create({ model: 'gemini,gemini-fake', max_tokens: 16, messages });
+      expect(msg.content[0]).toMatchObject({ type: 'text' });
+      const contents = (
+        gw.fake.requests.at(-1)?.body as { contents: Array<{ role: string; parts: unknown }> }
+      ).contents;
+      expect(contents.at(-1)).toEqual({ role: 'user', parts: [{ text: messages.at(-1)?.content }] });
+    });
+
+    it.each(conversations)(
+      '%s: an Anthropic-kind upstream would reject it, so the client gets 400 saying why (both ingresses)',
+      async (_name, messages) => {
+        const before = gw.fake.requests.length;
+        const index = messages.length - 1;
+        const err = await client.messages
+          .create({ model: 'anthropic,claude-fake', max_tokens: 16, messages })
+          .then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+        expect(err).toBeInstanceOf(Anthropic.BadRequestError);
+        expect((err as Error).message).toContain(
+          `messages[${index}]: text content blocks must contain non-whitespace text`,
+        );
+        const openai = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'k' });
+        const oerr = await openai.chat.completions.create({ model: 'anthropic,claude-fake', messages }).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(oerr).toBeInstanceOf(OpenAI.BadRequestError);
+        expect((oerr as InstanceType<typeof OpenAI.BadRequestError>).type).toBe('invalid_request_error');
+        expect((oerr as Error).message).toContain('non-whitespace text');
+        expect(gw.fake.requests.length).toBe(before);
+      },
+    );
   });
 
   describe('a conversion that throws anyway (defence in depth) → 500 api_error, not retried, neutral to the breaker', () => {
