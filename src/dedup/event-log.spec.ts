@@ -198,6 +198,21 @@ describe('ResumeSink (taking over from a lost leader)', () => {
     expect(await rest(committed)).toEqual([delta(2)]);
   });
 
+  it("a replacement started by a request that named the model differently still continues (egress writes each client's model)", async () => {
+    const { log } = makeLog();
+    const committed = log.subscribe(noCall, new AbortController().signal);
+    const old = [start('msg_old'), delta(0)];
+    old.forEach((ev) => log.append(ev, 10));
+    expect(await take(committed, 2)).toEqual(old);
+    const replacement = start('msg_new') as StreamEvent & { type: 'message_start' };
+    replacement.message.model = 'another-alias';
+    const sink = new ResumeSink(log);
+    [replacement, delta(0), delta(1)].forEach((ev) => sink.push(ev, 10));
+    sink.end();
+    log.finish();
+    expect(await rest(committed)).toEqual([delta(1)]);
+  });
+
   it('cuts the log at the first difference: readers past it get an error, the others the replacement', async () => {
     const { log } = makeLog();
     const committed = log.subscribe(noCall, new AbortController().signal);

@@ -10,12 +10,13 @@ export const DIVERGED_EVENT: ErrorEvent = {
 };
 
 /**
- * Message ids and usage (prompt-cache counters especially) legitimately differ between two calls that
- * produce the same answer, so they are left out of the comparison.
+ * Message ids, usage (prompt-cache counters especially) and the model name (each request's own alias for
+ * the same target; egress writes every client's own) legitimately differ between two calls that produce
+ * the same answer, so they are left out of the comparison.
  */
 function comparable(event: StreamEvent): string {
   if (event.type === 'message_start') {
-    const { id: _id, usage: _usage, ...rest } = event.message;
+    const { id: _id, usage: _usage, model: _model, ...rest } = event.message;
     return JSON.stringify({ type: event.type, message: rest });
   }
   if (event.type === 'message_delta') {

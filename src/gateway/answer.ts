@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { randomAlnum } from '../common/random-id';
 import { anthropicMessageToOpenAICompletion } from '../protocol/anthropic-to-openai';
 import { MessageAccumulator, type AnswerNotes } from '../protocol/accumulate';
 import { GatewayError, statusForErrorType } from '../protocol/errors';
@@ -82,28 +83,41 @@ async function collect(answer: GatewayAnswer): Promise<{ message: MessageRespons
   return { message: acc.message, notes: acc.notes };
 }
 
+/**
+ * A cache hit or a coalesced follower replays an answer another request already got: it gets an id of its
+ * own (two responses never share one); the answer of the request that made the upstream call keeps the
+ * upstream's (PROTOCOL §6.4).
+ */
+function replayId(answer: GatewayAnswer): string | undefined {
+  return answer.cache === 'HIT' || answer.dedup === 'follower' ? `msg_${randomAlnum(18)}` : undefined;
+}
+
 /** Sends the answer in the client's format and stream mode; a stream says how it ended. */
 export async function sendAnswer(
   reply: FastifyReply,
   answer: GatewayAnswer,
   opts: AnswerOptions,
 ): Promise<StreamOutcome | undefined> {
+  const messageId = replayId(answer);
   if (opts.stream) {
     return writeSse(reply, answer.events, {
       format: opts.format,
       includeUsage: opts.includeUsage,
       model: opts.clientModel,
+      messageId,
       pingIntervalMs: opts.pingIntervalMs,
       head: answer.head,
       sink: opts.sink,
       stalledClientMs: opts.stalledClientMs,
     });
   }
-  const { message, notes } = await collect(answer);
+  const collected = await collect(answer);
+  // The client's model and, for a replay, an id of its own (the accumulated log may be another request's).
+  const message = { ...collected.message, model: opts.clientModel, id: messageId ?? collected.message.id };
   const body =
     opts.format === 'anthropic'
       ? message
-      : anthropicMessageToOpenAICompletion(message, { model: opts.clientModel, notes });
+      : anthropicMessageToOpenAICompletion(message, { model: opts.clientModel, notes: collected.notes });
   await reply.code(200).send(body);
   return undefined;
 }

@@ -4,7 +4,7 @@ import { plainSseSink, type SseSink } from '../compression/sse-compressor.servic
 import { AnthropicToOpenAIChunks } from '../protocol/anthropic-stream-to-openai';
 import { isResumedAnswer } from '../failover/stream-resume';
 import { encodeAnthropicEvent, encodeOpenAIData, encodeSseComment } from '../protocol/sse';
-import type { StreamEvent } from '../protocol/types';
+import type { MessageStartEvent, StreamEvent } from '../protocol/types';
 
 export type IngressFormat = 'anthropic' | 'openai';
 
@@ -12,7 +12,10 @@ export interface SseOptions {
   format: IngressFormat;
   /** OpenAI ingress: the client asked for `stream_options.include_usage`. */
   includeUsage: boolean;
+  /** The model the client asked for: every answer echoes it (PROTOCOL §6.4), whoever's call produced it. */
   model: string;
+  /** A fresh message id for an answer that is a replay (cache hit, coalesced follower): one id per response. */
+  messageId?: string;
   /** Keep-alive while the upstream is silent (Anthropic `ping` events, OpenAI SSE comments). */
   pingIntervalMs: number;
   /** The events already pulled before the stream was committed (normally the first one). */
@@ -101,7 +104,14 @@ const MESSAGE_STOP: StreamEvent = { type: 'message_stop' };
 function serializer(opts: SseOptions): (ev: StreamEvent) => string {
   if (opts.format === 'anthropic') {
     // Internal markers stay inside: a resumed answer's message_stop (for the cache), a refusal text block.
-    return (ev) => encodeAnthropicEvent(isResumedAnswer(ev) ? MESSAGE_STOP : withoutRefusalMark(ev));
+    return (ev) =>
+      encodeAnthropicEvent(
+        ev.type === 'message_start'
+          ? forClient(ev, opts.model, opts.messageId)
+          : isResumedAnswer(ev)
+            ? MESSAGE_STOP
+            : withoutRefusalMark(ev),
+      );
   }
   const chunks = new AnthropicToOpenAIChunks({ model: opts.model, includeUsage: opts.includeUsage });
   return (ev) => {
@@ -111,6 +121,14 @@ function serializer(opts: SseOptions): (ev: StreamEvent) => string {
     }
     return out;
   };
+}
+
+/**
+ * The client's own message_start: a cached or shared event log carries the model (and id) of the request
+ * that produced it, which may have named the same target differently. A copy: the log is shared.
+ */
+function forClient(ev: MessageStartEvent, model: string, id: string | undefined): MessageStartEvent {
+  return { ...ev, message: { ...ev.message, model, id: id ?? ev.message.id } };
 }
 
 function withoutRefusalMark(ev: StreamEvent): StreamEvent {
