@@ -37,9 +37,10 @@ export function answerHeaders(reply: FastifyReply, request: FastifyRequest, answ
   if (answer.dedup) {
     void reply.header('x-switchyard-dedup', answer.dedup);
   }
+  // Upstream calls this request made (docs/api.md): none for a cache hit or a coalesced follower.
   void reply.header(
     'x-switchyard-attempts',
-    String(Math.max(1, answer.attempts.filter((a) => a.outcome !== 'skipped').length)),
+    String(answer.attempts.filter((a) => a.outcome !== 'skipped').length),
   );
   (request.raw as RawWithInfo).switchyard = {
     route: answer.route.scenario,

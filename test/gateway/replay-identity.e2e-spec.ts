@@ -47,6 +47,8 @@ describe.each([
     id: string;
     cache: string | null;
     dedup: string | null;
+    /** x-switchyard-attempts: upstream calls this request made. */
+    attempts: string | null;
     text: string;
   }
 
@@ -64,6 +66,7 @@ describe.each([
       id: data.id,
       cache: response.headers.get('x-switchyard-cache'),
       dedup: response.headers.get('x-switchyard-dedup'),
+      attempts: response.headers.get('x-switchyard-attempts'),
       text,
     };
   }
@@ -87,6 +90,7 @@ describe.each([
         id,
         cache: response.headers.get('x-switchyard-cache'),
         dedup: response.headers.get('x-switchyard-dedup'),
+        attempts: response.headers.get('x-switchyard-attempts'),
         text,
       };
     }
@@ -96,6 +100,7 @@ describe.each([
       id: data.id,
       cache: response.headers.get('x-switchyard-cache'),
       dedup: response.headers.get('x-switchyard-dedup'),
+      attempts: response.headers.get('x-switchyard-attempts'),
       text: data.choices[0].message.content ?? '',
     };
   }
@@ -112,7 +117,7 @@ describe.each([
     async (_sdk, _mode, ask, stream) => {
       const content = `replay identity ${randomUUID()}`;
       const first = await ask(X, content, stream);
-      expect(first).toMatchObject({ model: X, cache: 'MISS' });
+      expect(first).toMatchObject({ model: X, cache: 'MISS', attempts: '1' });
       // The entry is written once the first answer is complete; wait until it is readable.
       let hit: Seen | undefined;
       await eventually(async () => {
@@ -120,6 +125,7 @@ describe.each([
         return hit.cache === 'HIT';
       });
       expect(hit?.model).toBe(Y);
+      expect(hit?.attempts).toBe('0'); // no upstream call made (A-F13)
       expect(hit?.text).toBe(first.text);
       expect(hit?.id).not.toBe(first.id);
       const again = await ask(Y, content, stream);
@@ -137,6 +143,8 @@ describe.each([
       const [a, b] = await Promise.all([ask(X, content, stream), ask(Y, content, stream)]);
       expect(gw.fake.count() - before).toBe(1);
       expect([a.dedup, b.dedup].sort()).toEqual(['follower', 'leader']);
+      const [leader, follower] = a.dedup === 'leader' ? [a, b] : [b, a];
+      expect([leader.attempts, follower.attempts]).toEqual(['1', '0']);
       expect(a.model).toBe(X);
       expect(b.model).toBe(Y);
       expect(a.id).not.toBe(b.id);
