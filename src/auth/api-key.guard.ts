@@ -8,12 +8,7 @@ import { IS_PUBLIC } from './public.decorator';
 
 const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
 
-/** The key a client presented: `x-api-key`, else `Authorization: Bearer <key>` (Claude Code sends either). */
-export function presentedKey(headers: FastifyRequest['headers']): string | undefined {
-  const xApiKey = headers['x-api-key'];
-  if (typeof xApiKey === 'string' && xApiKey.length > 0) {
-    return xApiKey;
-  }
+function bearerToken(headers: FastifyRequest['headers']): string | undefined {
   const auth = headers.authorization;
   if (typeof auth === 'string') {
     const match = /^Bearer\s+(.+)$/i.exec(auth.trim());
@@ -22,6 +17,28 @@ export function presentedKey(headers: FastifyRequest['headers']): string | undef
     }
   }
   return undefined;
+}
+
+function xApiKey(headers: FastifyRequest['headers']): string | undefined {
+  const key = headers['x-api-key'];
+  return typeof key === 'string' && key.length > 0 ? key : undefined;
+}
+
+/**
+ * The key that identifies a client (cache partition, rate limits): `x-api-key`, else `Authorization:
+ * Bearer <key>` (Claude Code sends either).
+ */
+export function presentedKey(headers: FastifyRequest['headers']): string | undefined {
+  return xApiKey(headers) ?? bearerToken(headers);
+}
+
+/**
+ * Every credential the client presented. Some send both headers (an Anthropic SDK 0.x or Claude Code with
+ * ANTHROPIC_API_KEY and ANTHROPIC_AUTH_TOKEN set: a provider key and the gateway's), and either may be
+ * the gateway's key (PROTOCOL.md §1.1).
+ */
+export function presentedKeys(headers: FastifyRequest['headers']): string[] {
+  return [xApiKey(headers), bearerToken(headers)].filter((k): k is string => k !== undefined);
 }
 
 /**
@@ -58,13 +75,20 @@ export class ApiKeyGuard implements CanActivate {
       return true;
     }
     const request = context.switchToHttp().getRequest<FastifyRequest>();
-    const key = presentedKey(request.headers);
-    if (key !== undefined && timingSafeEqual(digest(key), expected)) {
+    const keys = presentedKeys(request.headers);
+    // Every presented key is compared (no early exit), each over fixed-length digests.
+    const matches = keys.map((key) => timingSafeEqual(digest(key), expected));
+    if (matches.includes(true)) {
+      if (keys.length > 1 && !matches[0]) {
+        // Only the Bearer token is ours: the other key (a provider's, or any value) must not become the
+        // client's identity (presentedKey: cache partition, rate-limit bucket) after this point.
+        delete request.headers['x-api-key'];
+      }
       return true;
     }
     throw new GatewayError(
       401,
-      key === undefined ? 'Missing API key: send x-api-key or Authorization: Bearer' : 'Invalid API key',
+      keys.length === 0 ? 'Missing API key: send x-api-key or Authorization: Bearer' : 'Invalid API key',
       {
         type: 'authentication_error',
       },
