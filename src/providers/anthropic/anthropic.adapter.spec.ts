@@ -113,6 +113,11 @@ describe('AnthropicAdapter', () => {
           return void setTimeout(() => cutConnection(res), 20);
         case 'eof':
           return writeSse(res, CAPTURE.slice(0, 3));
+        case 'no-message-stop':
+          return writeSse(res, CAPTURE.slice(0, -1));
+        case 'no-message-stop-cut':
+          writeSse(res, CAPTURE.slice(0, -1), false);
+          return void setTimeout(() => cutConnection(res), 20);
         case 'error-event':
           return writeSse(res, [
             ...CAPTURE.slice(0, 3),
@@ -252,6 +257,18 @@ describe('AnthropicAdapter', () => {
       },
     });
     expect(cut.map((e) => e.type)).not.toContain('message_stop');
+  });
+
+  it('a stream that ends after message_delta (stop reason given) without message_stop is finalised', async () => {
+    const events = await collectEvents(await adapter.send(request(true), target('no-message-stop'), ctx));
+    expect(events.slice(-2).map((e) => e.type)).toEqual(['message_delta', 'message_stop']);
+    expect(accumulateEvents(events)).toMatchObject({
+      stop_reason: 'tool_use',
+      usage: { output_tokens: 137 },
+    });
+    // A connection that breaks instead of ending is still a failure, as on the OpenAI path.
+    const cut = await collectEvents(await adapter.send(request(true), target('no-message-stop-cut'), ctx));
+    expect(cut[cut.length - 1]).toMatchObject({ type: 'error', error: { type: 'api_error' } });
   });
 
   it('an upstream error event becomes the terminal error event', async () => {

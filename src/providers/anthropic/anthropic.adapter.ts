@@ -204,6 +204,7 @@ export class AnthropicAdapter implements ProviderAdapter {
     body: UpstreamBody,
     ctx: UpstreamCallContext,
   ): AsyncGenerator<StreamEvent, void, undefined> {
+    let stopped = false;
     try {
       for await (const msg of readSse(body as AsyncIterable<Uint8Array>, () => body.destroy())) {
         const ev = parseEvent(msg, ctx.clientModel);
@@ -212,7 +213,14 @@ export class AnthropicAdapter implements ProviderAdapter {
           if (ev.type === 'message_stop' || ev.type === 'error') {
             return; // nothing may follow the terminal event
           }
+          stopped ||= ev.type === 'message_delta' && typeof ev.delta?.stop_reason === 'string';
         }
+      }
+      if (stopped) {
+        // The answer was complete (it has its stop reason and final usage); only the closing event is
+        // missing. Finalised like an OpenAI stream with a finish_reason but no [DONE] (PROTOCOL §6.9 step 6).
+        yield { type: 'message_stop' };
+        return;
       }
       yield {
         type: 'error',
