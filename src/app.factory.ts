@@ -59,7 +59,8 @@ export async function createApp(options: CreateAppOptions): Promise<NestFastifyA
   });
   const workerOnly = config.JobQueue.role === 'worker';
   fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
-    void reply.header('x-request-id', request.id);
+    // request-id is the name the Anthropic SDKs read (`_request_id`, `error.requestID`; PROTOCOL.md §1.1).
+    void reply.header('x-request-id', request.id).header('request-id', request.id);
     // A worker node serves only its probes and metrics; client traffic belongs on api/all nodes.
     if (workerOnly && !WORKER_ROUTES.test(request.url)) {
       void reply.code(404).send(workerOnlyError(request.url));
