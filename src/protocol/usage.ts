@@ -29,6 +29,24 @@ export function anthropicUsageToOpenAI(u: Partial<Usage> | null | undefined): Op
   };
 }
 
+const count = (v: unknown): number | undefined =>
+  typeof v === 'number' && Number.isFinite(v) ? Math.max(0, Math.round(v)) : undefined;
+
+/**
+ * An Anthropic usage with all four counters as integers (PROTOCOL §6.6: Claude Code computes its context
+ * meter from them), the ones the upstream left out taken from `known`; other fields (server_tool_use,
+ * service_tier, cache_creation…) kept as they are.
+ */
+export function withAllCounters(u: Partial<Usage> | null | undefined, known: Usage): Usage {
+  return {
+    ...(u ?? {}),
+    input_tokens: count(u?.input_tokens) ?? known.input_tokens,
+    output_tokens: count(u?.output_tokens) ?? known.output_tokens,
+    cache_creation_input_tokens: count(u?.cache_creation_input_tokens) ?? known.cache_creation_input_tokens,
+    cache_read_input_tokens: count(u?.cache_read_input_tokens) ?? known.cache_read_input_tokens,
+  };
+}
+
 export function emptyUsage(inputTokens = 0): Usage {
   return {
     input_tokens: int(inputTokens),

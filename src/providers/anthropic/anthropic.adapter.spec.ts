@@ -113,6 +113,21 @@ describe('AnthropicAdapter', () => {
           return void setTimeout(() => cutConnection(res), 20);
         case 'eof':
           return writeSse(res, CAPTURE.slice(0, 3));
+        case 'sparse-usage': {
+          // A third party that reports only input and output tokens (no cache counters).
+          const sparse = (u: object) => (e: { event: string; data: string }) => {
+            const data = JSON.parse(e.data) as Record<string, any>;
+            if (data.type === 'message_start') {
+              data.message.usage = u;
+            } else if (data.type === 'message_delta') {
+              data.usage = { output_tokens: 137 };
+            }
+            return { event: e.event, data: JSON.stringify(data) };
+          };
+          return req.json().stream
+            ? writeSse(res, CAPTURE.map(sparse({ input_tokens: 12, output_tokens: 1 })))
+            : sendJson(res, 200, { ...MESSAGE, usage: { input_tokens: 12, output_tokens: 3 } });
+        }
         case 'no-message-stop':
           return writeSse(res, CAPTURE.slice(0, -1));
         case 'no-message-stop-cut':
@@ -269,6 +284,25 @@ describe('AnthropicAdapter', () => {
     // A connection that breaks instead of ending is still a failure, as on the OpenAI path.
     const cut = await collectEvents(await adapter.send(request(true), target('no-message-stop-cut'), ctx));
     expect(cut[cut.length - 1]).toMatchObject({ type: 'error', error: { type: 'api_error' } });
+  });
+
+  it('usage always carries the four counters (stream message_start / message_delta, and non-stream)', async () => {
+    const events = await collectEvents(await adapter.send(request(true), target('sparse-usage'), ctx));
+    const start = events.find((e) => e.type === 'message_start');
+    const delta = events.find((e) => e.type === 'message_delta');
+    const counters = (input: number, output: number) => ({
+      input_tokens: input,
+      output_tokens: output,
+      cache_creation_input_tokens: 0,
+      cache_read_input_tokens: 0,
+    });
+    expect(start?.type === 'message_start' && start.message.usage).toEqual(counters(12, 1));
+    // input_tokens carried over from message_start, not reset to 0 by the repeat
+    expect(delta?.type === 'message_delta' && delta.usage).toEqual(counters(12, 137));
+    const whole = accumulateEvents(
+      await collectEvents(await adapter.send(request(false), target('sparse-usage'), ctx)),
+    );
+    expect(whole.usage).toEqual(counters(12, 3));
   });
 
   it('an upstream error event becomes the terminal error event', async () => {

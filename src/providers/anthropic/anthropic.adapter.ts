@@ -1,7 +1,14 @@
 import { messageToEvents } from '../../protocol/accumulate';
 import { prepareAnthropicUpstream } from '../../protocol/anthropic-passthrough';
 import type { SseMessage } from '../../protocol/sse';
-import type { CanonicalRequest, ErrorPayload, MessageResponse, StreamEvent } from '../../protocol/types';
+import type {
+  CanonicalRequest,
+  ErrorPayload,
+  MessageResponse,
+  StreamEvent,
+  Usage,
+} from '../../protocol/types';
+import { emptyUsage, withAllCounters } from '../../protocol/usage';
 import {
   applyRequestHooks,
   asProviderError,
@@ -127,7 +134,8 @@ export class AnthropicAdapter implements ProviderAdapter {
         kind: 'protocol',
       });
     }
-    return fromArray(messageToEvents({ ...msg, model: ctx.clientModel }));
+    const usage = withAllCounters(msg.usage, emptyUsage(ctx.inputTokensEstimate));
+    return fromArray(messageToEvents({ ...msg, model: ctx.clientModel, usage }));
   }
 
   async countTokens(req: CanonicalRequest, target: Target, ctx: UpstreamCallContext): Promise<number | null> {
@@ -205,9 +213,10 @@ export class AnthropicAdapter implements ProviderAdapter {
     ctx: UpstreamCallContext,
   ): AsyncGenerator<StreamEvent, void, undefined> {
     let stopped = false;
+    const usage = new UsageCounters(ctx.inputTokensEstimate);
     try {
       for await (const msg of readSse(body as AsyncIterable<Uint8Array>, () => body.destroy())) {
-        const ev = parseEvent(msg, ctx.clientModel);
+        const ev = usage.complete(parseEvent(msg, ctx.clientModel));
         if (ev) {
           yield ev;
           if (ev.type === 'message_stop' || ev.type === 'error') {
@@ -234,6 +243,31 @@ export class AnthropicAdapter implements ProviderAdapter {
       }
       yield { type: 'error', error };
     }
+  }
+}
+
+/**
+ * Third-party Anthropic-compatible upstreams leave usage counters out (no cache fields, say): every
+ * message_start and message_delta gets all four (PROTOCOL §6.6). A counter message_start lacks is 0 (input:
+ * the local estimate, never 0 — Claude Code's context meter); one message_delta lacks keeps the last known
+ * value, so the client's accumulated usage is not reset by the repeat.
+ */
+class UsageCounters {
+  private known: Usage;
+
+  constructor(inputTokensEstimate: number) {
+    this.known = emptyUsage(inputTokensEstimate);
+  }
+
+  complete(ev: StreamEvent | undefined): StreamEvent | undefined {
+    if (ev?.type === 'message_start') {
+      ev.message.usage = this.known = withAllCounters(ev.message.usage, this.known);
+    } else if (ev?.type === 'message_delta') {
+      const usage = withAllCounters(ev.usage, this.known);
+      ev.usage = usage;
+      this.known = usage;
+    }
+    return ev;
   }
 }
 
