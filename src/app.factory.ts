@@ -1,3 +1,4 @@
+import { NotFoundException } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { IncomingMessage } from 'node:http';
@@ -26,6 +27,17 @@ function workerOnlyError(url: string): Record<string, unknown> {
     : { type: 'error', error: { type: 'not_found_error', message } };
 }
 
+/** `/v1/messages/?beta=true` → `/v1/messages?beta=true`; `/` stays. */
+export function withoutTrailingSlash(url: string): string {
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
+  let end = path.length;
+  while (end > 1 && path.charCodeAt(end - 1) === 0x2f) {
+    end--;
+  }
+  return end === path.length ? url : path.slice(0, end) + (q < 0 ? '' : url.slice(q));
+}
+
 /** Builds the Fastify-based Nest application (used by main.ts and by the e2e tests). */
 export async function createApp(options: CreateAppOptions): Promise<NestFastifyApplication> {
   installFastAsyncBind();
@@ -35,6 +47,10 @@ export async function createApp(options: CreateAppOptions): Promise<NestFastifyA
     genReqId: (req: IncomingMessage) => requestIdFor(req, config.Logging.correlationId),
     requestIdHeader: false,
     return503OnClosing: true,
+    // `/v1/messages/`, `/v1/chat/completions/`, `/v1/models/` are the routes without the slash. Rewritten
+    // before routing (not the router's ignoreTrailingSlash) so that every check keyed on the path (rate
+    // limits, outcomes, error formats) sees the one spelling.
+    rewriteUrl: (req: IncomingMessage) => withoutTrailingSlash(req.url ?? '/'),
     // pino-http logs requests; Fastify's own logger stays off.
     logger: false,
   });
@@ -67,6 +83,15 @@ export async function createApp(options: CreateAppOptions): Promise<NestFastifyA
       return;
     }
     done();
+  });
+  // A route that does not exist (or not with this method) is a 404/405 whatever its body: answered before
+  // the body is parsed, so a DELETE with a JSON content type and no body is not a 400 about that body.
+  fastify.addHook('preParsing', (request: FastifyRequest, _reply: FastifyReply, payload, done) => {
+    if (request.is404) {
+      done(new NotFoundException());
+      return;
+    }
+    done(null, payload);
   });
   // Before init: the plugin hooks into routes as Nest declares them.
   await registerCompression(app);

@@ -104,7 +104,7 @@ export function sendError(
   logger: { error(obj: object, msg?: string): void; debug(obj: object, msg?: string): void },
   logFields: { requestId?: string } = { requestId: request.id },
 ): ErrorResponse {
-  const response = buildErrorResponse(exception, request.url, request.id);
+  const response = buildErrorResponse(exception, request.url, request.id, request.headers);
   if (response.unexpected) {
     logger.error({ err: exception, ...logFields }, 'unhandled error');
   } else {

@@ -15,16 +15,38 @@ export interface ErrorResponse {
   unexpected: boolean;
 }
 
-/** Which error format the client speaks, from the route it called. */
-export function errorFormatFor(url: string): ErrorFormat {
-  const path = url.split('?')[0];
-  if (path.startsWith('/v1/messages') || path.startsWith('/v1/models')) {
+type RequestHeaders = Record<string, string | string[] | undefined>;
+
+/** Anthropic API paths a client may try on the gateway (the OpenAI-only ones fall to the OpenAI shape). */
+const ANTHROPIC_PATHS = /^\/v1\/(messages|models|complete|files|skills|organizations)(\/|$)/;
+
+/**
+ * Which error format the client speaks: the route's own for the two ingresses; elsewhere under /v1 (the
+ * models list, unknown routes) the one its request looks like — Anthropic for an `anthropic-version` or
+ * `x-api-key` header (what Anthropic SDKs and Claude Code send), OpenAI for the OpenAI SDK's user agent
+ * or `?format=openai`, else by the path (an Anthropic API path such as /v1/complete, /v1/files, /v1/models),
+ * OpenAI otherwise.
+ */
+export function errorFormatFor(url: string, headers: RequestHeaders = {}): ErrorFormat {
+  const q = url.indexOf('?');
+  const path = (q < 0 ? url : url.slice(0, q)).replace(/\/{2,}/g, '/');
+  if (path.startsWith('/v1/messages')) {
     return 'anthropic';
   }
   if (path.startsWith('/v1/chat/completions') || path.startsWith('/v1/completions')) {
     return 'openai';
   }
-  return 'plain';
+  if (path !== '/v1' && !path.startsWith('/v1/')) {
+    return 'plain';
+  }
+  if (headers['anthropic-version'] !== undefined || headers['x-api-key'] !== undefined) {
+    return 'anthropic';
+  }
+  const ua = headers['user-agent'];
+  if ((typeof ua === 'string' && /^openai\//i.test(ua)) || /[?&]format=openai(&|$)/.test(url)) {
+    return 'openai';
+  }
+  return ANTHROPIC_PATHS.test(path) ? 'anthropic' : 'openai';
 }
 
 interface FastifyLikeError {
@@ -128,7 +150,12 @@ function classify(err: unknown): {
 /**
  * Maps any error to the client's own format (PROTOCOL.md §2.4, §5.5). Never a stack trace in a body.
  */
-export function buildErrorResponse(err: unknown, url: string, requestId: string | undefined): ErrorResponse {
+export function buildErrorResponse(
+  err: unknown,
+  url: string,
+  requestId: string | undefined,
+  requestHeaders?: RequestHeaders,
+): ErrorResponse {
   const c = classify(err);
   const payload: ErrorPayload = { type: c.type ?? errorTypeForStatus(c.status), message: c.message };
   const headers = { ...c.headers };
@@ -139,7 +166,7 @@ export function buildErrorResponse(err: unknown, url: string, requestId: string 
   if (c.status >= 400 && c.status < 500 && c.status !== 408 && c.status !== 409 && c.status !== 429) {
     headers['x-should-retry'] = 'false';
   }
-  switch (errorFormatFor(url)) {
+  switch (errorFormatFor(url, requestHeaders)) {
     case 'anthropic':
       return {
         status: c.status,
