@@ -56,7 +56,7 @@ function why(r: FailoverRunResult): string[] {
         (hang.worstTtfb.nonStream > 5000
           ? 'Non-stream requests have **no separate first-byte deadline** (their first event is the whole answer), so a ' +
             'non-stream request sent to the hanging primary before its breaker opened waits for the total deadline ' +
-            '(`AdaptiveTimeout.baseTimeout` 30 s + 0.5 ms per token) before failing over. '
+            '(`AdaptiveTimeout.baseTimeout` 30 s + the first-byte deadline + `max_tokens` at `minTokensPerSecond`, capped by `API_TIMEOUT_MS`) before failing over. '
           : 'Non-stream requests fail over like streamed ones: with `Failover.streamUpstream` (default true) the gateway ' +
             'calls the upstream in streaming mode for them too, so the same deadlines and trip apply. ') +
         'Half-open probes on the still-hanging primary are single attempts (nothing to pile up): each is given up at ' +

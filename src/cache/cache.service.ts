@@ -321,7 +321,9 @@ export class CacheService implements OnModuleInit, OnApplicationShutdown {
     }
     const limit = this.cfg.skipWhenTemperatureAbove;
     // An absent temperature is the API default, 1.0: sampled answers are as random as an explicit 1.0.
-    const temperature = typeof req.temperature === 'number' ? req.temperature : 1;
+    // An OpenAI client's own value (0–2) counts, not the canonical one clamped to Anthropic's 0–1.
+    const sent = req.openai_params?.temperature ?? req.temperature;
+    const temperature = typeof sent === 'number' ? sent : 1;
     if (limit !== null && temperature > limit) {
       return `temperature ${temperature} is above Cache.skipWhenTemperatureAbove (${limit})`;
     }
