@@ -7,6 +7,7 @@ import { Logger } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module';
 import { installFastAsyncBind } from './common/fast-async-bind';
+import { recordRoutes } from './common/errors/route-table';
 import { registerCompression } from './compression/register-compression';
 import type { LoadedConfig } from './config/load-config';
 import { requestIdFor } from './logging/request-id';
@@ -84,6 +85,7 @@ export async function createApp(options: CreateAppOptions): Promise<NestFastifyA
     }
     done();
   });
+  recordRoutes(fastify);
   // A route that does not exist (or not with this method) is a 404/405 whatever its body: answered before
   // the body is parsed, so a DELETE with a JSON content type and no body is not a 400 about that body.
   fastify.addHook('preParsing', (request: FastifyRequest, _reply: FastifyReply, payload, done) => {

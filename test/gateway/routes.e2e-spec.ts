@@ -143,6 +143,15 @@ describe('routes', () => {
       ['DELETE', '/v1/messages', { 'content-type': 'application/json' }, undefined, 'anthropic', 'POST'],
       ['PUT', '/v1/messages/', { 'content-type': 'application/json' }, '{}', 'anthropic', 'POST'],
       ['POST', '/v1/models', { 'content-type': 'application/json' }, undefined, 'anthropic', 'GET'],
+      [
+        'POST',
+        '/v1/models/router,vendor/model',
+        { 'content-type': 'application/json' },
+        '{',
+        'anthropic',
+        'GET',
+      ],
+      ['PUT', '/v1/messages/batches/msgbatch_1', {}, undefined, 'anthropic', 'GET, DELETE'],
     ])('%s %s', async (method, path, headers, body, format, allow) => {
       const res = await call(gw, method, path, headers, body);
       expect(res.status).toBe(405);

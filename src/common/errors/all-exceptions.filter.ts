@@ -7,8 +7,7 @@ import { failedOutcome, outcomeRoute } from '../outcome-builder';
 import { observationOf } from '../request-observation';
 import { RequestOutcomeService } from '../request-outcome';
 import { buildErrorResponse, type ErrorResponse } from './error-response';
-
-const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+import { allowedMethods } from './route-table';
 
 /**
  * The one place errors become responses, in the client's own format. Errors are logged here, once:
@@ -76,7 +75,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
   private notFoundOrMethod(request: FastifyRequest): unknown {
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
     const path = request.url.split('?')[0];
-    const allowed = METHODS.filter((method) => fastify.hasRoute({ method, url: path }));
+    const allowed = allowedMethods(fastify, path);
     if (allowed.length > 0) {
       return new GatewayError(405, `Method ${request.method} is not allowed on ${path}`, {
         type: 'invalid_request_error',
