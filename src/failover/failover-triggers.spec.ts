@@ -1,7 +1,7 @@
 import { FAILOVER_TRIGGERS } from '../config/config.schema';
 import { ProviderError } from '../providers/provider.types';
 import { UpstreamTimeoutError } from '../timeout/deadline';
-import { classifyFailure, FirstEventError } from './failover-triggers';
+import { classifyFailure, FirstEventError, MidAnswerError } from './failover-triggers';
 
 const all = new Set<string>(FAILOVER_TRIGGERS);
 const http = (status: number, message = 'x', retryAfterMs?: number): ProviderError =>
@@ -69,6 +69,13 @@ describe('classifyFailure', () => {
     expect(classifyFailure(overloaded, all)).toMatchObject({ trigger: 'first_event_error', failover: true });
     const invalid = new FirstEventError('p,m', { type: 'invalid_request_error', message: 'bad' });
     expect(classifyFailure(invalid, all)).toMatchObject({ failover: false });
+  });
+
+  it('name the target once, also when the message already does (a deadline of that target)', () => {
+    const idle = { type: 'timeout_error' as const, message: 'p,m: idle deadline of 300 ms exceeded' };
+    expect(new MidAnswerError('p,m', idle).message).toBe('p,m: idle deadline of 300 ms exceeded');
+    expect(new FirstEventError('p,m', idle).message).toBe('p,m: idle deadline of 300 ms exceeded');
+    expect(new MidAnswerError('p,m', { type: 'api_error', message: 'cut' }).message).toBe('p,m: cut');
   });
 
   it('client aborts and our own protocol failures never fail over', () => {

@@ -20,10 +20,18 @@ const STATUS_TRIGGERS: Record<number, FailoverTrigger> = {
   529: 'http_529',
 };
 
+/**
+ * `target: message`, once: the deadline errors (src/timeout/deadline.ts) already name their target, and a
+ * timed-out answer's error event carries that message.
+ */
+function prefixedOnce(target: string, message: string): string {
+  return message.startsWith(`${target}: `) ? message : `${target}: ${message}`;
+}
+
 /** An upstream that answered 2xx but whose first event was an error (Anthropic's in-band overloaded_error). */
 export class FirstEventError extends ProviderError {
   constructor(target: string, error: ErrorPayload) {
-    super(`${target}: ${error.message}`, {
+    super(prefixedOnce(target, error.message), {
       status: statusForErrorType(error.type),
       kind: 'protocol',
       upstreamType: error.type,
@@ -38,7 +46,7 @@ export class FirstEventError extends ProviderError {
  */
 export class MidAnswerError extends ProviderError {
   constructor(target: string, error: ErrorPayload) {
-    super(`${target}: ${error.message}`, {
+    super(prefixedOnce(target, error.message), {
       status: statusForErrorType(error.type),
       kind: 'protocol',
       upstreamType: error.type,

@@ -65,4 +65,56 @@ describe('upstream stream endings', () => {
       );
     });
   });
+
+  describe('error messages name the target once (A-F12, O-F14)', () => {
+    let quick: GatewayUnderTest;
+    beforeAll(async () => {
+      // A short idle deadline, so a stalled upstream fails in well under a second.
+      quick = await startGateway({
+        config: { AdaptiveTimeout: { idle: { k: 5, minMs: 300, maxMs: 300 } }, Cache: { enabled: false } },
+      });
+    });
+    afterAll(() => quick.stop());
+
+    const stall = { fault: { type: 'stall-after-first-byte' } };
+    const occurrences = (text: string, target: string) => text.split(`${target}: `).length - 1;
+
+    it.each(['openai,gpt-fake', 'anthropic,claude-fake'])(
+      '%s stalls: the non-stream 504 and the stream error event each say the target once',
+      async (target) => {
+        const body = (stream: boolean) =>
+          JSON.stringify({
+            model: target,
+            max_tokens: 64,
+            stream,
+            messages: [{ role: 'user', content: prompt(stall) }],
+          });
+        const whole = await fetch(`${quick.url}/v1/messages`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: body(false),
+        });
+        expect(whole.status).toBe(504);
+        const message = ((await whole.json()) as { error: { message: string } }).error.message;
+        expect(message).toMatch(/idle deadline of \d+ ms exceeded/);
+        expect(occurrences(message, target)).toBe(1);
+
+        const oai = new OpenAI({ baseURL: `${quick.url}/v1`, apiKey: 'k', maxRetries: 0 });
+        const failed = (await oai.chat.completions
+          .create({ model: target, messages: [{ role: 'user', content: prompt(stall) }] })
+          .catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
+        expect(failed.status).toBe(504);
+        expect(occurrences(failed.message, target)).toBe(1);
+
+        const streamed = await fetch(`${quick.url}/v1/messages`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: body(true),
+        });
+        const sse = await streamed.text();
+        expect(sse).toContain('event: error');
+        expect(occurrences(sse, target)).toBe(1);
+      },
+    );
+  });
 });
