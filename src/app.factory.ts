@@ -7,6 +7,7 @@ import { Logger } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module';
 import { installFastAsyncBind } from './common/fast-async-bind';
+import { DRAIN_MIN_BYTES, drainRejectedUpload } from './common/errors/drain-upload';
 import { recordRoutes } from './common/errors/route-table';
 import { registerCompression } from './compression/register-compression';
 import type { LoadedConfig } from './config/load-config';
@@ -95,6 +96,17 @@ export async function createApp(options: CreateAppOptions): Promise<NestFastifyA
     }
     done(null, payload);
   });
+  // A body over the limit is answered 413 while the client may still be uploading: read the rest away
+  // (bounded) so the client reads the 413 rather than a reset connection.
+  fastify.addHook(
+    'onError',
+    (request: FastifyRequest, reply: FastifyReply, error: Error, done: () => void) => {
+      if ((error as { code?: unknown }).code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+        drainRejectedUpload(request, reply, { maxBytes: Math.max(config.Server.bodyLimit, DRAIN_MIN_BYTES) });
+      }
+      done();
+    },
+  );
   // Before init: the plugin hooks into routes as Nest declares them.
   await registerCompression(app);
   // Fastify-level failures (invalid JSON, body over the limit) reach AllExceptionsFilter through Nest's
