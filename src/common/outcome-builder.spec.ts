@@ -55,6 +55,17 @@ describe('RequestOutcome building', () => {
     ['queue wait', new GatewayError(503, 'the interactive queue did not start this request'), 503, 'gateway'],
     ['no route', new GatewayError(503, 'No route: configure Providers'), 503, 'gateway'],
     ['a bug', new TypeError('boom'), 500, 'gateway'],
+    [
+      'a conversion bug (own failure)',
+      new ProviderError('p,m: internal error converting the request', {
+        status: 500,
+        kind: 'protocol',
+        retryable: false,
+      }),
+      500,
+      'gateway',
+    ],
+    ['upstream invalid JSON', new ProviderError('x', { status: 502, kind: 'protocol' }), 502, 'upstream'],
   ])('blame: %s', (_name, err, status, source) => {
     expect(errorSourceOf(err, status, false)).toBe(source);
   });

@@ -3,6 +3,7 @@ import { attemptsOf, type AttemptRecord } from '../failover/failover.types';
 import { GatewayError, errorTypeForStatus } from '../protocol/errors';
 import type { ErrorPayload, Usage } from '../protocol/types';
 import { ProviderError } from '../providers/provider.types';
+import { isOwnFailure } from '../providers/upstream-errors';
 import type { RequestObservation } from './request-observation';
 import type { RequestOutcome } from './request-outcome';
 
@@ -41,6 +42,9 @@ export function errorSourceOf(
   if (err instanceof ProviderError) {
     if (err.kind === 'abort') {
       return 'client';
+    }
+    if (isOwnFailure(err)) {
+      return 'gateway'; // our conversion or a transformer failed: the provider was never at fault
     }
     return CLIENT_FAULT.has(err.status) ? 'client' : 'upstream';
   }
