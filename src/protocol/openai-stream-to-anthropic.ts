@@ -52,6 +52,12 @@ export class OpenAIStreamToAnthropic {
     return this.done;
   }
 
+  /**
+   * message_start, once. The adapter lets the first content event bring it (pushChunk, or the end of an empty
+   * answer): until then nothing is committed, so an upstream error before any content — an error chunk
+   * first, a finish_reason "error" — is the answer's first event and fails the attempt like an HTTP error
+   * (failover, or the mapped status for the client) instead of a 200 stream that breaks (§6.8).
+   */
   start(): StreamEvent[] {
     if (this.started || this.done) {
       return [];
@@ -96,10 +102,9 @@ export class OpenAIStreamToAnthropic {
     if (this.done) {
       return [];
     }
-    const out = this.start();
     const c: Json = chunk;
     if (c.error !== undefined && c.error !== null) {
-      return [...out, ...this.fail(toErrorPayload(c.error, 'api_error'))];
+      return this.fail(toErrorPayload(c.error, 'api_error'));
     }
     // Usage is overwritten, never added (Groq repeats it) and never an end signal (higress#3670).
     if (isJson(c.usage)) {
@@ -107,22 +112,24 @@ export class OpenAIStreamToAnthropic {
     }
     const choice = Array.isArray(c.choices) ? (c.choices as unknown[])[0] : undefined;
     if (!isJson(choice)) {
-      return out;
+      return [];
     }
     // Content first, finish after: a chunk may carry both (litellm `_CombinedChunkSplitter`).
+    const out: StreamEvent[] = [];
     this.applyDelta(isJson(choice.delta) ? choice.delta : {}, out);
+    const content = out.length > 0 ? [...this.start(), ...out] : out;
     const finish = choice.finish_reason;
     if (typeof finish === 'string' && finish !== '') {
       if (isErrorFinishReason(finish)) {
         const fallback: AnthropicErrorType =
           finish === 'insufficient_system_resource' ? 'overloaded_error' : 'api_error';
         const error = choice.error ?? `upstream stopped with finish_reason "${finish}"`;
-        return [...out, ...this.fail(toErrorPayload(error, fallback))];
+        return [...content, ...this.fail(toErrorPayload(error, fallback))];
       }
       // Not an end yet: usage and more duplicates (GLM) may follow; the first value wins.
       this.finishReason ??= finish;
     }
-    return out;
+    return content;
   }
 
   /** Upstream EOF. Without a finish_reason the answer is truncated: an error, never `end_turn` (§6.12). */
@@ -130,8 +137,8 @@ export class OpenAIStreamToAnthropic {
     if (this.done) {
       return [];
     }
-    if (this.started && this.finishReason !== undefined) {
-      return this.finalize();
+    if (this.finishReason !== undefined) {
+      return [...this.start(), ...this.finalize()];
     }
     return this.fail({
       type: 'api_error',

@@ -82,14 +82,15 @@ export function streamErrorFrame(
   api: 'openai' | 'anthropic' | 'gemini',
   errorType?: string,
   message?: string,
+  code?: number,
 ): string {
   const msg = message ?? 'fake provider: injected stream error';
   switch (api) {
     case 'anthropic':
       return `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: errorType ?? 'overloaded_error', message: msg } })}\n\n`;
     case 'openai':
-      return `data: ${JSON.stringify({ error: { message: msg, type: errorType ?? 'server_error', param: null, code: null } })}\n\n`;
+      return `data: ${JSON.stringify({ error: { message: msg, type: errorType ?? 'server_error', param: null, code: code ?? null } })}\n\n`;
     case 'gemini':
-      return `data: ${JSON.stringify({ error: { code: 500, message: msg, status: errorType ?? 'INTERNAL' } })}\r\n\r\n`;
+      return `data: ${JSON.stringify({ error: { code: code ?? 500, message: msg, status: errorType ?? 'INTERNAL' } })}\r\n\r\n`;
   }
 }

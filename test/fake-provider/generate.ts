@@ -126,9 +126,10 @@ export async function answerGeneration(g: GenerationRequest, behaviour: FakeBeha
     const { frames, malformed, contentType } = streamFrames(g, plan);
     const errorType = fault?.type === 'stream-error' ? fault.errorType : undefined;
     const message = fault?.type === 'stream-error' ? fault.message : undefined;
+    const code = fault?.type === 'stream-error' ? fault.code : undefined;
     const faulted = applyStreamFault(frames, fault, {
       malformed,
-      inBandError: streamErrorFrame(g.api, errorType, message),
+      inBandError: streamErrorFrame(g.api, errorType, message, code),
     });
     rec.status = 200;
     ex.res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-cache', ...headers });

@@ -110,14 +110,13 @@ export function applyStreamFault(
       return { frames: upToDelta(1), then: 'stall' };
     case 'cut':
       return { frames: upToDelta(Math.max(1, Math.ceil(deltas / 2))), then: 'end' };
-    case 'stream-error':
-      return {
-        frames: [
-          ...upToDelta(Math.max(1, Math.ceil(deltas / 2))),
-          { data: extra.inBandError, phase: 'tail' },
-        ],
-        then: 'end',
-      };
+    case 'stream-error': {
+      const before =
+        fault.afterDeltas === 0
+          ? frames.filter((f) => f.phase === 'head')
+          : upToDelta(fault.afterDeltas ?? Math.max(1, Math.ceil(deltas / 2)));
+      return { frames: [...before, { data: extra.inBandError, phase: 'tail' }], then: 'end' };
+    }
     case 'malformed': {
       const before = upToDelta(Math.max(1, Math.floor(deltas / 2)));
       return {

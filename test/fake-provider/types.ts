@@ -72,8 +72,12 @@ export type Fault =
   | { type: 'malformed' }
   /** OpenAI: finish + usage but no [DONE]; Anthropic: message_delta but no message_stop. */
   | { type: 'missing-done' }
-  /** An in-band error after some chunks (OpenAI `data: {"error":…}`, Anthropic `event: error`), then end. */
-  | { type: 'stream-error'; errorType?: string; message?: string };
+  /**
+   * An in-band error after some chunks (OpenAI `data: {"error":…}`, Anthropic `event: error`), then end.
+   * `afterDeltas`: content deltas sent first (default about half; 0 = right after the head: OpenAI's role
+   * chunk, Anthropic's message_start). `code`: a numeric status in the OpenAI / Gemini error object.
+   */
+  | { type: 'stream-error'; errorType?: string; message?: string; afterDeltas?: number; code?: number };
 
 export type RecordedApi = 'openai' | 'anthropic' | 'gemini' | 'models' | 'count_tokens' | 'other';
 

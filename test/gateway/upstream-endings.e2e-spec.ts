@@ -1,7 +1,8 @@
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { randomUUID } from 'node:crypto';
-import { startGateway, type GatewayUnderTest } from '../support/gateway';
+import { startFakeProvider } from '../fake-provider';
+import { fakeProviders, startGateway, type GatewayUnderTest } from '../support/gateway';
 
 /** A prompt the fake answers as told, unique so the cache never answers it. */
 const prompt = (behaviour: object): string => `${randomUUID()} [[fake:${JSON.stringify(behaviour)}]]`;
@@ -116,5 +117,66 @@ describe('upstream stream endings', () => {
         expect(occurrences(sse, target)).toBe(1);
       },
     );
+  });
+
+  describe('OpenAI upstream whose stream errors before any content (O-F15)', () => {
+    // After the role chunk, before any content: an OpenRouter-style in-band error with a status code.
+    const quota = { fault: { type: 'stream-error', afterDeltas: 0, code: 429, message: 'quota exceeded' } };
+
+    it('is an HTTP error with the mapped status, not a 200 stream that breaks (both SDKs, stream and not)', async () => {
+      const a = { model: 'openai,gpt-fake', max_tokens: 64 };
+      const failures = [
+        await anthropic.messages
+          .create({ ...a, messages: [{ role: 'user', content: prompt(quota) }] })
+          .catch((e: unknown) => e),
+        await anthropic.messages
+          .create({ ...a, stream: true, messages: [{ role: 'user', content: prompt(quota) }] })
+          .catch((e: unknown) => e),
+        await openai.chat.completions
+          .create({ model: a.model, messages: [{ role: 'user', content: prompt(quota) }] })
+          .catch((e: unknown) => e),
+        await openai.chat.completions
+          .create({ model: a.model, stream: true, messages: [{ role: 'user', content: prompt(quota) }] })
+          .catch((e: unknown) => e),
+      ];
+      for (const err of failures) {
+        expect(err).toMatchObject({ status: 429 });
+        expect((err as Error).message).toContain('quota exceeded');
+      }
+    });
+
+    it('fails over to the next target before the client has seen a byte', async () => {
+      // A second fake whose every stream errors before any content; the gateway's own fake is the backup.
+      const flaky = await startFakeProvider({
+        defaults: { fault: { type: 'stream-error', afterDeltas: 0, message: 'upstream overloaded' } },
+      });
+      const failing = await startGateway({
+        userConfig: {
+          Providers: [
+            ...fakeProviders(gw.fake.url),
+            { name: 'flaky', api_base_url: `${flaky.url}/v1/chat/completions`, api_key: 'k', models: ['m'] },
+          ],
+          Cache: { enabled: false },
+          Failover: { providers: { primary: 'flaky,m', fallback: ['openai,gpt-fake'] } },
+        },
+      });
+      try {
+        const client = new Anthropic({ baseURL: failing.url, apiKey: 'k', maxRetries: 0 });
+        const { data, response } = await client.messages
+          .stream({
+            model: 'flaky,m',
+            max_tokens: 64,
+            messages: [{ role: 'user', content: prompt({ text: 'Backup.' }) }],
+          })
+          .withResponse();
+        expect(response.headers.get('x-switchyard-target')).toBe('openai,gpt-fake');
+        expect(response.headers.get('x-switchyard-attempts')).toBe('2');
+        expect((await data.finalMessage()).content).toEqual([expect.objectContaining({ text: 'Backup.' })]);
+        expect(flaky.count({ api: 'openai' })).toBe(1);
+      } finally {
+        await failing.stop();
+        await flaky.close();
+      }
+    });
   });
 });

@@ -69,6 +69,17 @@ describe('OpenAIAdapter', () => {
             ck({}, 'tool_calls'),
             '[DONE]',
           ]);
+        case 'error-first':
+          return writeSse(res, [JSON.stringify({ error: { message: 'quota exceeded', code: 429 } })]);
+        case 'role-then-error':
+          return writeSse(res, [
+            ck({ role: 'assistant', content: '' }),
+            JSON.stringify({ error: { message: 'boom', type: 'server_error' } }),
+          ]);
+        case 'finish-error-first':
+          return writeSse(res, [ck({ role: 'assistant', content: '' }), ck({}, 'error')]);
+        case 'empty-finish':
+          return writeSse(res, [ck({ role: 'assistant', content: '' }), ck({}, 'stop'), '[DONE]']);
         case 'done-then-hang':
           return writeSse(res, [ck({ content: 'Hi' }), ck({}, 'stop'), '[DONE]'], false);
         case 'cut-json':
@@ -175,22 +186,36 @@ describe('OpenAIAdapter', () => {
     expect(events.filter((e) => e.type === 'message_stop')).toHaveLength(1);
   });
 
-  it('resolves on 2xx headers: message_start is available before any upstream chunk', async () => {
-    const events = await adapter.send(request(true), target('slow'), ctx);
+  it('resolves on 2xx headers; message_start comes with the first content event', async () => {
+    const events = await adapter.send(request(true), target('slow'), ctx); // the body is still held
     const it = events[Symbol.asyncIterator]();
-    const first = await it.next();
-    expect(first.value).toMatchObject({
+    const first = it.next();
+    release();
+    const head = await first;
+    expect(head.value).toMatchObject({
       type: 'message_start',
       message: { model: 'claude-sonnet-4', usage: { input_tokens: 99 } },
     });
-    release();
     const rest: StreamEvent[] = [];
     for (let r = await it.next(); !r.done; r = await it.next()) {
       rest.push(r.value);
     }
-    expect(accumulateEvents([first.value as StreamEvent, ...rest]).content).toEqual([
+    expect(accumulateEvents([head.value as StreamEvent, ...rest]).content).toEqual([
       { type: 'text', text: 'late' },
     ]);
+  });
+
+  it('an upstream error before any content is the first event (pre-commit), with its mapped type', async () => {
+    for (const model of ['error-first', 'role-then-error', 'finish-error-first']) {
+      const events = await collectEvents(await adapter.send(request(true), target(model), ctx));
+      expect(events).toHaveLength(1);
+      expect(events[0].type).toBe('error');
+    }
+    const [quota] = await collectEvents(await adapter.send(request(true), target('error-first'), ctx));
+    expect(quota).toEqual({ type: 'error', error: { type: 'rate_limit_error', message: 'quota exceeded' } });
+    // An empty answer that still finishes is a (short) answer, not an error.
+    const empty = await collectEvents(await adapter.send(request(true), target('empty-finish'), ctx));
+    expect(empty.map((e) => e.type)).toEqual(['message_start', 'message_delta', 'message_stop']);
   });
 
   it('converts a non-stream completion into the same events', async () => {

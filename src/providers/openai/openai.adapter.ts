@@ -254,7 +254,7 @@ async function* relay(
     return chunk.error ? conv.pushChunk(chunk) : pushAll(throughHooks([chunk], hooks));
   };
 
-  yield* conv.start();
+  // No message_start yet: the first content event brings it (OpenAIStreamToAnthropic.start).
   try {
     for await (const msg of readSse(source, () => body.destroy())) {
       yield* handle(msg.data);
