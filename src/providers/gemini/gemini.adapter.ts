@@ -49,7 +49,9 @@ export class GeminiAdapter implements ProviderAdapter {
     ctx: UpstreamCallContext,
   ): Promise<AsyncIterable<StreamEvent>> {
     const stream = req.stream === true;
-    const base = anthropicToGeminiRequest(req, { maxTokensCap: target.provider.maxTokens });
+    // One map for the request and its answer: names over 64 characters are shortened and mapped back.
+    const toolNames = new ToolNameMap();
+    const base = anthropicToGeminiRequest(req, { maxTokensCap: target.provider.maxTokens, toolNames });
     const body = await applyRequestHooks(
       transformChain(this.deps, target),
       base,
@@ -70,7 +72,7 @@ export class GeminiAdapter implements ProviderAdapter {
     const conv = new GeminiStreamToAnthropic({
       model: ctx.clientModel,
       inputTokensEstimate: ctx.inputTokensEstimate,
-      toolNames: ToolNameMap.fromNames((req.tools ?? []).map((t) => t.name)),
+      toolNames,
     });
     if (isEventStream(res)) {
       return eventIterable(this.relay(res.body, conv, ctx), res.body);

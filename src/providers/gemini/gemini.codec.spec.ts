@@ -1,5 +1,6 @@
 import { accumulateEvents } from '../../protocol/accumulate';
 import { isMintedSignature } from '../../protocol/thinking-signature';
+import { ToolNameMap } from '../../protocol/tool-ids';
 import type { CanonicalRequest, StreamEvent } from '../../protocol/types';
 import {
   anthropicToGeminiRequest,
@@ -158,6 +159,65 @@ function run(chunks: unknown[], end = true): StreamEvent[] {
   });
   return [...conv.start(), ...chunks.flatMap((c) => conv.push(c)), ...(end ? conv.end() : [])];
 }
+
+describe('long tool names and odd content (A-F7, A-F1)', () => {
+  const LONG = 'mcp__some_really_long_server_name__some_really_long_tool_name_that_exceeds_limit_xyz';
+  const req: CanonicalRequest = {
+    model: 'claude-x',
+    max_tokens: 100,
+    tools: [{ name: LONG, input_schema: { type: 'object', properties: {} } }, { name: 'short' }],
+    tool_choice: { type: 'tool', name: LONG },
+    messages: [
+      { role: 'user', content: 'go' },
+      { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: LONG, input: {} }] },
+      {
+        role: 'user',
+        content: [
+          { type: 'tool_result', tool_use_id: 'toolu_1', content: [null, 'x', { type: 'text', text: 'ok' }] },
+        ],
+      } as unknown as CanonicalRequest['messages'][number],
+    ],
+  };
+
+  it('a name over 64 characters is shortened the same way everywhere it goes upstream, and mapped back', () => {
+    const toolNames = new ToolNameMap();
+    const body = anthropicToGeminiRequest(req, { toolNames }) as Record<string, any>;
+    const short = body.tools[0].functionDeclarations[0].name as string;
+    expect(short).toHaveLength(64);
+    expect(short).toMatch(/^mcp__some_really_long_server_name__some_really_long_too_[0-9a-f]{8}$/);
+    expect(body.tools[0].functionDeclarations[1].name).toBe('short');
+    expect(body.contents[1].parts[0].functionCall.name).toBe(short);
+    expect(body.contents[2].parts[0].functionResponse).toEqual({ name: short, response: { content: 'ok' } });
+    expect(body.toolConfig.functionCallingConfig.allowedFunctionNames).toEqual([short]);
+
+    const conv = new GeminiStreamToAnthropic({ model: 'claude-x', inputTokensEstimate: 1, toolNames });
+    const answer = accumulateEvents([
+      ...conv.start(),
+      ...conv.push({
+        candidates: [
+          {
+            content: { role: 'model', parts: [{ functionCall: { name: short, args: {} } }] },
+            finishReason: 'STOP',
+          },
+        ],
+      }),
+      ...conv.end(),
+    ]);
+    expect(answer.content[0]).toMatchObject({ type: 'tool_use', name: LONG });
+  });
+
+  it('content lists with null or non-object items do not break the conversion (they are skipped)', () => {
+    const odd = {
+      ...req,
+      messages: [
+        { role: 'user', content: [null, { type: 'text', text: 'hi' }, 7] },
+        { role: 'assistant', content: [null] },
+      ],
+    } as unknown as CanonicalRequest;
+    const body = anthropicToGeminiRequest(odd) as Record<string, any>;
+    expect(body.contents).toEqual([{ role: 'user', parts: [{ text: 'hi' }] }]);
+  });
+});
 
 const types = (evs: StreamEvent[]): string[] =>
   evs.map((e) => (e.type === 'content_block_delta' ? e.delta.type : e.type));

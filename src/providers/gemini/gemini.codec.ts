@@ -1,4 +1,5 @@
 import { MINTED_SIGNATURE_PREFIX } from '../../protocol/thinking-signature';
+import { ToolNameMap } from '../../protocol/tool-ids';
 import type {
   CanonicalMessage,
   CanonicalRequest,
@@ -29,6 +30,20 @@ type Block = ContentBlock | OtherBlock;
 
 const str = (v: unknown, fallback = ''): string => (typeof v === 'string' ? v : fallback);
 
+/** Content lists may hold anything a client sent: only objects are blocks. */
+const isBlock = (v: unknown): v is Block => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * What the conversion of one request shares: Gemini's names for the client's tools (FunctionDeclaration
+ * names are limited to 64 characters; longer ones — Claude Code MCP tools — are shortened as for OpenAI,
+ * src/protocol/tool-ids.ts, and mapped back by GeminiStreamToAnthropic), and each tool_use id's
+ * upstream name for the functionResponse that answers it.
+ */
+interface Names {
+  tools: ToolNameMap;
+  byCallId: Map<string, string>;
+}
+
 function textOf(content: unknown): string {
   if (typeof content === 'string') {
     return content;
@@ -37,9 +52,7 @@ function textOf(content: unknown): string {
     return '';
   }
   return content
-    .map((b: unknown) =>
-      b && typeof b === 'object' && (b as Block).type === 'text' ? str((b as { text?: unknown }).text) : '',
-    )
+    .map((b: unknown) => (isBlock(b) && b.type === 'text' ? str((b as { text?: unknown }).text) : ''))
     .filter(Boolean)
     .join('\n');
 }
@@ -74,16 +87,16 @@ function guessMime(url: string): string {
   return (ext && known[ext]) || 'image/jpeg';
 }
 
-function toolResultPart(block: Block, names: Map<string, string>): GeminiPart[] {
+function toolResultPart(block: Block, names: Names): GeminiPart[] {
   const b = block as { tool_use_id?: string; content?: unknown; is_error?: boolean };
-  const name = names.get(String(b.tool_use_id)) ?? 'unknown_tool';
+  const name = names.byCallId.get(String(b.tool_use_id)) ?? 'unknown_tool';
   const text = textOf(b.content);
   const parts: GeminiPart[] = [
     { functionResponse: { name, response: b.is_error ? { error: text } : { content: text } } },
   ];
   // Images in tool results: Gemini's functionResponse is JSON-only, so they follow as inline parts.
   if (Array.isArray(b.content)) {
-    for (const item of b.content as Block[]) {
+    for (const item of (b.content as unknown[]).filter(isBlock)) {
       if (item.type === 'image' || item.type === 'document') {
         const media = mediaPart(item);
         if (media) {
@@ -95,14 +108,14 @@ function toolResultPart(block: Block, names: Map<string, string>): GeminiPart[] 
   return parts;
 }
 
-function messageParts(msg: CanonicalMessage, names: Map<string, string>): GeminiPart[] {
+function messageParts(msg: CanonicalMessage, names: Names): GeminiPart[] {
   if (typeof msg.content === 'string') {
     return msg.content ? [{ text: msg.content }] : [];
   }
   const parts: GeminiPart[] = [];
   let pendingSignature: string | undefined;
   let signedCall = false;
-  for (const block of msg.content) {
+  for (const block of (msg.content as unknown[]).filter(isBlock)) {
     switch (block.type) {
       case 'text': {
         const text = str((block as { text?: unknown }).text);
@@ -122,8 +135,9 @@ function messageParts(msg: CanonicalMessage, names: Map<string, string>): Gemini
       }
       case 'tool_use': {
         const b = block as { id: string; name: string; input?: unknown };
-        names.set(b.id, b.name);
-        const part: GeminiPart = { functionCall: { name: b.name, args: b.input ?? {} } };
+        const name = names.tools.upstream(str(b.name));
+        names.byCallId.set(b.id, name);
+        const part: GeminiPart = { functionCall: { name, args: b.input ?? {} } };
         if (!signedCall) {
           // Gemini 3 requires a signature on the first call of a model turn; older models ignore it.
           part.thoughtSignature = pendingSignature ?? SKIP_THOUGHT_SIGNATURE;
@@ -158,8 +172,8 @@ function systemText(req: CanonicalRequest): string {
   return [base, ...extra].filter((s) => s && s.trim()).join('\n\n');
 }
 
-function contents(req: CanonicalRequest): GeminiContent[] {
-  const names = new Map<string, string>();
+function contents(req: CanonicalRequest, tools: ToolNameMap): GeminiContent[] {
+  const names: Names = { tools, byCallId: new Map() };
   const out: GeminiContent[] = [];
   for (const msg of req.messages) {
     if (msg.role === 'system') {
@@ -181,7 +195,10 @@ function contents(req: CanonicalRequest): GeminiContent[] {
   return out;
 }
 
-function tools(defs: ToolDefinition[] | undefined): Array<Record<string, unknown>> | undefined {
+function tools(
+  defs: ToolDefinition[] | undefined,
+  names: ToolNameMap,
+): Array<Record<string, unknown>> | undefined {
   if (!defs?.length) {
     return undefined;
   }
@@ -196,7 +213,7 @@ function tools(defs: ToolDefinition[] | undefined): Array<Record<string, unknown
     }
     const parameters = geminiParameters(t.input_schema);
     declarations.push({
-      name: t.name,
+      name: names.upstream(t.name),
       description: t.description ?? '',
       ...(parameters ? { parameters } : {}),
     });
@@ -207,7 +224,7 @@ function tools(defs: ToolDefinition[] | undefined): Array<Record<string, unknown
   return out.length ? out : undefined;
 }
 
-function toolConfig(req: CanonicalRequest): Record<string, unknown> | undefined {
+function toolConfig(req: CanonicalRequest, names: ToolNameMap): Record<string, unknown> | undefined {
   const choice = req.tool_choice;
   if (!choice || !req.tools?.length) {
     return undefined;
@@ -220,7 +237,7 @@ function toolConfig(req: CanonicalRequest): Record<string, unknown> | undefined 
     case 'none':
       return { functionCallingConfig: { mode: 'NONE' } };
     case 'tool':
-      return { functionCallingConfig: { mode: 'ANY', allowedFunctionNames: [choice.name] } };
+      return { functionCallingConfig: { mode: 'ANY', allowedFunctionNames: [names.upstream(choice.name)] } };
   }
 }
 
@@ -260,21 +277,25 @@ function generationConfig(req: CanonicalRequest, maxTokensCap?: number): Record<
   return cfg;
 }
 
-/** Anthropic request → Gemini `generateContent` body. Pure. */
+/**
+ * Anthropic request → Gemini `generateContent` body. Pure. `toolNames` (learns every tool name it sends)
+ * is to be shared with the answer's GeminiStreamToAnthropic, so shortened names map back.
+ */
 export function anthropicToGeminiRequest(
   req: CanonicalRequest,
-  opts: { maxTokensCap?: number } = {},
+  opts: { maxTokensCap?: number; toolNames?: ToolNameMap } = {},
 ): Record<string, unknown> {
-  const body: Record<string, unknown> = { contents: contents(req) };
+  const names = opts.toolNames ?? new ToolNameMap();
+  const t = tools(req.tools, names);
+  const body: Record<string, unknown> = { contents: contents(req, names) };
   const system = systemText(req);
   if (system) {
     body.systemInstruction = { parts: [{ text: system }] };
   }
-  const t = tools(req.tools);
   if (t) {
     body.tools = t;
   }
-  const tc = toolConfig(req);
+  const tc = toolConfig(req, names);
   if (tc) {
     body.toolConfig = tc;
   }
