@@ -13,6 +13,7 @@ import { AppConfigService } from '../config/config.service';
 import { FeaturesService } from '../features/features.service';
 import { announceFeatures } from '../features/request-features';
 import type { CanonicalRequest } from '../protocol/types';
+import { ProviderError } from '../providers/provider.types';
 import { SPAN } from '../tracing/span-names';
 import { TracingService } from '../tracing/tracing.service';
 import { answerHeaders, routedHeaders, sendAnswer } from './answer';
@@ -43,8 +44,27 @@ export class ResponderService {
     private readonly arrivals: RequestArrivalHook,
   ) {}
 
-  async respond(request: FastifyRequest, reply: FastifyReply, canonical: CanonicalRequest, shape: IngressShape): Promise<void> {
+  async respond(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    canonical: CanonicalRequest,
+    shape: IngressShape,
+  ): Promise<void> {
     const abort = abortOnClientClose(reply);
+    try {
+      await this.answer(request, reply, canonical, shape, abort);
+    } catch (err) {
+      throw clientClosed(err, abort.signal);
+    }
+  }
+
+  private async answer(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    canonical: CanonicalRequest,
+    shape: IngressShape,
+    abort: AbortController,
+  ): Promise<void> {
     const obs = observationOf(request.raw);
     obs.clientSignal = abort.signal;
     onAnswerUsage(request.raw, (usage) => {
@@ -120,4 +140,21 @@ export class ResponderService {
       );
     }
   }
+}
+
+/**
+ * The client's own abort, surfacing from whatever was waiting on it (a coalesced answer, the queue, a
+ * non-stream answer being collected), is the typed client abort (status 499, kind abort): the error filter
+ * logs it as one debug line — as a stream whose client left — not as an unhandled error with a stack.
+ */
+function clientClosed(err: unknown, signal: AbortSignal): unknown {
+  if (!signal.aborted || err !== signal.reason) {
+    return err;
+  }
+  return new ProviderError('client closed the connection', {
+    status: 499,
+    kind: 'abort',
+    retryable: false,
+    cause: err,
+  });
 }
