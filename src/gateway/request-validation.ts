@@ -19,7 +19,7 @@ const base = {
   system: z.union([z.string(), z.array(block)]).optional(),
   tools: z.array(z.looseObject({ name: z.string().min(1), type: z.string().optional() })).optional(),
   tool_choice: z
-    .looseObject({ type: z.string(), name: z.unknown() })
+    .looseObject({ type: z.string(), name: z.unknown().optional() })
     .refine((c) => c.type !== 'tool' || (typeof c.name === 'string' && c.name !== ''), {
       message: 'a non-empty string "name" is required when type is "tool"',
       path: ['name'],

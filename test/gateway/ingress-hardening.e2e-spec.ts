@@ -128,6 +128,20 @@ describe('ingress hardening', () => {
       }
     });
 
+    it.each(['auto', 'any', 'none'])(
+      'tool_choice {type:"%s"} needs no name and is accepted',
+      async (type) => {
+        const msg = await client.messages.create({
+          model: 'openai,gpt-fake',
+          max_tokens: 16,
+          tools: [ADD_TOOL],
+          tool_choice: { type } as never,
+          messages: [{ role: 'user', content: `choice ${type}` }],
+        });
+        expect(msg.type).toBe('message');
+      },
+    );
+
     it('a body at the depth bound still passes', async () => {
       // 64 levels below the body: metadata (1) + x (2) + 62 arrays.
       const json = `{"model":"openai,gpt-fake","max_tokens":8,"messages":[{"role":"user","content":"depth ok"}],"metadata":{"x":${nested(62)}}}`;
