@@ -5,7 +5,12 @@ import { ABORTED, AttemptDeadline } from '../timeout/deadline';
 import type { AttemptPlan } from '../timeout/timeout-policy.service';
 import { FirstEventError, classifyFailure } from './failover-triggers';
 
-export type UpstreamCall = (target: string, signal: AbortSignal) => Promise<AsyncIterable<StreamEvent>>;
+/** `onData`: the upstream sent data before the first event (answers the first-byte deadline). */
+export type UpstreamCall = (
+  target: string,
+  signal: AbortSignal,
+  onData?: () => void,
+) => Promise<AsyncIterable<StreamEvent>>;
 
 /** An attempt that produced its first event: the commit point is reached. */
 export interface OpenedAttempt {
@@ -104,7 +109,9 @@ export function startAttempt(opts: {
   const done = (async (): Promise<AttemptResult> => {
     let iterator: AsyncIterator<StreamEvent> | undefined;
     try {
-      const call = Promise.resolve().then(() => opts.call(target, deadline.signal));
+      const call = Promise.resolve().then(() =>
+        opts.call(target, deadline.signal, () => deadline.firstEvent()),
+      );
       const iterable = await deadline.race(call);
       if (iterable === ABORTED) {
         // If the call still resolves, its stream must not be left holding a socket.

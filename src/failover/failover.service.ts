@@ -52,10 +52,10 @@ function preferFirst(queue: string[], preferred: string | undefined): void {
 
 /** The provider slot is held until the call's stream is finished, abandoned or failed. */
 function holdingSlot(call: UpstreamCall, lease: SlotLease): UpstreamCall {
-  return async (target, signal) => {
+  return async (target, signal, onData) => {
     let iterable: AsyncIterable<StreamEvent>;
     try {
-      iterable = await call(target, signal);
+      iterable = await call(target, signal, onData);
     } catch (err) {
       lease.release();
       throw err;

@@ -45,7 +45,9 @@ export interface UpstreamJob {
   wholeAnswer?: boolean;
 }
 
-export function forwardedHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+export function forwardedHeaders(
+  headers: Record<string, string | string[] | undefined>,
+): Record<string, string> {
   const out: Record<string, string> = {};
   for (const name of FORWARDED_HEADERS) {
     const v = headers[name];
@@ -143,7 +145,7 @@ export class UpstreamCallService {
       preferred: job.preferred,
       features: job.features,
       wholeAnswer: job.wholeAnswer,
-      attempt: (reference, attemptSignal) => {
+      attempt: (reference, attemptSignal, onData) => {
         const target = this.providers.target(reference);
         if (!target) {
           throw new GatewayError(404, `model: ${reference} is not a configured "provider,model"`, {
@@ -156,6 +158,7 @@ export class UpstreamCallService {
           clientHeaders: job.headers,
           inputTokensEstimate: job.tokenCount,
           clientModel: job.clientModel,
+          onUpstreamData: onData,
           logger: this.logger,
         });
       },

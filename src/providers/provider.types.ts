@@ -56,6 +56,11 @@ export interface UpstreamCallContext {
   inputTokensEstimate: number;
   /** The model name the client asked for (echoed in responses). */
   clientModel: string;
+  /**
+   * The upstream sent its first data, before any event may be produced (an adapter that holds its first
+   * event back until there is content calls it): the attempt's first-byte deadline is answered.
+   */
+  onUpstreamData?: () => void;
   /** pino-compatible logger bound to the request (optional). */
   logger?: { debug(obj: object, msg?: string): void; warn(obj: object, msg?: string): void };
 }

@@ -25,6 +25,7 @@ export interface AnswerPlan {
   fault: Fault | null;
   firstByteMs: number;
   gapMs: number;
+  firstDeltaDelayMs: number;
   chunkCount: number;
 }
 
@@ -135,6 +136,7 @@ export function buildPlan(b: FakeBehaviour, model: string): AnswerPlan {
       ? sampleLatency(b.firstByteProfile)
       : Math.max(0, b.firstByteDelayMs || 0),
     gapMs: Math.max(0, b.chunkGapMs || 0),
+    firstDeltaDelayMs: Math.max(0, b.firstDeltaDelayMs || 0),
     chunkCount,
   };
 }

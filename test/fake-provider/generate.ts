@@ -133,7 +133,7 @@ export async function answerGeneration(g: GenerationRequest, behaviour: FakeBeha
     });
     rec.status = 200;
     ex.res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-cache', ...headers });
-    await playFrames(ex, faulted.frames, plan.gapMs, faulted.then);
+    await playFrames(ex, faulted.frames, plan.gapMs, faulted.then, plan.firstDeltaDelayMs);
     return;
   }
 

@@ -136,23 +136,26 @@ export function applyStreamFault(
 
 /**
  * Writes frames, coalescing everything between paced deltas into one write (cheap at gap 0), and
- * waits `gapMs` before every delta but the first. Returns early if the client goes away.
+ * waits `gapMs` before every delta but the first (`firstDeltaMs` before the first). Returns early if the
+ * client goes away.
  */
 export async function playFrames(
   ex: Exchange,
   frames: Frame[],
   gapMs: number,
   then: 'end' | 'stall',
+  firstDeltaMs = 0,
 ): Promise<void> {
   let buf = '';
   let deltas = 0;
   for (const f of frames) {
-    if (f.delta && ++deltas > 1 && gapMs > 0) {
+    const wait = f.delta ? (++deltas > 1 ? gapMs : firstDeltaMs) : 0;
+    if (wait > 0) {
       if (buf) {
         ex.res.write(buf);
         buf = '';
       }
-      if (!(await ex.sleep(gapMs))) {
+      if (!(await ex.sleep(wait))) {
         return;
       }
     }

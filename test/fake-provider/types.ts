@@ -27,6 +27,11 @@ export interface FakeBehaviour {
   chunkCount: number;
   /** Delay between deltas (non-stream answers wait the same total before replying). */
   chunkGapMs: number;
+  /**
+   * Streams only: after the headers and the head frame (OpenAI's role-only chunk, Anthropic's message_start)
+   * are written, wait this long before the first delta — a slow prefill before the first token.
+   */
+  firstDeltaDelayMs?: number;
   /** Answer text; null → `textBytes` filler if set, else "Hello from fake provider" (none when answering with a tool call). */
   text: string | null;
   /** Generate ASCII filler of exactly this many bytes when `text` is null. */

@@ -131,13 +131,13 @@ describe('ingress hardening', () => {
     it.each(['auto', 'any', 'none'])(
       'tool_choice {type:"%s"} needs no name and is accepted',
       async (type) => {
-        const msg = await client.messages.create({
+        const msg = (await client.messages.create({
           model: 'openai,gpt-fake',
           max_tokens: 16,
           tools: [ADD_TOOL],
-          tool_choice: { type } as never,
+          tool_choice: { type },
           messages: [{ role: 'user', content: `choice ${type}` }],
-        });
+        } as never)) as { type: string };
         expect(msg.type).toBe('message');
       },
     );

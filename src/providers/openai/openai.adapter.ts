@@ -254,9 +254,16 @@ async function* relay(
     return chunk.error ? conv.pushChunk(chunk) : pushAll(throughHooks([chunk], hooks));
   };
 
-  // No message_start yet: the first content event brings it (OpenAIStreamToAnthropic.start).
+  // No message_start yet: the first content event brings it (OpenAIStreamToAnthropic.start). The upstream's
+  // first SSE message (a role-only chunk, say) still answers the first-byte deadline, as the 200 used to:
+  // a slow prefill before the first token is not a hang.
+  let heard = false;
   try {
     for await (const msg of readSse(source, () => body.destroy())) {
+      if (!heard) {
+        heard = true;
+        ctx.onUpstreamData?.();
+      }
       yield* handle(msg.data);
       if (conv.finished) {
         return; // [DONE] or an error chunk: nothing may follow the terminal event
