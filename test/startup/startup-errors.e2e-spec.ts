@@ -15,26 +15,30 @@ describe('startup errors: one line per problem, exit 1, no stack', () => {
   beforeAll(() => (home = tempHome()));
   afterAll(() => rmSync(home, { recursive: true, force: true }));
 
-  it.each(['localhost:6379', 'http://foo'])(
-    'an invalid REDIS_URL=%s fails like any other configuration error (node dist/main.js)',
-    async (url) => {
-      const gw = runGateway({ REDIS_URL: url, NODE_ENV: 'production', PORT: String(await freePort()) });
+  // Each case is a process of its own: they start together (a ts-node boot each).
+  it('an invalid REDIS_URL (localhost:6379, http://foo) fails like any other configuration error (node dist/main.js)', async () => {
+    const urls = ['localhost:6379', 'http://foo'];
+    const ports = await Promise.all(urls.map(() => freePort()));
+    const gws = urls.map((url, i) =>
+      runGateway({ REDIS_URL: url, NODE_ENV: 'production', PORT: String(ports[i]) }),
+    );
+    for (const gw of gws) {
       expect(await gw.exited).toBe(1);
       expect(gw.output()).toBe(
         'switchyard: invalid configuration:\n' +
           '  - Redis.url: must be a URL redis://host[:port][/db] or rediss://… (from environment variable REDIS_URL)\n',
       );
-    },
-  );
+    }
+  });
 
   it('names the real source: LOG_LEVEL=verbose is one problem, --role bogus comes from the command line', async () => {
     const port = String(await freePort());
     const level = runGateway({ LOG_LEVEL: 'verbose', NODE_ENV: 'production', PORT: port });
+    const role = runGateway({ NODE_ENV: 'production', PORT: port }, ['--role', 'bogus']);
     expect(await level.exited).toBe(1);
     expect(level.output()).toMatch(
       /^switchyard: invalid configuration:\n {2}- LOG_LEVEL: .* \(from environment variable LOG_LEVEL\)\n$/,
     );
-    const role = runGateway({ NODE_ENV: 'production', PORT: port }, ['--role', 'bogus']);
     expect(await role.exited).toBe(1);
     expect(role.output()).toMatch(
       /^switchyard: invalid configuration:\n {2}- JobQueue.role: .* \(from command-line flag --role\)\n$/,
