@@ -10,6 +10,10 @@ import { freePort, startRedisServer } from '../support/redis-server';
  * worker node that serves no clients. Every upstream call therefore crosses processes through BullMQ and
  * comes back through a Redis Stream.
  */
+// Each test boots up to three ts-node gateway processes; beside the other jest worker on a 2-core CI box a
+// boot alone can take most of jest's default 60 s (a slow boot, not a hang: waitForHealth bounds each one).
+jest.setTimeout(180_000);
+
 describe('API and worker processes on one Redis (real BullMQ)', () => {
   let fake: FakeProvider;
   let prefix: string;
