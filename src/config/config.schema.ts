@@ -158,7 +158,11 @@ export const configSchema = z.looseObject({
     sentinelPassword: z.string().optional(),
     /** Ping period of the hot connection's watchdog: a Redis that stops answering is noticed this fast. */
     watchdogIntervalMs: positiveInt,
-  }),
+  })
+    .refine((r) => !(r.sentinels && r.sentinels.length > 0) || (r.name !== undefined && r.name.length > 0), {
+      message: 'set without Redis.name (the Sentinel master group name)',
+      path: ['sentinels'],
+    }),
   // Exact-match response cache (docs/caching.md): memory LRU tier in front of a Redis tier.
   Cache: z.object({
     enabled: z.boolean(),

@@ -363,6 +363,21 @@ describe('loadConfig', () => {
       }
     });
 
+    it('Redis.sentinels without Redis.name is a config error naming both, not a crash at connect', () => {
+      const file = writeJson(tempDir(), 'sentinel.json', {
+        Redis: { enabled: true, sentinels: [{ host: '10.0.0.7', port: 26379 }] },
+      });
+      expectConfigError(
+        () => loadConfig({ env: { HOME: tempDir(), SWITCHYARD_CONFIG: file } }),
+        'Redis.sentinels: set without Redis.name (the Sentinel master group name)',
+        file,
+      );
+      const ok = writeJson(tempDir(), 'ok.json', {
+        Redis: { sentinels: [{ host: '10.0.0.7', port: 26379 }], name: 'mymaster' },
+      });
+      expect(loadConfig({ env: { HOME: tempDir(), SWITCHYARD_CONFIG: ok } }).config.Redis.name).toBe('mymaster');
+    });
+
     it('broken JSON5 names the file and the position', () => {
       const file = writeJson(tempDir(), 'broken.json', '{ PORT: 1,, }');
       expectConfigError(
