@@ -208,4 +208,18 @@ describe('tool names longer than 64 characters', () => {
     );
     expect(back.content[0]).toMatchObject({ type: 'tool_use', name: long });
   });
+
+  it('names every provider kind would reject (leading digit, dots, spaces) get a safe, distinct name', () => {
+    const names = new ToolNameMap();
+    const odd = ['1st_tool', 'web.search', 'get weather', '-dash', 'web_search'];
+    const sent = odd.map((n) => names.upstream(n));
+    for (const name of sent) {
+      expect(name).toMatch(/^[a-zA-Z_][a-zA-Z0-9_-]{0,63}$/);
+    }
+    expect(new Set(sent).size).toBe(odd.length);
+    expect(sent[4]).toBe('web_search');
+    expect(sent[1]).not.toBe('web_search');
+    expect(odd.map((n, i) => names.original(sent[i]) === n)).toEqual(odd.map(() => true));
+    expect(new ToolNameMap().upstream('web.search')).toBe(sent[1]);
+  });
 });

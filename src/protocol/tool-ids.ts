@@ -23,14 +23,25 @@ randomAlnum(12)
 }
 
 const MAX_TOOL_NAME = 64;
+/**
+ * What every upstream kind accepts as a function name: OpenAI `^[a-zA-Z0-9_-]{1,64}$`, and Gemini's
+ * FunctionDeclaration rule on top (starts with a letter or an underscore).
+ */
+const SAFE_TOOL_NAME = /^[a-zA-Z_][a-zA-Z0-9_-]{0,63}$/;
 
-/** Shortens a tool name OpenAI would reject (> 64 chars) to a stable, hash-suffixed name. */
+/**
+ * The name to send upstream for a client's tool name: unchanged when every provider kind accepts it; else
+ * a stable, hash-suffixed name (longer than 64 characters — Claude Code MCP tools —, characters outside
+ * `[a-zA-Z0-9_-]`, or a leading digit or dash), distinct for distinct names.
+ */
 export function shortenToolName(name: string): string {
-  if (name.length <= MAX_TOOL_NAME) {
+  if (SAFE_TOOL_NAME.test(name)) {
     return name;
   }
   const hash = createHash('sha256').update(name).digest('hex').slice(0, 8);
-  return `${name.slice(0, MAX_TOOL_NAME - 9)}_${hash}`;
+  const cleaned = name.replace(/[^a-zA-Z0-9_-]/g, '_');
+  const base = /^[a-zA-Z_]/.test(cleaned) ? cleaned : `_${cleaned}`;
+  return `${base.slice(0, MAX_TOOL_NAME - 9)}_${hash}`;
 }
 
 /** Maps tool names to upstream-safe names and back, for one request. */
