@@ -8,10 +8,12 @@ import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module';
 import { installFastAsyncBind } from './common/fast-async-bind';
 import { DRAIN_MIN_BYTES, drainRejectedUpload } from './common/errors/drain-upload';
+import { buildErrorResponse, type ErrorResponse } from './common/errors/error-response';
 import { recordRoutes } from './common/errors/route-table';
 import { registerCompression } from './compression/register-compression';
 import type { LoadedConfig } from './config/load-config';
 import { requestIdFor } from './logging/request-id';
+import { GatewayError } from './protocol/errors';
 import type { ModuleMetadata } from '@nestjs/common';
 
 export interface CreateAppOptions {
@@ -22,11 +24,16 @@ export interface CreateAppOptions {
 
 const WORKER_ROUTES = /^\/(health|metrics)(\/|\?|$)/;
 
-function workerOnlyError(url: string): Record<string, unknown> {
-  const message = `this is a worker node (--role worker): it serves only /health and /metrics, not ${url.split('?')[0]}`;
-  return url.startsWith('/v1/chat/')
-    ? { error: { message, type: 'invalid_request_error', param: null, code: 'worker_node' } }
-    : { type: 'error', error: { type: 'not_found_error', message } };
+/** The api node's 404 for a route it does not have, in the client's format, saying why. */
+function workerOnlyError(request: FastifyRequest): ErrorResponse {
+  const path = request.url.split('?')[0];
+  const message = `this is a worker node (--role worker): it serves only /health and /metrics, not ${request.method} ${path}`;
+  return buildErrorResponse(
+    new GatewayError(404, message, { type: 'not_found_error' }),
+    request.url,
+    request.id,
+    request.headers,
+  );
 }
 
 /** `/v1/messages/?beta=true` → `/v1/messages?beta=true`; `/` stays. */
@@ -81,7 +88,8 @@ export async function createApp(options: CreateAppOptions): Promise<NestFastifyA
     void reply.header('x-request-id', request.id).header('request-id', request.id);
     // A worker node serves only its probes and metrics; client traffic belongs on api/all nodes.
     if (workerOnly && !WORKER_ROUTES.test(request.url)) {
-      void reply.code(404).send(workerOnlyError(request.url));
+      const { status, headers, body } = workerOnlyError(request);
+      void reply.code(status).headers(headers).send(body);
       return;
     }
     done();

@@ -1,4 +1,5 @@
 import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { startRedisServer, type ThrowawayRedis } from '../support/redis-server';
@@ -290,7 +291,7 @@ describe('roles and cluster-scheduled jobs (real Redis, real BullMQ)', () => {
     await Promise.all(open.splice(0).map((g) => g.stop()));
   });
 
-  it('a worker node serves only health (client routes answer 404 in the client format)', async () => {
+  it('a worker node serves only health and metrics: client routes answer the api node\'s 404, in the client format', async () => {
     const gw = await startGateway({
       config: {
         Redis: { enabled: true, url: process.env.TEST_REDIS_URL, keyPrefix: `tr${randomUUID().slice(0, 8)}:` },
@@ -299,14 +300,45 @@ describe('roles and cluster-scheduled jobs (real Redis, real BullMQ)', () => {
     });
     open.push(gw);
     await request(gw.url).get('/health/live').expect(200);
-    const anthropic = await request(gw.url)
-      .post('/v1/messages')
-      .send({ model: 'openai,gpt-fake', max_tokens: 8, messages: [{ role: 'user', content: 'x' }] })
-      .expect(404);
-    expect(anthropic.body).toMatchObject({ type: 'error', error: { type: 'not_found_error' } });
-    expect(anthropic.body.error.message).toContain('worker node');
-    const openai = await request(gw.url).post('/v1/chat/completions').send({}).expect(404);
-    expect(openai.body.error.code).toBe('worker_node');
+    await request(gw.url).get('/metrics').expect(200);
+
+    const anthropic = await sdk(gw)
+      .messages.create({ model: 'openai,gpt-fake', max_tokens: 8, messages: [{ role: 'user', content: 'x' }] })
+      .catch((err: unknown) => err);
+    expect(anthropic).toBeInstanceOf(Anthropic.NotFoundError);
+    const a = anthropic as InstanceType<typeof Anthropic.NotFoundError>;
+    expect(a.requestID).toEqual(expect.any(String));
+    expect(a.headers?.get('x-should-retry')).toBe('false');
+    expect(a.error).toEqual({
+      type: 'error',
+      error: {
+        type: 'not_found_error',
+        message: 'this is a worker node (--role worker): it serves only /health and /metrics, not POST /v1/messages',
+      },
+      request_id: a.requestID,
+    });
+
+    const openaiClient = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'test', maxRetries: 0 });
+    const openai = await openaiClient.chat.completions
+      .create({ model: 'openai,gpt-fake', messages: [{ role: 'user', content: 'x' }] })
+      .catch((err: unknown) => err);
+    expect(openai).toBeInstanceOf(OpenAI.NotFoundError);
+    expect((openai as InstanceType<typeof OpenAI.NotFoundError>).error).toEqual({
+      message:
+        'this is a worker node (--role worker): it serves only /health and /metrics, not POST /v1/chat/completions',
+      type: 'not_found_error',
+      param: null,
+      code: null,
+    });
+    // Elsewhere under /v1 the format follows the client (the OpenAI SDK's models list); outside /v1, the plain one.
+    const models = await openaiClient.models.list().catch((err: unknown) => err);
+    expect((models as InstanceType<typeof OpenAI.NotFoundError>).error).toMatchObject({ type: 'not_found_error' });
+    const page = await request(gw.url).get('/dashboard').expect(404);
+    expect(page.body).toEqual({
+      error: { type: 'not_found_error', message: expect.stringContaining('worker node') },
+      statusCode: 404,
+      requestId: page.headers['x-request-id'],
+    });
     expect(gw.fake.count()).toBe(0);
   });
 
