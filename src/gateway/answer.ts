@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { randomAlnum } from '../common/random-id';
 import { anthropicMessageToOpenAICompletion } from '../protocol/anthropic-to-openai';
+import { legacyFunctionCompletion } from '../protocol/legacy-function-answer';
 import { MessageAccumulator, type AnswerNotes } from '../protocol/accumulate';
 import { GatewayError, statusForErrorType } from '../protocol/errors';
 import type { MessageResponse } from '../protocol/types';
@@ -14,6 +15,8 @@ export interface AnswerOptions {
   stream: boolean;
   includeUsage: boolean;
   clientModel: string;
+  /** OpenAI ingress: answer with the deprecated `function_call` shape (the request used `functions`). */
+  legacyFunctions?: boolean;
   pingIntervalMs: number;
   /** SSE body sink (compression), see SseCompressor. */
   sink?: SseOptions['sink'];
@@ -104,6 +107,7 @@ export async function sendAnswer(
     return writeSse(reply, answer.events, {
       format: opts.format,
       includeUsage: opts.includeUsage,
+      legacyFunctions: opts.legacyFunctions,
       model: opts.clientModel,
       messageId,
       pingIntervalMs: opts.pingIntervalMs,
@@ -115,10 +119,14 @@ export async function sendAnswer(
   const collected = await collect(answer);
   // The client's model and, for a replay, an id of its own (the accumulated log may be another request's).
   const message = { ...collected.message, model: opts.clientModel, id: messageId ?? collected.message.id };
-  const body =
-    opts.format === 'anthropic'
-      ? message
-      : anthropicMessageToOpenAICompletion(message, { model: opts.clientModel, notes: collected.notes });
+  let body: unknown = message;
+  if (opts.format === 'openai') {
+    const completion = anthropicMessageToOpenAICompletion(message, {
+      model: opts.clientModel,
+      notes: collected.notes,
+    });
+    body = opts.legacyFunctions === true ? legacyFunctionCompletion(completion) : completion;
+  }
   await reply.code(200).send(body);
   return undefined;
 }

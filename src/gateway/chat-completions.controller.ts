@@ -4,6 +4,7 @@ import { CacheInterceptor } from '../cache/cache.interceptor';
 import { QueueInterceptor } from '../queue/queue.interceptor';
 import { openAIRequestToAnthropic } from '../protocol/openai-to-anthropic';
 import { parseChatCompletionsRequest } from './chat-request-validation';
+import { usesLegacyFunctions } from './legacy-functions';
 import { ResponderService } from './responder.service';
 
 /** OpenAI Chat Completions ingress, routed like every other request. */
@@ -24,6 +25,7 @@ export class ChatCompletionsController {
       stream: openai.stream === true,
       includeUsage: openai.stream_options?.include_usage === true,
       clientModel: String(openai.model),
+      legacyFunctions: usesLegacyFunctions(body),
     });
   }
 }

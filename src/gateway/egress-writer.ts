@@ -3,6 +3,7 @@ import type { FastifyReply } from 'fastify';
 import { plainSseSink, type SseSink } from '../compression/sse-compressor.service';
 import { AnthropicToOpenAIChunks } from '../protocol/anthropic-stream-to-openai';
 import { isResumedAnswer } from '../failover/stream-resume';
+import { legacyFunctionChunk } from '../protocol/legacy-function-answer';
 import { encodeAnthropicEvent, encodeOpenAIData, encodeSseComment } from '../protocol/sse';
 import type { MessageStartEvent, StreamEvent } from '../protocol/types';
 
@@ -12,6 +13,8 @@ export interface SseOptions {
   format: IngressFormat;
   /** OpenAI ingress: the client asked for `stream_options.include_usage`. */
   includeUsage: boolean;
+  /** OpenAI ingress: tool calls go out as the deprecated `delta.function_call` (the request used `functions`). */
+  legacyFunctions?: boolean;
   /** The model the client asked for: every answer echoes it (PROTOCOL §6.4), whoever's call produced it. */
   model: string;
   /** A fresh message id for an answer that is a replay (cache hit, coalesced follower): one id per response. */
@@ -114,10 +117,11 @@ function serializer(opts: SseOptions): (ev: StreamEvent) => string {
       );
   }
   const chunks = new AnthropicToOpenAIChunks({ model: opts.model, includeUsage: opts.includeUsage });
+  const legacy = opts.legacyFunctions === true;
   return (ev) => {
     let out = '';
     for (const item of chunks.push(ev)) {
-      out += encodeOpenAIData(item);
+      out += encodeOpenAIData(legacy && item !== '[DONE]' ? legacyFunctionChunk(item) : item);
     }
     return out;
   };

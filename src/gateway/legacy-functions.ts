@@ -51,10 +51,16 @@ function legacyMessages(messages: unknown[]): unknown[] {
   });
 }
 
+/** The request uses OpenAI's deprecated `functions`: its answer then takes the legacy shape too. */
+export function usesLegacyFunctions(body: unknown): boolean {
+  return isRecord(body) && body.functions !== undefined && body.functions !== null;
+}
+
 /**
  * OpenAI's deprecated function calling (still accepted by OpenAI): `functions` → `tools`, `function_call`
- * → `tool_choice`, and the history that goes with them. The answer comes back as `tool_calls` (the current
- * shape), not as `message.function_call`.
+ * → `tool_choice`, and the history that goes with them. Legacy function calling makes one call at a time
+ * (`parallel_tool_calls: false`); the answer goes back as `message.function_call`
+ * (src/protocol/legacy-function-answer.ts).
  */
 export function fromLegacyFunctions(body: Rec): Rec {
   const hasFunctions = body.functions !== undefined && body.functions !== null;
@@ -80,6 +86,7 @@ export function fromLegacyFunctions(body: Rec): Rec {
       }
       return { type: 'function', function: fn };
     });
+    out.parallel_tool_calls ??= false;
   }
   if (hasCall) {
     if (out.tool_choice !== undefined && out.tool_choice !== null) {

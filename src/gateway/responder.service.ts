@@ -28,6 +28,8 @@ export interface IngressShape {
   /** OpenAI clients opt in with stream_options.include_usage; Anthropic clients always get usage. */
   includeUsage: boolean;
   clientModel: string;
+  /** OpenAI ingress: the request used the deprecated `functions`, so the answer uses `function_call`. */
+  legacyFunctions?: boolean;
 }
 
 /** What both ingress controllers do once the body is canonical: open the answer, then send it their way. */

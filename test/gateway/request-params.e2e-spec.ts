@@ -124,10 +124,57 @@ describe('request parameters', () => {
           expect(upstream.tools).toEqual([
             expect.objectContaining({ name: 'get_weather', input_schema: expect.any(Object) }),
           ]);
-          expect(upstream.tool_choice).toEqual({ type: 'tool', name: 'get_weather' });
+          expect(upstream.tool_choice).toEqual({
+            type: 'tool',
+            name: 'get_weather',
+            disable_parallel_tool_use: true,
+          });
         }
-        // The answer uses the current shape: tool_calls.
+        // The answer uses the legacy shape, as OpenAI answers a `functions` request: one function_call.
+        const message = res.choices[0].message;
+        expect(message.tool_calls).toBeUndefined();
+        expect(message.function_call).toEqual({ name: 'get_weather', arguments: expect.any(String) });
+        expect(JSON.parse(message.function_call!.arguments)).toEqual(expect.any(Object));
+        expect(res.choices[0].finish_reason).toBe('function_call');
+      });
+
+      it('a streamed legacy answer carries delta.function_call and finish_reason "function_call"', async () => {
+        const stream = await openai.chat.completions.create({
+          model: 'openai,gpt-fake',
+          messages: [{ role: 'user', content: 'Weather in Rome, streamed? MOCK_TOOL_USE openai' }],
+          functions: [FN],
+          function_call: { name: 'get_weather' },
+          stream: true,
+        });
+        let name = '';
+        let args = '';
+        const finishes: unknown[] = [];
+        for await (const chunk of stream) {
+          const choice = chunk.choices[0];
+          expect(choice?.delta).not.toHaveProperty('tool_calls');
+          name += choice?.delta.function_call?.name ?? '';
+          args += choice?.delta.function_call?.arguments ?? '';
+          if (choice?.finish_reason) {
+            finishes.push(choice.finish_reason);
+          }
+        }
+        expect(name).toBe('get_weather');
+        expect(JSON.parse(args)).toEqual(expect.any(Object));
+        expect(finishes).toEqual(['function_call']);
+        // Legacy function calling makes one call at a time.
+        expect((gw.fake.requests.at(-1)?.body as Record<string, unknown>).parallel_tool_calls).toBe(false);
+      });
+
+      it('a request with tools (not functions) keeps the current tool_calls shape', async () => {
+        const res = await openai.chat.completions.create({
+          model: 'openai,gpt-fake',
+          messages: [{ role: 'user', content: 'Weather in Paris? MOCK_TOOL_USE openai' }],
+          tools: TOOLS,
+          tool_choice: { type: 'function', function: { name: 'get_weather' } },
+        });
         expect(res.choices[0].message.tool_calls?.[0]).toMatchObject({ function: { name: 'get_weather' } });
+        expect(res.choices[0].message.function_call).toBeUndefined();
+        expect(res.choices[0].finish_reason).toBe('tool_calls');
       });
 
       it('a legacy history (assistant function_call + role "function") is forwarded as a tool call and its result', async () => {
