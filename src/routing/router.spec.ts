@@ -82,28 +82,25 @@ const ALL: Triggers = {
 
 describe('decideRoute precedence', () => {
   it.each<[string, Triggers, Scenario, string]>([
-    ['explicit beats everything', ALL, 'explicit', 'anthropic,claude-fake'],
+    // CCR's image agent rewrites the model to Router.image before its router runs.
+    ['image beats everything (even explicit)', ALL, 'image', 'anthropic,claude-fake'],
+    ['explicit beats longContext, …', { ...ALL, image: false }, 'explicit', 'anthropic,claude-fake'],
     [
       'longContext beats subagent, background, …',
-      { ...ALL, explicit: false },
+      { ...ALL, image: false, explicit: false },
       'longContext',
       'openai,long-fake',
     ],
-    ['subagent beats background, …', { ...ALL, explicit: false, long: false }, 'subagent', 'sub,agent'],
     [
-      'background beats webSearch, …',
-      { web: true, think: true, image: true, haiku: true },
-      'background',
-      'openai,haiku-fake',
+      'subagent beats background, …',
+      { ...ALL, image: false, explicit: false, long: false },
+      'subagent',
+      'sub,agent',
     ],
-    [
-      'webSearch beats think and image',
-      { web: true, think: true, image: true },
-      'webSearch',
-      'gemini,gemini-fake',
-    ],
-    ['think beats image', { think: true, image: true }, 'think', 'anthropic,claude-fake'],
-    ['image beats default', { image: true }, 'image', 'anthropic,claude-fake'],
+    ['background beats webSearch, …', { web: true, think: true, haiku: true }, 'background', 'openai,haiku-fake'],
+    ['webSearch beats think', { web: true, think: true }, 'webSearch', 'gemini,gemini-fake'],
+    ['think beats default', { think: true }, 'think', 'anthropic,claude-fake'],
+    ['image beats think (Claude Code sends thinking on every main turn)', { think: true, image: true }, 'image', 'anthropic,claude-fake'],
     ['default when nothing applies', {}, 'default', 'OpenAI,GPT-Fake'],
   ])('%s', (_name, triggers, scenario, target) => {
     const d = route(build(triggers));
@@ -112,11 +109,12 @@ describe('decideRoute precedence', () => {
   });
 
   it.each<[Scenario, Triggers, Scenario]>([
+    ['image', { image: true, explicit: true }, 'explicit'],
+    ['image', { image: true, think: true }, 'think'],
     ['longContext', { long: true, subagent: true }, 'subagent'],
     ['background', { haiku: true, web: true }, 'webSearch'],
     ['webSearch', { web: true, think: true }, 'think'],
-    ['think', { think: true, image: true }, 'image'],
-    ['image', { image: true }, 'default'],
+    ['think', { think: true }, 'default'],
   ])('an unset %s slot falls through to the next rule', (slot, triggers, next) => {
     const router = { ...ROUTER, [slot]: undefined };
     expect(route({ ...build(triggers), router }).scenario).toBe(next);
@@ -192,6 +190,21 @@ describe('decideRoute model names', () => {
   it('thinking adaptive counts as think, disabled does not', () => {
     expect(route({ request: req({ thinking: { type: 'adaptive' } }) }).scenario).toBe('think');
     expect(route({ request: req({ thinking: { type: 'disabled' } }) }).scenario).toBe('default');
+  });
+
+  it('an image read by a tool (inside the last tool_result) triggers the image route, as in CCR', () => {
+    const messages: CanonicalMessage[] = [
+      { role: 'user', content: 'what is in shot.png?' },
+      { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'Read', input: { file_path: 'shot.png' } }] },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: [IMAGE] }] },
+    ];
+    const d = route({ request: req({ messages, thinking: { type: 'adaptive' } }) });
+    expect([d.scenario, d.target]).toEqual(['image', 'anthropic,claude-fake']);
+    const text: CanonicalMessage = {
+      role: 'user',
+      content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: [{ type: 'text', text: 'plain file' }] }],
+    };
+    expect(route({ request: req({ messages: [...messages.slice(0, 2), text] }) }).scenario).toBe('default');
   });
 
   it('an image only in an earlier user turn does not trigger the image route', () => {

@@ -1,5 +1,5 @@
 import { GatewayError } from '../protocol/errors';
-import type { CanonicalRequest } from '../protocol/types';
+import type { CanonicalRequest, ToolResultBlock } from '../protocol/types';
 import { extractSubagentTag } from './subagent-tag';
 
 export type Scenario = 'custom' | 'explicit' | 'longContext' | 'subagent' | 'background' | 'webSearch' | 'think' | 'image' | 'default';
@@ -47,20 +47,29 @@ function slotTargets(router: RouterSlots, slot: string): string[] {
   return Array.isArray(value) ? value : [];
 }
 
+/**
+ * CCR's image agent test: the last user turn carries an image, pasted (an image block) or read by a tool (an
+ * image inside a tool_result, which is how Claude Code's Read tool returns an image file).
+ */
 function lastUserMessageHasImage(req: CanonicalRequest): boolean {
+  const carriesImage = (block: { type: string }): boolean => {
+    const nested = block.type === 'tool_result' ? (block as ToolResultBlock).content : undefined;
+    return block.type === 'image' || (Array.isArray(nested) && nested.some((c) => c.type === 'image'));
+  };
   for (let i = req.messages.length - 1; i >= 0; i--) {
     const m = req.messages[i];
     if (m.role === 'user') {
-      return Array.isArray(m.content) && m.content.some((b) => b.type === 'image');
+      return Array.isArray(m.content) && m.content.some(carriesImage);
     }
   }
   return false;
 }
 
 /**
- * CCR's routing precedence, exactly: custom router → explicit `provider,model` → longContext → subagent
- * tag → background (haiku) → webSearch → think → image → default. A scenario whose Router slot is not
- * configured falls through to the next one.
+ * CCR's routing precedence, exactly: custom router → image → explicit `provider,model` → longContext →
+ * subagent tag → background (haiku) → webSearch → think → default. Image comes first because CCR's image
+ * agent rewrites the model to `Router.image` before its router runs (so it also wins over the client's
+ * `provider,model`). A scenario whose Router slot is not configured falls through to the next one.
  */
 export function decideRoute(input: RouteInput): RouteDecision {
   const { router } = input;
@@ -83,6 +92,12 @@ export function decideRoute(input: RouteInput): RouteDecision {
       return custom;
     }
   }
+  if (lastUserMessageHasImage(input.request)) {
+    const image = decide('image', slotTargets(router, 'image'));
+    if (image) {
+      return image;
+    }
+  }
   if (model.includes(',')) {
     const explicit = decide('explicit', [model]);
     if (!explicit) {
@@ -100,7 +115,6 @@ export function decideRoute(input: RouteInput): RouteDecision {
     ['background', model.toLowerCase().includes('haiku')],
     ['webSearch', (input.request.tools ?? []).some((t) => typeof t.type === 'string' && t.type.startsWith('web_search'))],
     ['think', input.request.thinking?.type === 'enabled' || input.request.thinking?.type === 'adaptive'],
-    ['image', lastUserMessageHasImage(input.request)],
   ];
   for (const [scenario, applies] of candidates) {
     if (!applies) {

@@ -139,6 +139,21 @@ describe('routing scenarios through HTTP', () => {
     await expectRoute(gw, body, 'image', 'anthropic,claude-fake', 'claude-fake');
   });
 
+  it('routes a Claude Code turn (thinking adaptive) whose Read tool returned an image to image, as CCR does', async () => {
+    const fixture = JSON.parse(readFileSync(join(__dirname, '../fixtures/claude-code/say-hi.json'), 'utf8'));
+    const body = {
+      ...fixture.body,
+      stream: false,
+      messages: [
+        ...fixture.body.messages,
+        { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_01', name: 'Read', input: { file_path: 'a.png' } }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_01', content: [IMAGE] }] },
+      ],
+    };
+    expect(body.thinking).toEqual({ type: 'adaptive' });
+    await expectRoute(gw, body, 'image', 'anthropic,claude-fake', 'claude-fake');
+  });
+
   it('honours an explicit provider,model (any case) over the other rules and strips [1m]', async () => {
     const body = msg('hi', { model: 'GEMINI,Gemini-Fake[1m]', thinking: { type: 'adaptive' } });
     await expectRoute(gw, body, 'explicit', 'gemini,gemini-fake', 'gemini-fake');
