@@ -1,8 +1,7 @@
+import { isRecord } from '../common/is-record';
 import { invalid } from './validation-errors';
 
 type Rec = Record<string, unknown>;
-
-const isRecord = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The call id given to a legacy assistant `function_call` (and to the `function` message answering it). */
 const legacyCallId = (messageIndex: number): string => `call_legacy_${messageIndex}`;

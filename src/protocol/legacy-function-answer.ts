@@ -1,11 +1,11 @@
+import { isRecord } from '../common/is-record';
+
 /**
  * Answers for clients of OpenAI's deprecated function calling (a request with `functions`): OpenAI answers
  * them with `message.function_call` and `finish_reason: "function_call"`, never `tool_calls`, and makes one
  * call at most. Applied last, to what the converters built for the current shape.
  */
 type Rec = Record<string, unknown>;
-
-const isRecord = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function legacyFinish(reason: unknown): unknown {
   return reason === 'tool_calls' ? 'function_call' : reason;

@@ -98,6 +98,25 @@ describe('openAICompletionToAnthropicMessage', () => {
     }
   });
 
+  it('tool_calls entries that are not calls (null, no name) are skipped, not a crash', () => {
+    const msg = openAICompletionToAnthropicMessage(
+      completion(
+        {
+          tool_calls: [
+            null,
+            { id: 'c0', type: 'function', function: { arguments: '{}' } },
+            { id: 'c1', type: 'function', function: { name: 'ok', arguments: '{"a":1}' } },
+          ] as unknown as OpenAIMessage['tool_calls'],
+        },
+        {},
+        'tool_calls',
+      ),
+      { model: 'm' },
+    );
+    expect(msg.content).toEqual([{ type: 'tool_use', id: 'c1', name: 'ok', input: { a: 1 } }]);
+    expect(msg.stop_reason).toBe('tool_use');
+  });
+
   it('length → max_tokens; content_filter → refusal', () => {
     expect(
       openAICompletionToAnthropicMessage(completion({ content: 'x' }, {}, 'length'), { model: 'c' })

@@ -1,3 +1,4 @@
+import { isRecord } from '../common/is-record';
 import { randomHex } from '../common/random-id';
 import { GatewayError } from './errors';
 import { openAIMessagesToAnthropic } from './openai-messages-to-anthropic';
@@ -355,9 +356,12 @@ export function openAICompletionToAnthropicMessage(
     content.push({ type: 'text', text });
   }
   let toolArgs = '';
-  for (const call of Array.isArray(message.tool_calls) ? (message.tool_calls as Rec[]) : []) {
-    const fn = (call.function ?? {}) as Rec;
+  for (const call of Array.isArray(message.tool_calls) ? (message.tool_calls as unknown[]) : []) {
+    const fn = (isRecord(call) && isRecord(call.function) ? call.function : {}) as Rec;
     const name = typeof fn.name === 'string' ? fn.name : '';
+    if (!isRecord(call) || name === '') {
+      continue; // not a call a client could run (the streamed answer drops nameless calls too)
+    }
     toolArgs += typeof fn.arguments === 'string' ? fn.arguments : '';
     content.push({
       type: 'tool_use',

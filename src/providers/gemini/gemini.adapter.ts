@@ -2,6 +2,7 @@ import { ToolNameMap } from '../../protocol/tool-ids';
 import type { CanonicalRequest, StreamEvent } from '../../protocol/types';
 import {
   applyRequestHooks,
+  asProviderError,
   fromArray,
   isEventStream,
   postJson,
@@ -51,7 +52,10 @@ export class GeminiAdapter implements ProviderAdapter {
     const stream = req.stream === true;
     // One map for the request and its answer: names over 64 characters are shortened and mapped back.
     const toolNames = new ToolNameMap();
-    const base = anthropicToGeminiRequest(req, { maxTokensCap: target.provider.maxTokens, toolNames });
+    const base = asProviderError(
+      () => anthropicToGeminiRequest(req, { maxTokensCap: target.provider.maxTokens, toolNames }),
+      target.provider.name,
+    );
     const body = await applyRequestHooks(
       transformChain(this.deps, target),
       base,
@@ -78,7 +82,11 @@ export class GeminiAdapter implements ProviderAdapter {
       return eventIterable(this.relay(res.body, conv, ctx), res.body);
     }
     const json = await readJsonAnswer(res, target, ctx);
-    const events = [...conv.start(), ...conv.push(json), ...conv.end()];
+    const events = asProviderError(
+      () => [...conv.start(), ...conv.push(json), ...conv.end()],
+      target.provider.name,
+      'answer',
+    );
     const last = events[events.length - 1];
     if (last?.type === 'error') {
       // Still before the commit point: a failed non-stream answer is a (retryable) ProviderError.

@@ -152,6 +152,7 @@ export class OpenAIAdapter implements ProviderAdapter {
           inputTokensEstimate: ctx.inputTokensEstimate,
         }),
       target.provider.name,
+      'answer',
     );
     return fromArray(messageToEvents(msg, answerNotes(answer, msg)));
   }
