@@ -9,6 +9,16 @@ export type Sample = [labels: LabelValues, value: number];
 let processRegistry: Registry | undefined;
 
 /**
+ * prom-client's gauges of the total active handles, requests and resources: a gauge named `…_total` reads as a
+ * counter (`promtool check metrics` flags it), and each is the sum of the per-type gauge without `_total`.
+ */
+const MISNAMED_PROCESS_GAUGES = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
+
+/**
  * Node's process metrics (CPU, RSS, heap, GC, event-loop lag, handles) are the process's, and prom-client's
  * collectors (a GC observer, an event-loop histogram) cannot be stopped: one set per process, shared by every
  * application in it (tests start several).
@@ -17,6 +27,9 @@ function processMetrics(): Registry {
   if (!processRegistry) {
     processRegistry = new Registry();
     collectDefaultMetrics({ register: processRegistry });
+    for (const name of MISNAMED_PROCESS_GAUGES) {
+      processRegistry.removeSingleMetric(name);
+    }
   }
   return processRegistry;
 }

@@ -116,7 +116,7 @@ describe('SLA service', () => {
     });
     const text = await metrics.render();
     expect(text).toContain('switchyard_sla_availability_ratio{window="30d"} 0.995');
-    expect(text).toContain('switchyard_sla_latency_seconds{window="30d",quantile="0.95"} 0.25');
+    expect(text).toContain('switchyard_sla_latency_seconds{window="30d",percentile="95"} 0.25');
     expect(text).toContain('switchyard_sla_error_budget_burn_rate{window="30d"} 0.5');
     expect(text).toContain('switchyard_sla_availability_target_ratio 0.99');
     expect(text).toContain('switchyard_sla_latency_target_seconds 0.3');

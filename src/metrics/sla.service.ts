@@ -182,25 +182,18 @@ export class SlaService implements OnModuleInit, OnModuleDestroy {
       ['window'],
       () => each((r) => some({ window: r.window }, r.availability)),
     );
+    // `percentile`, not `quantile`: that label is reserved for summaries, and these are gauges of a window.
     m.computedGauge(
       'switchyard_sla_latency_seconds',
-      'Time to first byte of successful answers per SLA window, by quantile (0.5, 0.95, 0.99).',
-      ['window', 'quantile'],
+      'Time to first byte of successful answers per SLA window, by percentile (50, 95, 99; nearest rank).',
+      ['window', 'percentile'],
       () =>
-        each((r) => [
-          ...some(
-            { window: r.window, quantile: '0.5' },
-            r.latencyMs.p50 === null ? null : r.latencyMs.p50 / 1000,
-          ),
-          ...some(
-            { window: r.window, quantile: '0.95' },
-            r.latencyMs.p95 === null ? null : r.latencyMs.p95 / 1000,
-          ),
-          ...some(
-            { window: r.window, quantile: '0.99' },
-            r.latencyMs.p99 === null ? null : r.latencyMs.p99 / 1000,
-          ),
-        ]),
+        each((r) =>
+          (['50', '95', '99'] as const).flatMap((p) => {
+            const ms = r.latencyMs[`p${p}`];
+            return some({ window: r.window, percentile: p }, ms === null ? null : ms / 1000);
+          }),
+        ),
     );
     m.computedGauge(
       'switchyard_sla_error_budget_burn_rate',

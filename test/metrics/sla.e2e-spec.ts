@@ -102,7 +102,7 @@ describe('GET /api/sla', () => {
     for (const w of ['5m', '1h', '24h']) {
       expect(s.sum('switchyard_sla_availability_ratio', { window: w })).toBe(0.8);
       expect(s.sum('switchyard_sla_error_budget_burn_rate', { window: w })).toBe(20);
-      expect(s.sum('switchyard_sla_latency_seconds', { window: w, quantile: '0.95' }) * 1000).toBeCloseTo(
+      expect(s.sum('switchyard_sla_latency_seconds', { window: w, percentile: '95' }) * 1000).toBeCloseTo(
         report.windows[w].latencyMs.p95,
         0,
       );
