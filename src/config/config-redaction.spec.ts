@@ -134,6 +134,31 @@ describe('redactConfig', () => {
   });
 });
 
+describe('a placeholder key equal to a provider or model name (CCR\'s "ollama" example)', () => {
+  const ccr = {
+    Providers: [
+      { name: 'ollama', api_base_url: 'http://localhost:11434/v1/chat/completions', api_key: 'ollama', models: ['qwen'] },
+      { name: 'vllm', api_base_url: 'http://localhost:8000/v1', api_key: 'EMPTY', models: ['EMPTY'] },
+    ],
+    Router: { default: 'ollama,qwen', background: 'vllm,EMPTY' },
+  };
+
+  it('keeps the provider and model names and the targets in the clear; the key field stays redacted', () => {
+    const out = redactConfig(ccr);
+    expect(out.Providers.map((p) => [p.name, p.api_key, p.models[0]])).toEqual([
+      ['ollama', REDACTED, 'qwen'],
+      ['vllm', REDACTED, 'EMPTY'],
+    ]);
+    expect(out.Router).toEqual(ccr.Router);
+  });
+
+  it('is not scrubbed out of other answers (the target names in /api/providers)', () => {
+    expect(configSecrets(ccr)).toEqual([]);
+    const answer = { targets: [{ target: 'ollama,qwen' }, { target: 'vllm,EMPTY' }] };
+    expect(scrubSecrets(answer, configSecrets(ccr))).toEqual(answer);
+  });
+});
+
 describe('configSecrets and scrubSecrets', () => {
   it('collects every secret value of a configuration', () => {
     const found = configSecrets(config);

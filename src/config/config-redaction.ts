@@ -182,11 +182,32 @@ export function configSecrets(config: unknown): string[] {
   return [...redactWithSecrets(config).secrets];
 }
 
+/** Provider and model names: they make up every `provider,model` target the gateway shows. */
+function targetNames(config: unknown): Set<string> {
+  const names = new Set<string>();
+  const providers = isObject(config) && Array.isArray(config.Providers) ? (config.Providers as unknown[]) : [];
+  for (const p of providers) {
+    if (isObject(p)) {
+      for (const name of [p.name, ...(Array.isArray(p.models) ? (p.models as unknown[]) : [])]) {
+        if (typeof name === 'string') {
+          names.add(name);
+        }
+      }
+    }
+  }
+  return names;
+}
+
 function redactWithSecrets<T>(config: T): { redacted: T; secrets: Set<string> } {
   const found = new Set<string>();
   const copy = walk(config, undefined, found);
   if (isObject(copy)) {
     hashClientKeys(copy, found);
   }
-  return { redacted: scrubSecrets(copy, found) as T, secrets: found };
+  // A placeholder key that is also a provider or model name (CCR's own example: provider "ollama" with
+  // api_key "ollama") hides nothing; scrubbing it would turn every target of that provider into
+  // "[redacted],model" in /api/providers, the dashboard, `switchyard status` and upstream error messages.
+  const names = targetNames(config);
+  const secrets = new Set([...found].filter((s) => !names.has(s)));
+  return { redacted: scrubSecrets(copy, secrets) as T, secrets };
 }
