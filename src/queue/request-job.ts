@@ -3,6 +3,7 @@ import type Redis from 'ioredis';
 import { serializeError } from '../dedup/dedup-errors';
 import { attemptsOf } from '../failover/failover.types';
 import type { UpstreamCallService, UpstreamJob } from '../failover/upstream-call.service';
+import { withRequestLogContext } from '../logging/request-log-context';
 import { GatewayError } from '../protocol/errors';
 import type { RedisService } from '../redis/redis.service';
 import type { RelayOutbox } from './job-publisher';
@@ -31,10 +32,12 @@ export interface RequestJobDeps {
  * stream, beating a liveness key meanwhile. The client whatever the watchdog says is used throughout: a
  * slow ping on a busy loop must not cost an answer (its commands still fail fast when Redis is really gone).
  */
-export async function runRequestJob(
-  d: RequestJobDeps,
-  job: Job<RequestJobData<UpstreamJob>>,
-): Promise<unknown> {
+export function runRequestJob(d: RequestJobDeps, job: Job<RequestJobData<UpstreamJob>>): Promise<unknown> {
+  // Its log lines (the upstream call, failover) name the request, whichever process runs it.
+  return withRequestLogContext(job.data.job?.requestId, () => runJob(d, job));
+}
+
+async function runJob(d: RequestJobDeps, job: Job<RequestJobData<UpstreamJob>>): Promise<unknown> {
   if (!d.redis.client) {
     throw new Error('Redis is unavailable: the job is handed back');
   }

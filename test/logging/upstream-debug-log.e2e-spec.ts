@@ -1,4 +1,6 @@
-import { startGateway, type GatewayUnderTest } from '../support/gateway';
+import { randomUUID } from 'node:crypto';
+import request from 'supertest';
+import { eventually, startGateway, type GatewayUnderTest } from '../support/gateway';
 
 const ask = (url: string, id: string): Promise<Response> =>
   fetch(`${url}/v1/messages`, {
@@ -38,6 +40,32 @@ describe('the upstream call debug line', () => {
       });
       expect(lines[0]).not.toContain('sk-openai-test');
       expect(lines[0]).not.toMatch(/authorization|x-api-key/i);
+    });
+  });
+
+  describe('in queue mode (the call runs as a BullMQ job)', () => {
+    let gw: GatewayUnderTest;
+    const prefix = `tdbg${randomUUID().slice(0, 8)}:`;
+    beforeAll(async () => {
+      gw = await startGateway({
+        logLevel: 'debug',
+        config: {
+          Redis: { enabled: true, url: process.env.TEST_REDIS_URL, keyPrefix: prefix },
+          JobQueue: { enabled: true, prefix: 'q' },
+          Cache: { enabled: false },
+        },
+      });
+      await eventually(async () => (await request(gw.url).get('/api/queue')).body.mode === 'bullmq', 10_000);
+    });
+    afterAll(() => gw.stop());
+
+    it("the worker's line carries the request's requestId too", async () => {
+      const res = await ask(gw.url, 'upstream-dbg-queued');
+      expect(res.status).toBe(200);
+      await res.text();
+      const line = gw.logs.lines.find((l) => l.includes('"msg":"upstream call"'));
+      expect(line).toBeDefined();
+      expect(JSON.parse(line!)).toMatchObject({ requestId: 'upstream-dbg-queued', status: 200 });
     });
   });
 
