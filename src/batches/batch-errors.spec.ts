@@ -1,6 +1,7 @@
+import { rememberAttempts, type AttemptRecord } from '../failover/failover.types';
 import { GatewayError } from '../protocol/errors';
 import { ProviderError } from '../providers/provider.types';
-import { classifyFailure } from './batch-errors';
+import { capacityWaitMs, classifyFailure } from './batch-errors';
 
 describe('classifyFailure', () => {
   it.each([
@@ -39,5 +40,47 @@ describe('classifyFailure', () => {
       error: { type: 'api_error', message: 'Internal server error' },
       unexpected: true,
     });
+  });
+});
+
+describe('capacityWaitMs', () => {
+  const unavailable = (attempts: AttemptRecord[], retryAfter = '7'): GatewayError => {
+    const err = new GatewayError(503, 'All upstream targets are unavailable right now', {
+      type: 'overloaded_error',
+      headers: { 'retry-after': retryAfter },
+    });
+    rememberAttempts(err, attempts);
+    return err;
+  };
+  const skipped = (reason: string): AttemptRecord => ({ target: 'p,m', outcome: 'skipped', reason, ms: 0 });
+
+  it('waits out a chain skipped only for capacity, for its retry-after', () => {
+    expect(capacityWaitMs(unavailable([skipped('rate_limited')]), 0)).toBe(7000);
+    expect(capacityWaitMs(unavailable([skipped('cooldown'), skipped('saturated')]), 3)).toBe(7000);
+  });
+
+  it('waits out an upstream 429: its retry-after, else 1 s doubling up to a minute', () => {
+    const limited = new ProviderError('slow down', { status: 429, kind: 'http', retryAfterMs: 2500 });
+    expect(capacityWaitMs(limited, 0)).toBe(2500);
+    const bare = new ProviderError('slow down', { status: 429, kind: 'http' });
+    expect([0, 1, 2, 6, 7, 20].map((n) => capacityWaitMs(bare, n))).toEqual([
+      1000, 2000, 4000, 60_000, 60_000, 60_000,
+    ]);
+    expect(capacityWaitMs(new GatewayError(429, 'limited', { headers: { 'retry-after': '3' } }), 0)).toBe(
+      3000,
+    );
+  });
+
+  it('leaves every other failure to the attempts: broken targets, 5xx, 4xx, bugs', () => {
+    expect(capacityWaitMs(unavailable([skipped('circuit_open')]), 0)).toBeUndefined();
+    expect(capacityWaitMs(unavailable([skipped('rate_limited'), skipped('circuit_open')]), 0)).toBeUndefined();
+    const failed: AttemptRecord = { target: 'p,m', outcome: 'failed', reason: 'status_503', ms: 5 };
+    expect(capacityWaitMs(unavailable([failed]), 0)).toBeUndefined();
+    expect(capacityWaitMs(unavailable([]), 0)).toBeUndefined();
+    expect(
+      capacityWaitMs(new ProviderError('busy', { status: 529, kind: 'http', retryAfterMs: 1000 }), 0),
+    ).toBeUndefined();
+    expect(capacityWaitMs(new GatewayError(400, 'bad'), 0)).toBeUndefined();
+    expect(capacityWaitMs(new TypeError('bug'), 0)).toBeUndefined();
   });
 });

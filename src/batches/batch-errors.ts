@@ -1,3 +1,4 @@
+import { attemptsOf } from '../failover/failover.types';
 import { GatewayError, errorTypeForStatus } from '../protocol/errors';
 import type { ErrorPayload } from '../protocol/types';
 import { ProviderError } from '../providers/provider.types';
@@ -33,4 +34,39 @@ export function classifyFailure(err: unknown): JobFailure {
     error: { type: 'api_error', message: 'Internal server error' },
     unexpected: true,
   };
+}
+
+/** Skipped targets that only mean "not now": over a rate limit, cooling down after a retry-after, no free slot. */
+const CAPACITY_SKIPS = new Set(['rate_limited', 'cooldown', 'saturated']);
+/** Longest wait between two tries when the failure gave no retry-after. */
+const MAX_UNHINTED_WAIT_MS = 60_000;
+
+/**
+ * How long a request that failed only for lack of capacity waits before it runs again, or undefined for any
+ * other failure. Lack of capacity: an upstream 429, or every target of the chain skipped as rate limited,
+ * cooling down after a retry-after, or saturated. It passes by itself, so it is waited out (the retry-after,
+ * else 1 s doubling per wait up to a minute) rather than spending the job's attempts: a batch bigger than a
+ * provider's rate limit then runs at that limit instead of ending errored.
+ */
+export function capacityWaitMs(err: unknown, waits: number): number | undefined {
+  let hintMs: number | undefined;
+  if (err instanceof ProviderError) {
+    if (err.status !== 429) {
+      return undefined;
+    }
+    hintMs = err.retryAfterMs;
+  } else if (err instanceof GatewayError) {
+    const attempts = attemptsOf(err) ?? [];
+    const onlySkipped =
+      attempts.length > 0 &&
+      attempts.every((a) => a.outcome === 'skipped' && CAPACITY_SKIPS.has(a.reason ?? ''));
+    if (err.status !== 429 && !(err.status === 503 && onlySkipped)) {
+      return undefined;
+    }
+    const seconds = Number(err.headers['retry-after']);
+    hintMs = Number.isFinite(seconds) ? seconds * 1000 : undefined;
+  } else {
+    return undefined;
+  }
+  return hintMs !== undefined && hintMs > 0 ? hintMs : Math.min(MAX_UNHINTED_WAIT_MS, 1000 * 2 ** waits);
 }

@@ -1,4 +1,5 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { PinoLogger } from 'nestjs-pino';
 import { AppConfigService } from '../config/config.service';
 import { FeaturesService } from '../features/features.service';
@@ -10,7 +11,7 @@ import type { JobContext } from '../queue/queue.types';
 import { SPAN } from '../tracing/span-names';
 import { TracingService } from '../tracing/tracing.service';
 import { collectMessage } from './batch-answer';
-import { classifyFailure } from './batch-errors';
+import { capacityWaitMs, classifyFailure } from './batch-errors';
 import { BATCH_STORE, type BatchStore } from './batch.store';
 import { BATCH_JOB, type BatchJobData, type BatchRecord, type Outcome } from './batch.types';
 
@@ -20,6 +21,9 @@ const ENQUEUE_CONCURRENCY = 32;
 export const CANCEL_GRACE_MS = 60_000;
 
 type LocalStop = 'canceled' | 'expired';
+
+/** A request's call once it got through, or why it stopped waiting for capacity. */
+type PatientCall = { message: MessageResponse } | { stop: 'expired' | 'canceled' | 'gone' };
 
 export const jobIdFor = (batchId: string, index: number): string => `${batchId}-${index}`;
 
@@ -147,19 +151,34 @@ export class BatchRunnerService implements OnModuleInit, OnApplicationShutdown {
     const requestId = `${batchId}-${index}-${ctx.attempt}`;
     this.track(batchId, local);
     try {
-      const message = await this.tracing.spanFrom(
+      const done = await this.tracing.spanFrom(
         data.trace,
         SPAN.batchRequest,
-        () => this.call(params, AbortSignal.any([ctx.signal, local.signal]), requestId),
+        () =>
+          this.callPatiently(
+            batchId,
+            params,
+            AbortSignal.any([ctx.signal, local.signal]),
+            requestId,
+            record.expiresAt,
+          ),
         {
           'switchyard.batch.id': batchId,
           'switchyard.batch.index': index,
           'switchyard.job.attempt': ctx.attempt,
         },
       );
+      if ('stop' in done) {
+        if (done.stop === 'expired') {
+          await this.expire(batchId, Date.now());
+        } else if (done.stop === 'canceled') {
+          await this.settleOne(batchId, index, 'canceled');
+        }
+        return;
+      }
       await this.store.settle(
         batchId,
-        [{ index, outcome: 'succeeded', result: { type: 'succeeded', message } }],
+        [{ index, outcome: 'succeeded', result: { type: 'succeeded', message: done.message } }],
         Date.now(),
       );
     } catch (err) {
@@ -184,6 +203,45 @@ export class BatchRunnerService implements OnModuleInit, OnApplicationShutdown {
       await this.settleErrored(batchId, index, failure.error, requestId);
     } finally {
       this.untrack(batchId, local);
+    }
+  }
+
+  /**
+   * The call, made again after each failure that is only a lack of capacity (`capacityWaitMs`) once its wait
+   * is over, until it gets through, the batch expires or is canceled (here, or on another instance: the
+   * batch is read again after each wait). Those waits do not spend the job's attempts.
+   */
+  private async callPatiently(
+    batchId: string,
+    params: Record<string, unknown>,
+    signal: AbortSignal,
+    requestId: string,
+    expiresAt: number,
+  ): Promise<PatientCall> {
+    for (let waits = 0; ; waits++) {
+      try {
+        return { message: await this.call(params, signal, requestId) };
+      } catch (err) {
+        const waitMs = capacityWaitMs(err, waits);
+        if (waitMs === undefined || signal.aborted) {
+          throw err;
+        }
+        // Spread the requests that wait on one limit, so they do not all come back in the same instant.
+        const spread = Math.random() * Math.min(1000, waitMs / 10);
+        this.logger.debug({ batchId, requestId, waitMs }, 'batch request waits for upstream capacity');
+        // An abort (cancel, expiry, shutdown) rejects here: runJob's catch settles or hands the job back.
+        await sleep(Math.max(0, Math.min(waitMs + spread, expiresAt - Date.now())), undefined, { signal });
+      }
+      if (Date.now() >= expiresAt) {
+        return { stop: 'expired' };
+      }
+      const current = await this.store.get(batchId);
+      if (!current || current.status === 'ended') {
+        return { stop: 'gone' };
+      }
+      if (current.status === 'canceling') {
+        return { stop: 'canceled' };
+      }
     }
   }
 

@@ -76,4 +76,18 @@ describe('redactUrl', () => {
     expect(redactUrl('/dashboard?key=abc&x=1')).toBe('/dashboard?key=[redacted]&x=1');
     expect(redactUrl('/v1/messages')).toBe('/v1/messages');
   });
+
+  it('hides every secret-looking query parameter and URL credentials, keeps the rest', () => {
+    expect(
+      redactUrl('/v1/messages?beta=true&token=t1&access_token=t2&x-api-key=k1&API-KEY=k2&sig=s1&keyPrefix=ccr'),
+    ).toBe(
+      '/v1/messages?beta=true&token=[redacted]&access_token=[redacted]&x-api-key=[redacted]&API-KEY=[redacted]&sig=[redacted]&keyPrefix=ccr',
+    );
+    expect(redactUrl('/v1/messages?client%5Fsecret=s2&key=')).toBe('/v1/messages?client%5Fsecret=[redacted]&key=');
+    expect(redactUrl('https://bob:pa55@proxy.example:8080/v1/chat/completions?alt=sse&key=AIza1')).toBe(
+      'https://[redacted]@proxy.example:8080/v1/chat/completions?alt=sse&key=[redacted]',
+    );
+    expect(redactUrl('/v1/messages?note=a@b')).toBe('/v1/messages?note=a@b');
+    expect(redactUrl(undefined)).toBeUndefined();
+  });
 });

@@ -1,3 +1,5 @@
+import { isSecretName } from '../config/config-redaction';
+
 /** Keys whose values never reach a log line, whatever the configuration says. */
 export const ALWAYS_REDACTED = ['authorization', 'x-api-key', 'api_key', 'apiKey', 'APIKEY', 'password'];
 
@@ -82,9 +84,34 @@ function copyError(err: Error): Record<string, unknown> {
   return copy;
 }
 
-const SECRET_QUERY = /([?&](?:key|api_key|apikey|api-key)=)[^&#]*/gi;
+/** `name=value` pairs of a query string (the name without its `?` / `&`). */
+const QUERY_PAIR = /([?&])([^=&#]+)=([^&#]*)/g;
 
-/** A URL for the logs: a key passed in the query (`/dashboard?key=…`) never reaches a log line. */
+/** The user info of an absolute URL (`https://user:pass@host/…`). */
+const USER_INFO = /^([a-z][a-z0-9+.-]*:\/\/)[^/?#@]*@/i;
+
+/**
+ * A URL for the logs: credentials in it never reach a log line. The value of every query parameter whose name
+ * the configuration view also treats as secret (`key`, `api_key`, `x-api-key`, `token`, `access_token`,
+ * `secret`, `sig`, … — `isSecretName`) and an absolute URL's user info become `[redacted]`.
+ */
 export function redactUrl(url: string | undefined): string | undefined {
-  return url?.includes('=') ? url.replace(SECRET_QUERY, '$1[redacted]') : url;
+  if (url === undefined) {
+    return url;
+  }
+  let out = url.includes('@') ? url.replace(USER_INFO, `$1${CENSOR}@`) : url;
+  if (out.includes('=')) {
+    out = out.replace(QUERY_PAIR, (pair: string, sep: string, name: string, value: string) =>
+      value !== '' && isSecretName(safeDecode(name)) ? `${sep}${name}=${CENSOR}` : pair,
+    );
+  }
+  return out;
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }

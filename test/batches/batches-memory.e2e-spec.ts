@@ -74,6 +74,57 @@ describe('Message Batches without Redis (memory store, in-process jobs)', () => 
     expect(gw.fake.requests.filter((r) => /mem-slow-[23]/.test(textOf(r.body)))).toEqual([]);
   });
 
+  it('a batch bigger than a provider rate limit runs at that limit instead of ending errored', async () => {
+    // 60 RPM: a burst of 60, then one a second; attempts 2 with 200 ms backoff would be spent in a blink.
+    gw = await startBatchGateway({
+      config: { RateLimit: { enabled: true, providers: { openai: { rpm: 60 } } } },
+    });
+    const client = sdk(gw.url);
+    const n = 63;
+    const created = await client.messages.batches.create({
+      requests: Array.from({ length: n }, (_, i) => ({
+        custom_id: `r${i}`,
+        params: params('openai,gpt-fake', `limited-${i}`),
+      })),
+    });
+    const ended = await waitForStatus(client, created.id, 'ended', 20_000);
+    expect(ended.request_counts).toEqual({
+      processing: 0,
+      succeeded: n,
+      errored: 0,
+      canceled: 0,
+      expired: 0,
+    });
+    // The waits were spent in the gateway: every request reached the upstream exactly once.
+    expect(gw.fake.count({ api: 'openai' })).toBe(n);
+  });
+
+  it('a request waiting for capacity is canceled with its batch', async () => {
+    gw = await startBatchGateway({
+      config: { RateLimit: { enabled: true, providers: { openai: { rpm: 1 } } } },
+    });
+    const client = sdk(gw.url);
+    const created = await client.messages.batches.create({
+      requests: [
+        { custom_id: 'first', params: params('openai,gpt-fake', 'rpm1-first') },
+        { custom_id: 'second', params: params('openai,gpt-fake', 'rpm1-second') },
+      ],
+    });
+    await eventually(
+      async () => (await client.messages.batches.retrieve(created.id)).request_counts.succeeded === 1,
+    );
+    await new Promise((r) => setTimeout(r, 1000));
+    // Still waiting for the next minute's request, not errored after its two attempts.
+    expect((await client.messages.batches.retrieve(created.id)).request_counts).toMatchObject({
+      processing: 1,
+      errored: 0,
+    });
+    await client.messages.batches.cancel(created.id);
+    const ended = await waitForStatus(client, created.id, 'ended', 3000);
+    expect(ended.request_counts).toMatchObject({ succeeded: 1, canceled: 1, errored: 0 });
+    expect(gw.fake.count({ api: 'openai' })).toBe(1);
+  });
+
   it('sits behind the API key like /v1/messages', async () => {
     gw = await startBatchGateway({ config: { APIKEY: 'the-key' } });
     const denied = await request(gw.url).get('/v1/messages/batches').expect(401);
