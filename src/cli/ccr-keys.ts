@@ -31,7 +31,7 @@ export const CCR_KEY_NOTES: Record<string, CcrKeyNote> = {
   PROXY_URL: { target: 'PROXY_URL', note: 'HTTP(S) proxy for every upstream call' },
   CUSTOM_ROUTER_PATH: {
     target: 'CUSTOM_ROUTER_PATH',
-    note: 'same contract: async (req, config) => "provider,model" | null; req has body, headers, tokenCount, sessionId',
+    note: 'same contract: async (req, config) => "provider,model" | null; req has body, headers, tokenCount, sessionId, log',
   },
   Providers: {
     target: 'Providers',

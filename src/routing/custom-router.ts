@@ -1,14 +1,23 @@
 import { resolve } from 'node:path';
 
+/** The logger a custom router gets (pino's call shapes: `info("text")`, `info({…}, "text")`). */
+export interface RouterLog {
+  debug(obj: unknown, msg?: string): void;
+  info(obj: unknown, msg?: string): void;
+  warn(obj: unknown, msg?: string): void;
+  error(obj: unknown, msg?: string): void;
+}
+
 /**
  * CCR's custom router contract: `module.exports = async (req, config, ctx) => "provider,model" | null`.
- * `req` carries the body, headers, token count and session id; `ctx` the scenario the built-in rules
- * would pick. Loaded once at boot (and again on reload); a failing router is logged and falls through.
+ * `req` carries the body, headers, token count, session id and a logger (`req.log`, as on CCR's Fastify
+ * request); `ctx` the same logger. Loaded once at boot (and again on reload); a failing router is logged and
+ * falls through.
  */
 export type CustomRouterFn = (
-  req: { body: unknown; headers: Record<string, unknown>; tokenCount: number; sessionId?: string },
+  req: { body: unknown; headers: Record<string, unknown>; tokenCount: number; sessionId?: string; log: RouterLog },
   config: unknown,
-  ctx: { log: { warn(obj: object, msg?: string): void } },
+  ctx: { log: RouterLog },
 ) => Promise<string | null | undefined> | string | null | undefined;
 
 export function loadCustomRouter(path: string): CustomRouterFn {

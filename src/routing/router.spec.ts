@@ -301,6 +301,10 @@ describe('decideRoute subagent tag', () => {
     const d = route({ request: req({ system, model: 'claude-haiku-4-5' }) });
     expect(d.scenario).toBe('background');
     expect(hasTag(d.request)).toBe(false);
+    // …and says so, for the warning a misspelt tag deserves.
+    expect(d.unknownSubagentTarget).toBe('nope,x');
+    expect(route({ request: req({ system }) })).toMatchObject({ scenario: 'default', unknownSubagentTarget: 'nope,x' });
+    expect(route({ request: req({ system: TAG }) }).unknownSubagentTarget).toBeUndefined();
   });
 
   it('leaves the input request untouched', () => {

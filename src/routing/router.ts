@@ -30,6 +30,8 @@ export interface RouteDecision {
   fallbacks: string[];
   /** The request to forward (subagent tag removed, `[1m]` stripped). */
   request: CanonicalRequest;
+  /** A subagent tag named this target, which is not configured: the tag was ignored (worth a warning). */
+  unknownSubagentTarget?: string;
 }
 
 const SESSION_LONG_MIN_TOKENS = 20_000;
@@ -105,6 +107,11 @@ export function decideRoute(input: RouteInput): RouteDecision {
     }
     return explicit;
   }
+  // Only the rules after the subagent one can be reached past an unresolvable tag.
+  const withUnknownSubagent = (decision: RouteDecision): RouteDecision =>
+    subagent.target !== undefined && input.resolve(subagent.target) === undefined && decision.scenario !== 'longContext'
+      ? { ...decision, unknownSubagentTarget: subagent.target }
+      : decision;
   const threshold = router.longContextThreshold;
   // CCR's lastUsage rule: a session whose last turn was long stays there while this turn is still sizeable
   // (> 20k), so small side requests of the same session are not dragged to the long-context model.
@@ -123,12 +130,12 @@ export function decideRoute(input: RouteInput): RouteDecision {
     const targets = scenario === 'subagent' ? [subagent.target as string] : slotTargets(router, scenario);
     const decision = decide(scenario, targets);
     if (decision) {
-      return decision;
+      return withUnknownSubagent(decision);
     }
   }
   const fallbackDefault = decide('default', slotTargets(router, 'default'));
   if (fallbackDefault) {
-    return fallbackDefault;
+    return withUnknownSubagent(fallbackDefault);
   }
   throw new GatewayError(503, 'No route: configure Providers and Router.default (see docs/configuration.md)', {
     type: 'api_error',

@@ -72,6 +72,13 @@ export class RoutingService implements OnModuleInit, OnModuleDestroy {
       fallback: this.config.get('fallback'),
       resolve: (reference) => this.providers.canonical(reference),
     });
+    if (decision.unknownSubagentTarget !== undefined) {
+      // CCR would have failed the request; a misspelt tag must not silently run the subagent elsewhere.
+      this.logger.warn(
+        { tag: decision.unknownSubagentTarget, scenario: decision.scenario, target: decision.target },
+        'CCR-SUBAGENT-MODEL tag names a provider,model that is not configured; tag ignored',
+      );
+    }
     return { ...decision, tokenCount, sessionId };
   }
 
@@ -97,9 +104,12 @@ export class RoutingService implements OnModuleInit, OnModuleDestroy {
       return null;
     }
     try {
-      const result = await this.customRouter({ body: request, headers, tokenCount, sessionId }, this.config.all, {
-        log: this.logger,
-      });
+      // `log` as on CCR's req (a Fastify request): routers written for CCR call req.log.info(…).
+      const result = await this.customRouter(
+        { body: request, headers, tokenCount, sessionId, log: this.logger },
+        this.config.all,
+        { log: this.logger },
+      );
       if (typeof result === 'string' && result.length > 0) {
         if (this.providers.canonical(result) === undefined) {
           this.logger.warn({ result }, 'custom router returned a target that is not configured; using built-in routing');

@@ -178,6 +178,14 @@ describe('routing scenarios through HTTP', () => {
     expect(raw).toContain('You are a subagent.');
   });
 
+  it('ignores a subagent tag naming an unconfigured target, with a warning naming it', async () => {
+    const body = msg('do the subtask', { system: 'Sub. <CCR-SUBAGENT-MODEL>gemini,gemnii-fake</CCR-SUBAGENT-MODEL>' });
+    const { upstream } = await expectRoute(gw, body, 'default', 'openai,gpt-fake', 'gpt-fake');
+    expect(JSON.stringify(upstream.body)).not.toContain('CCR-SUBAGENT-MODEL');
+    const warning = gw.logs.records.find((l) => String(l.msg).includes('CCR-SUBAGENT-MODEL tag'));
+    expect(warning).toMatchObject({ level: 40, tag: 'gemini,gemnii-fake', scenario: 'default' });
+  });
+
   it('strips the tag from the body an openai-kind upstream receives when a stronger rule wins', async () => {
     const body = msg('hi', { model: 'openai,gpt-fake', system: `Plan. ${TAG}` });
     const { upstream } = await expectRoute(gw, body, 'explicit', 'openai,gpt-fake', 'gpt-fake');
@@ -251,6 +259,10 @@ module.exports = async function router(req, config) {
   if (text.includes('CUSTOM_GEMINI')) {
     return 'gemini,gemini-fake';
   }
+  if (text.includes('CUSTOM_LOG')) {
+    req.log.info('custom router picked gemini');
+    return 'gemini,gemini-fake';
+  }
   if (text.includes('CUSTOM_SESSION') && req.sessionId === 'sess-7' && config.Router.default) {
     return 'anthropic,claude-fake';
   }
@@ -290,6 +302,11 @@ describe('custom router (CUSTOM_ROUTER_PATH)', () => {
       'openai,haiku-fake',
       'haiku-fake',
     );
+  });
+
+  it('gets req.log like a CCR router (a Fastify request) and may use it', async () => {
+    await expectRoute(gw, msg('CUSTOM_LOG'), 'custom', 'gemini,gemini-fake', 'gemini-fake');
+    expect(gw.logs.text).not.toContain('custom router failed');
   });
 
   it('falls back to the built-in rules when it throws, and the request still succeeds', async () => {
