@@ -41,6 +41,7 @@ export function dashboardHtml(nonce: string): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
+<link rel="icon" href="data:,">
 <title>Switchyard status</title>
 <style nonce="${nonce}">${STYLE}</style>
 </head>

@@ -273,6 +273,12 @@ describe('status page (/dashboard) in headless Chromium', () => {
 
   it('takes the key from ?key= (then drops it from the address bar) and refreshes every few seconds', async () => {
     const page = await browser.newPage();
+    const consoleErrors: string[] = [];
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') {
+        consoleErrors.push(msg.text());
+      }
+    });
     await page.goto(`${gw.url}/dashboard?key=${KEY}&refresh=1000`);
     await page.waitForSelector('#content:not([hidden])');
     expect(new URL(page.url()).search).toBe('?refresh=1000');
@@ -284,6 +290,9 @@ describe('status page (/dashboard) in headless Chromium', () => {
     );
     expect(gw.logs.text).not.toContain(KEY);
     await page.waitForFunction(refreshedAtLeast, 3, { timeout: 10_000 });
+    // With a good key the console stays clean: no 404 for a /favicon.ico the page does not name.
+    expect(consoleErrors).toEqual([]);
+    expect(gw.logs.records.map((r) => (r.req as { url?: string } | undefined)?.url)).not.toContain('/favicon.ico');
     // A refused key brings the form back.
     await page.evaluate(() => sessionStorage.setItem('switchyard.apiKey', 'wrong'));
     await page.click('#refresh-now');
