@@ -1,5 +1,16 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Registry } from 'prom-client';
-import { FastHistogram, LocalBuckets } from './fast-histogram';
+import { BUCKETS, FastHistogram, LocalBuckets } from './fast-histogram';
+
+describe('BUCKETS', () => {
+  it('request durations reach the default API_TIMEOUT_MS, so a long answer is not folded into +Inf', () => {
+    const defaults = JSON.parse(
+      readFileSync(join(__dirname, '..', '..', 'config', 'default.json'), 'utf8'),
+    ) as { API_TIMEOUT_MS: number };
+    expect(BUCKETS.request[BUCKETS.request.length - 1]).toBeGreaterThanOrEqual(defaults.API_TIMEOUT_MS / 1000);
+  });
+});
 
 describe('FastHistogram', () => {
   it('exports cumulative buckets, +Inf, _sum and _count in the Prometheus text format', async () => {

@@ -2,8 +2,12 @@ import type { Registry } from 'prom-client';
 
 /** Bucket upper bounds in seconds. */
 export const BUCKETS = {
-  /** Whole requests and upstream calls: LLM answers run from milliseconds (cache) to minutes. */
-  request: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300],
+  /**
+   * Whole requests and upstream calls: LLM answers run from milliseconds (cache) to minutes, up to the
+   * default API_TIMEOUT_MS of 600 s (long extended-thinking answers): beyond the last bound a quantile reads
+   * as that bound.
+   */
+  request: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600],
   /** First bytes (client TTFB, upstream TTFB). */
   firstByte: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 20, 60],
   /** Gateway overhead: what the gateway adds, sub-millisecond to a few seconds. */
