@@ -66,6 +66,7 @@ export async function createApp(options: CreateAppOptions): Promise<NestFastifyA
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(options), adapter, {
     bufferLogs: true,
     abortOnError: false,
+    bodyParser: false,
   });
   app.useLogger(app.get(Logger));
   // Only the stop signals: SIGUSR2 (profilers, bench probes) and SIGHUP must not shut the gateway down.
@@ -73,6 +74,17 @@ export async function createApp(options: CreateAppOptions): Promise<NestFastifyA
   app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
 
   const fastify = app.getHttpAdapter().getInstance();
+  // A POST without a body but labelled JSON is no body, not a 400: the Python SDKs send
+  // `Content-Type: application/json` on every call, `Content-Length: 0` on a bodyless POST (batch cancel).
+  // (Nest's own body parsers are off for that: it would register its JSON parser over this one at init.)
+  const parseJson = fastify.getDefaultJsonParser('error', 'error');
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if (body === '') {
+      done(null, undefined);
+      return;
+    }
+    void parseJson(req, body as string, done);
+  });
   // Clients that omit or mislabel the content type still send JSON (curl -d, some SDK wrappers).
   fastify.addContentTypeParser(['text/plain', '*'], { parseAs: 'string' }, (_req, body, done) => {
     try {

@@ -125,6 +125,28 @@ describe('Message Batches without Redis (memory store, in-process jobs)', () => 
     expect(gw.fake.count({ api: 'openai' })).toBe(1);
   });
 
+  it('cancel and delete as the Python SDK sends them: JSON content type, empty body', async () => {
+    gw = await startBatchGateway({});
+    const client = sdk(gw.url);
+    const created = await client.messages.batches.create({
+      requests: [{ custom_id: 'p', params: params('openai,gpt-fake', 'py-1', { firstByteDelayMs: 4000 }) }],
+    });
+    const bodyless = (method: 'post' | 'delete', path: string): request.Test =>
+      (method === 'post' ? request(gw!.url).post(path) : request(gw!.url).delete(path))
+        .set('content-type', 'application/json')
+        .set('content-length', '0')
+        .set('x-api-key', 'test');
+    const canceled = await bodyless('post', `/v1/messages/batches/${created.id}/cancel`).expect(200);
+    expect(canceled.body).toMatchObject({ id: created.id, type: 'message_batch' });
+    expect(['canceling', 'ended']).toContain(canceled.body.processing_status);
+    await waitForStatus(client, created.id, 'ended', 5000);
+    const deleted = await bodyless('delete', `/v1/messages/batches/${created.id}`).expect(200);
+    expect(deleted.body).toEqual({ id: created.id, type: 'message_batch_deleted' });
+    // A route that needs a body still says so, in the client's format.
+    const empty = await bodyless('post', '/v1/messages').expect(400);
+    expect(empty.body).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
+  });
+
   it('sits behind the API key like /v1/messages', async () => {
     gw = await startBatchGateway({ config: { APIKEY: 'the-key' } });
     const denied = await request(gw.url).get('/v1/messages/batches').expect(401);
