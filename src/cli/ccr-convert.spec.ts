@@ -13,6 +13,11 @@ describe('describeKeys', () => {
     ]);
   });
 
+  it('reports a lowercase `providers` as used, as Providers (CCR reads either); not when Providers is there', () => {
+    expect(describeKeys({ providers: [] })[0]).toMatchObject({ key: 'providers', status: 'used', target: 'Providers' });
+    expect(describeKeys({ Providers: [], providers: [] })[1]).toMatchObject({ key: 'providers', status: 'unsupported' });
+  });
+
   it('has advice for every CCR key the loader ignores', () => {
     for (const key of IGNORED_CCR_KEYS) {
       expect(describeKeys({ [key]: true })[0].note).not.toBe('a CCR setting Switchyard does not use');
@@ -41,5 +46,12 @@ describe('convertCcrConfig', () => {
     });
     expect(fixes).toHaveLength(7);
     expect(raw.Router.longContextThreshold).toBe('1000');
+  });
+
+  it('writes a lowercase `providers` as Providers', () => {
+    const providers = [{ name: 'a', api_key: '$KEY', models: ['m'] }];
+    const { config, fixes } = convertCcrConfig({ providers, Router: { default: 'a,m' } }, '/home/me');
+    expect(config).toEqual({ Providers: providers, Router: { default: 'a,m' } });
+    expect(fixes).toEqual(['providers: read as Providers (CCR accepts both spellings)']);
   });
 });

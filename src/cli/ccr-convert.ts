@@ -1,5 +1,5 @@
 import { IGNORED_CCR_KEYS, KNOWN_TOP_LEVEL_KEYS } from '../config/config.schema';
-import { respellCcrKeys } from '../config/ccr-spellings';
+import { aliasTarget, respellCcrKeys } from '../config/ccr-spellings';
 import { CCR_KEY_NOTES } from './ccr-keys';
 
 type Json = Record<string, unknown>;
@@ -27,6 +27,10 @@ export interface KeyReport {
 export function describeKeys(raw: Json): KeyReport[] {
   return Object.keys(raw).map((key): KeyReport => {
     const known = CCR_KEY_NOTES[key];
+    const alias = aliasTarget(raw, key);
+    if (alias !== undefined) {
+      return { key, status: 'used', target: alias, note: `read as ${alias} (CCR accepts both spellings)`, details: [] };
+    }
     if (IGNORED_CCR_KEYS.has(key)) {
       return {
         key,
@@ -69,9 +73,10 @@ export interface Conversion {
  * environment ends up in the file.
  */
 export function convertCcrConfig(raw: Json, home: string): Conversion {
+  const respelled = respellCcrKeys(raw, home);
   const kept: Json = {};
   const fixes: string[] = [];
-  for (const [key, value] of Object.entries(raw)) {
+  for (const [key, value] of Object.entries(respelled.layer)) {
     if (IGNORED_CCR_KEYS.has(key)) {
       fixes.push(`${key}: left out (a CCR setting Switchyard does not use)`);
     } else if (!KNOWN_TOP_LEVEL_KEYS.has(key)) {
@@ -80,6 +85,5 @@ export function convertCcrConfig(raw: Json, home: string): Conversion {
       kept[key] = structuredClone(value);
     }
   }
-  const respelled = respellCcrKeys(kept, home);
-  return { config: respelled.layer, fixes: [...fixes, ...respelled.changes] };
+  return { config: kept, fixes: [...fixes, ...respelled.changes] };
 }

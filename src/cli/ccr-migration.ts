@@ -82,8 +82,9 @@ function validateConverted(
   }
 }
 
+/** The report of a key, or of the CCR alias that stands for it (`providers` for `Providers`). */
 const keyReport = (report: MigrationReport, key: string): KeyReport | undefined =>
-  report.keys.find((k) => k.key === key);
+  report.keys.find((k) => k.key === key) ?? report.keys.find((k) => k.status === 'used' && k.target === key);
 
 /** Runs the parts of the boot that can fail quietly (unknown transformers, modules that do not load, dangling targets). */
 function checkLoaded(config: SwitchyardConfig, report: MigrationReport, cwd: string): void {

@@ -8,6 +8,15 @@ export const OPTIONAL_STRING_KEYS = ['APIKEY', 'PROXY_URL', 'HOST', 'CUSTOM_ROUT
 /** Top-level CCR keys CCR also accepts as numeric strings. */
 export const NUMERIC_KEYS = ['PORT', 'API_TIMEOUT_MS'];
 
+/** Other spellings CCR reads for a top-level key (its server takes `config.Providers || config.providers`). */
+export const CCR_KEY_ALIASES: Record<string, string> = { providers: 'Providers' };
+
+/** The key an alias stands for, when the file does not also have that key (then CCR ignores the alias). */
+export function aliasTarget(raw: Json, key: string): string | undefined {
+  const target = CCR_KEY_ALIASES[key];
+  return target !== undefined && !(target in raw) ? target : undefined;
+}
+
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const numeric = (v: unknown): number | undefined =>
@@ -22,12 +31,18 @@ export interface Respelled {
 
 /**
  * CCR accepts spellings the schema does not: `""` for an unset key, numbers as strings, `~/` in the custom
- * router path. A CCR file must load unchanged, so the user file layer is read the way CCR reads it.
+ * router path, `providers` for `Providers`. A CCR file must load unchanged, so the user file layer is read the way CCR reads it.
  */
 export function respellCcrKeys(raw: Json, home: string): Respelled {
   const layer: Json = {};
   const changes: string[] = [];
   for (const [key, value] of Object.entries(raw)) {
+    const alias = aliasTarget(raw, key);
+    if (alias !== undefined) {
+      changes.push(`${key}: read as ${alias} (CCR accepts both spellings)`);
+      layer[alias] = value;
+      continue;
+    }
     if (OPTIONAL_STRING_KEYS.includes(key) && typeof value === 'string' && value.trim() === '') {
       changes.push(`${key}: the empty value is left out (CCR reads "" as unset)`);
       continue;

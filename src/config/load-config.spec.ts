@@ -432,6 +432,19 @@ describe('loadConfig: CCR spellings', () => {
     expect(config.Router.longContextThreshold).toBe(60000);
   });
 
+  it('reads a lowercase `providers` as Providers (CCR takes either), unless Providers is there too', () => {
+    const home = tempDir();
+    const file = writeJson(home, 'config.json', { providers: [provider], Router: { default: 'p,m' } });
+    const loaded = loadConfig({ env: { HOME: home, SWITCHYARD_CONFIG: file }, configDir: configDir({}) });
+    expect(loaded.config.Providers).toEqual([provider]);
+    expect(loaded.warnings.filter((w) => w.includes('providers'))).toEqual([]);
+
+    const both = writeJson(home, 'both.json', { Providers: [provider], providers: [{ ...provider, name: 'q' }] });
+    const second = loadConfig({ env: { HOME: home, SWITCHYARD_CONFIG: both }, configDir: configDir({}) });
+    expect(second.config.Providers.map((p) => p.name)).toEqual(['p']);
+    expect(second.warnings.some((w) => w.includes('"providers"'))).toBe(true);
+  });
+
   it('still rejects what CCR would not take either', () => {
     const home = tempDir();
     const file = writeJson(home, 'config.json', { PORT: 'not-a-port', Providers: [provider] });
