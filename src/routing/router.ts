@@ -103,7 +103,13 @@ export function decideRoute(input: RouteInput): RouteDecision {
   if (model.includes(',')) {
     const explicit = decide('explicit', [model]);
     if (!explicit) {
-      throw new GatewayError(404, `model: ${model} is not a configured "provider,model"`, { type: 'not_found_error' });
+      // CCR forwards any model of a configured provider; here the model must be in the provider's `models`.
+      throw new GatewayError(
+        404,
+        `model: ${model} is not a configured "provider,model" (the model must be listed in its provider's ` +
+          '"models"; GET /v1/models lists them)',
+        { type: 'not_found_error' },
+      );
     }
     return explicit;
   }
