@@ -42,7 +42,8 @@ export class RateLimitGuard implements CanActivate {
       return true;
     }
     const request = context.switchToHttp().getRequest<FastifyRequest>();
-    const path = request.url.split('?')[0];
+    // The route that matched, not the URL as sent: `/v1/%6dessages` reaches the same handler.
+    const path = request.routeOptions.url ?? request.url.split('?')[0];
     if (request.method !== 'POST' || !LIMITED.has(path)) {
       return true;
     }

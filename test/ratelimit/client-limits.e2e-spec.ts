@@ -244,4 +244,15 @@ describe('client limits without Redis (one instance, in memory)', () => {
     });
     expect(JSON.stringify(view)).not.toContain('vip');
   });
+
+  it('a percent-encoded path reaches the same route and the same limit', async () => {
+    const send = async (path: string, body: unknown): Promise<number> =>
+      (await post(gw, path, body, { 'x-api-key': 'encoded', authorization: 'Bearer encoded' })).status;
+    const batch = { requests: [{ custom_id: 'e', params: messages('encoded batch') }] };
+    expect([
+      await send('/v1/%6dessages', messages('encoded 1')),
+      await send('/v1/chat/%63ompletions', chat('encoded 2')),
+      await send('/v1/m%65ssages/batches', batch),
+    ]).toEqual([200, 200, 429]);
+  });
 });
