@@ -57,6 +57,11 @@ function fromCcr(inst: CcrLike, name: string): Transformer {
   if (typeof inst.transformRequestIn === 'function') {
     t.request = async (body, ctx) => {
       const out = await inst.transformRequestIn!(body, ccrProvider(ctx), ccrContext(ctx));
+      // CCR (musistudio/llms) also takes `{ body, config }` from transformRequestIn and sends `body`; sending
+      // the wrapper would be a request the upstream cannot read. `config` (url, headers) is not applied.
+      if (isObject(out) && isObject(out.body)) {
+        return out.body;
+      }
       return isObject(out) ? out : body;
     };
   }

@@ -127,6 +127,22 @@ describe('loadCustomTransformers', () => {
     expect(text).toBe('data: {"x":"HELLO"}\n\n');
   });
 
+  it('takes the body out of a CCR transformRequestIn that answers { body, config }, as CCR does', async () => {
+    const file = join(dir, 'ccr-wrapped.js');
+    writeFileSync(
+      file,
+      `module.exports = class {
+        constructor() { this.name = 'wrapped'; }
+        transformRequestIn(request) {
+          return { body: { ...request, wrapped: true }, config: { headers: { 'x-extra': '1' } } };
+        }
+      };`,
+    );
+    const loaded = loadCustomTransformers([{ path: file }]);
+    const t = loaded.transformers[0].factory({});
+    expect(await t.request!({ model: 'm' }, ctx(provider()))).toEqual({ model: 'm', wrapped: true });
+  });
+
   it('accepts an exports.default object implementing the Switchyard interface', () => {
     const file = join(dir, 'obj.js');
     writeFileSync(file, `exports.default = { name: 'obj', request: (b) => ({ ...b, obj: true }) };`);
