@@ -11,19 +11,17 @@ import type Redis from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { PinoLogger } from 'nestjs-pino';
-import { passThrough } from '../common/event-iterators';
 import { throttled } from '../common/throttled';
 import { withTimeout } from '../common/with-timeout';
 import { AppConfigService } from '../config/config.service';
 import type { FailoverResult } from '../failover/failover.service';
 import { UpstreamCallService, type UpstreamJob } from '../failover/upstream-call.service';
-import { GatewayError } from '../protocol/errors';
 import { DegradedModeService } from '../redis/degraded-mode.service';
 import { InstanceRegistryService } from '../redis/instance-registry.service';
 import { RedisService, type RedisClient } from '../redis/redis.service';
-import { WaitError } from '../ratelimit/priority-semaphore';
 import { RelayOutbox } from './job-publisher';
 import { JobRelay } from './job-relay';
+import { LocalJobRunner, runLocalRequest } from './local-runs';
 import { LocalScheduler } from './local-scheduler';
 import { queueKeys, type RequestJobData } from './queue-keys';
 import { REQUEST_JOB, runQueuedRequest } from './queued-request';
@@ -31,17 +29,6 @@ import { runRequestJob } from './request-job';
 import { ERROR_LOG_EVERY_MS, QUEUE_CLASSES, type JobHandler, type QueueClass } from './queue.types';
 
 export type QueueMode = 'bullmq' | 'local';
-
-interface LocalJob {
-  cancelled: boolean;
-  started: boolean;
-}
-
-const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
-  });
 
 /**
  * Priority classes for upstream work (docs/scaling.md). With JobQueue on and Redis up, a request's
@@ -57,8 +44,8 @@ export class QueueService implements OnModuleInit, OnApplicationBootstrap, OnApp
   private readonly handlers = new Map<string, JobHandler<unknown>>();
   private readonly broadcastListeners = new Map<string, ((payload: unknown) => void)[]>();
   private readonly running = new Map<string, AbortController>();
-  private readonly localJobs = new Map<string, LocalJob>();
   private readonly local: LocalScheduler;
+  private readonly localJobs: LocalJobRunner;
   private readonly keys: ReturnType<typeof queueKeys>;
   private readonly shutdown = new AbortController();
   private relay?: JobRelay;
@@ -78,6 +65,13 @@ export class QueueService implements OnModuleInit, OnApplicationBootstrap, OnApp
     this.local = new LocalScheduler(this.config.get('JobQueue').queues);
     this.keys = queueKeys(redis);
     setMaxListeners(0, this.shutdown.signal); // one listener per running job
+    this.localJobs = new LocalJobRunner({
+      local: this.local,
+      handler: (name) => this.handlers.get(name),
+      settings: (cls) => this.config.get('JobQueue').queues[cls],
+      shutdown: this.shutdown.signal,
+      logger: this.logger,
+    });
   }
 
   onModuleInit(): void {
@@ -210,7 +204,14 @@ export class QueueService implements OnModuleInit, OnApplicationBootstrap, OnApp
         return queued;
       }
     }
-    return this.runLocal(job, cls, signal, onWaited);
+    const settings = this.config.get('JobQueue').queues[cls];
+    return runLocalRequest(
+      { local: this.local, upstream: this.upstream, settings },
+      job,
+      cls,
+      signal,
+      onWaited,
+    );
   }
 
   registerHandler<T>(name: string, handler: JobHandler<T>): void {
@@ -245,20 +246,14 @@ export class QueueService implements OnModuleInit, OnApplicationBootstrap, OnApp
         );
       }
     }
-    const entry: LocalJob = { cancelled: false, started: false };
-    this.localJobs.set(jobId, entry);
-    void this.runLocalJob(cls, name, jobId, data, entry).finally(() => this.localJobs.delete(jobId));
+    this.localJobs.add(cls, name, jobId, data);
   }
 
   /** Removes a job that has not started yet; true when it was removed. */
   async removeJob(cls: QueueClass, jobId: string): Promise<boolean> {
-    const local = this.localJobs.get(jobId);
-    if (local) {
-      if (local.started) {
-        return false;
-      }
-      local.cancelled = true;
-      return true;
+    const local = this.localJobs.remove(jobId);
+    if (local !== undefined) {
+      return local;
     }
     const queue = this.queues.get(cls);
     if (!queue) {
@@ -399,94 +394,6 @@ export class QueueService implements OnModuleInit, OnApplicationBootstrap, OnApp
       signal,
       onWaited,
     );
-  }
-
-  private async runLocal(
-    job: UpstreamJob,
-    cls: QueueClass,
-    signal: AbortSignal,
-    onWaited?: (ms: number) => void,
-  ): Promise<FailoverResult> {
-    const s = this.config.get('JobQueue').queues[cls];
-    const queuedAt = performance.now();
-    let release: () => void;
-    try {
-      release = await this.local.acquire(cls, signal, s.maxWaitMs);
-      onWaited?.(performance.now() - queuedAt);
-    } catch (why) {
-      onWaited?.(performance.now() - queuedAt);
-      if (why instanceof WaitError && why.why === 'aborted') {
-        throw new GatewayError(499, 'request aborted by the client', { type: 'api_error' });
-      }
-      throw new GatewayError(
-        503,
-        `the ${cls} class is at its concurrency (${s.concurrency}) for ${s.maxWaitMs} ms`,
-        {
-          type: 'overloaded_error',
-          headers: { 'retry-after': String(Math.max(1, Math.ceil(s.maxWaitMs / 10_000))) },
-        },
-      );
-    }
-    try {
-      const result = await this.upstream.call(job, signal);
-      // Released once the events are finished, abandoned or failed.
-      return { ...result, events: passThrough(result.events, { onRelease: release }) };
-    } catch (err) {
-      release();
-      throw err;
-    }
-  }
-
-  private async runLocalJob(
-    cls: QueueClass,
-    name: string,
-    jobId: string,
-    data: unknown,
-    entry: LocalJob,
-  ): Promise<void> {
-    const handler = this.handlers.get(name);
-    if (!handler) {
-      this.logger.error({ name }, 'queue: no handler registered for a local job');
-      return;
-    }
-    const s = this.config.get('JobQueue').queues[cls];
-    for (let attempt = 1; !this.shutdown.signal.aborted; attempt += 1) {
-      let release: () => void;
-      try {
-        release = await this.local.acquire(cls, this.shutdown.signal, Number.POSITIVE_INFINITY);
-      } catch {
-        return;
-      }
-      if (entry.cancelled) {
-        release();
-        return;
-      }
-      entry.started = true;
-      try {
-        await handler(data, {
-          jobId,
-          attempt,
-          finalAttempt: attempt >= s.attempts,
-          signal: this.shutdown.signal,
-        });
-        return;
-      } catch (err) {
-        if (attempt >= s.attempts) {
-          this.logger.error(
-            { err: (err as Error).message, name, jobId, attempt },
-            'queue: job failed for good',
-          );
-          return;
-        }
-        this.logger.warn(
-          { err: (err as Error).message, name, jobId, attempt },
-          'queue: job failed; retrying',
-        );
-      } finally {
-        release();
-      }
-      await sleep(s.backoffMs * 2 ** (attempt - 1), this.shutdown.signal);
-    }
   }
 
   private retention(): {
