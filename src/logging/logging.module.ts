@@ -54,18 +54,28 @@ export class LoggingModule {
                   method: req.method,
                   url: redactUrl(req.url),
                 }),
-                res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
+                // pino's wrapper; `raw` is the ServerResponse (its own statusCode is null before headers went out).
+                res: (res: { statusCode?: number | null; raw?: ServerResponse }) => ({
+                  statusCode: res.raw ? loggedStatus(res.raw) : res.statusCode,
+                }),
               },
               // A level the logger drops is 'silent': pino-http then skips building the access line at all.
+              // A client that left is its own choice, not a failure of the gateway: info, like its metrics outcome.
               customLogLevel: (_req: IncomingMessage, res: ServerResponse, err?: Error) => {
-                const level =
-                  err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info';
+                const status = loggedStatus(res);
+                const level = clientLeft(res)
+                  ? 'info'
+                  : err || status >= 500
+                    ? 'error'
+                    : status >= 400
+                      ? 'warn'
+                      : 'info';
                 return LEVEL_VALUES[level] >= threshold ? level : 'silent';
               },
               customSuccessMessage: (req: IncomingMessage, res: ServerResponse) =>
-                `${req.method} ${req.url?.split('?')[0]} ${res.statusCode}`,
+                `${req.method} ${req.url?.split('?')[0]} ${loggedStatus(res)}`,
               customErrorMessage: (req: IncomingMessage, res: ServerResponse) =>
-                `${req.method} ${req.url?.split('?')[0]} ${res.statusCode}`,
+                `${req.method} ${req.url?.split('?')[0]} ${loggedStatus(res)}`,
               customSuccessObject: (
                 req: IncomingMessage,
                 res: ServerResponse,
@@ -91,6 +101,25 @@ export class LoggingModule {
   }
 }
 
+/**
+ * The connection closed before the gateway ended the response: the client left (the access line is written on
+ * `finish`, or on `close` when that comes first). Not `writableFinished`: on `finish` the socket may still hold
+ * the last bytes.
+ */
+function clientLeft(res: ServerResponse): boolean {
+  return !res.writableEnded;
+}
+
+/**
+ * The status the access line shows: what was sent, or 499 when the client left before any header went out
+ * (what the metrics and the history count; `res.statusCode` is then only the route's default, 200 or 201).
+ */
+function loggedStatus(res: ServerResponse): number {
+  return clientLeft(res) && !res.headersSent ? CLIENT_CLOSED : res.statusCode;
+}
+
+const CLIENT_CLOSED = 499;
+
 function accessFields(
   req: RawRequest,
   res: ServerResponse,
@@ -100,6 +129,7 @@ function accessFields(
   const extra = req.switchyard ?? {};
   return {
     ...val,
+    ...(clientLeft(res) ? { clientAborted: true } : {}),
     durationMs: val.responseTime,
     bytes: typeof length === 'string' || typeof length === 'number' ? Number(length) : extra.bytes,
     ...extra,
