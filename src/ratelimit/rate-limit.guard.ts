@@ -5,6 +5,7 @@ import { onAnswerUsage } from '../common/request-hooks';
 import { FeaturesService } from '../features/features.service';
 import { GatewayError } from '../protocol/errors';
 import type { Usage } from '../protocol/types';
+import { clientLimitHeaders } from './client-limit-headers';
 import { RateLimitService, type ClientIdentity, type ClientVerdict } from './rate-limit.service';
 import { estimateRequestTokens } from './request-estimate';
 
@@ -66,7 +67,7 @@ export class RateLimitGuard implements CanActivate {
         : 0;
     const verdict = await this.limits.admit(who, estimate);
     const reply = context.switchToHttp().getResponse<FastifyReply>();
-    const headers = limitHeaders(who, verdict);
+    const headers = limitHeaders(who, verdict, path !== '/v1/chat/completions');
     if (!verdict.allowed) {
       const seconds = Math.max(1, Math.ceil(verdict.retryAfterMs / 1000));
       const what =
@@ -111,15 +112,15 @@ export class RateLimitGuard implements CanActivate {
   }
 }
 
-function limitHeaders(who: ClientIdentity, v: ClientVerdict): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (v.remainingRequests !== undefined) {
-    out['x-ratelimit-limit-requests'] = String(who.limits.rpm);
-    out['x-ratelimit-remaining-requests'] = String(v.remainingRequests);
-  }
-  if (v.remainingTokens !== undefined) {
-    out['x-ratelimit-limit-tokens'] = String(who.limits.tpm);
-    out['x-ratelimit-remaining-tokens'] = String(v.remainingTokens);
-  }
-  return out;
+function limitHeaders(who: ClientIdentity, v: ClientVerdict, anthropic: boolean): Record<string, string> {
+  const window = (limit: number, remaining: number | undefined) =>
+    remaining === undefined ? undefined : { limit, remaining };
+  return clientLimitHeaders(
+    {
+      requests: window(who.limits.rpm, v.remainingRequests),
+      tokens: window(who.limits.tpm, v.remainingTokens),
+    },
+    anthropic,
+    Date.now(),
+  );
 }

@@ -245,6 +245,26 @@ describe('client limits without Redis (one instance, in memory)', () => {
     expect(JSON.stringify(view)).not.toContain('vip');
   });
 
+  it("reports limit, remaining and reset in OpenAI's names, and in Anthropic's on Anthropic routes", async () => {
+    const key = { 'x-api-key': 'reporting', authorization: 'Bearer reporting' };
+    const first = await post(gw, '/v1/messages', messages('report 1'), key);
+    expect(first.status).toBe(200);
+    expect(first.headers.get('x-ratelimit-remaining-requests')).toBe('1');
+    expect(first.headers.get('x-ratelimit-reset-requests')).toBe('30s');
+    expect(first.headers.get('anthropic-ratelimit-requests-limit')).toBe('2');
+    expect(first.headers.get('anthropic-ratelimit-requests-remaining')).toBe('1');
+    const resetAt = Date.parse(first.headers.get('anthropic-ratelimit-requests-reset') ?? '');
+    expect(resetAt - Date.now()).toBeGreaterThan(25_000);
+    expect(resetAt - Date.now()).toBeLessThanOrEqual(31_000);
+    const second = await post(gw, '/v1/chat/completions', chat('report 2'), key);
+    expect(second.status).toBe(200);
+    expect(second.headers.get('x-ratelimit-reset-requests')).toMatch(/^(59(\.\d+)?s|1m0s)$/);
+    expect(second.headers.get('anthropic-ratelimit-requests-remaining')).toBeNull();
+    const refused = await post(gw, '/v1/messages', messages('report 3'), key);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('anthropic-ratelimit-requests-remaining')).toBe('0');
+  });
+
   it('a percent-encoded path reaches the same route and the same limit', async () => {
     const send = async (path: string, body: unknown): Promise<number> =>
       (await post(gw, path, body, { 'x-api-key': 'encoded', authorization: 'Bearer encoded' })).status;
