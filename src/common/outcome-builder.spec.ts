@@ -3,6 +3,7 @@ import { rememberAttempts, type AttemptRecord } from '../failover/failover.types
 import { GatewayError } from '../protocol/errors';
 import { ProviderError } from '../providers/provider.types';
 import {
+  MAX_CLIENT_MODEL_CHARS,
   answeredOutcome,
   callsMade,
   errorSourceOf,
@@ -29,6 +30,24 @@ describe('RequestOutcome building', () => {
     expect(outcomeRoute('POST', '/v1/messages/batches')).toBeUndefined();
     expect(outcomeRoute('GET', '/v1/messages')).toBeUndefined();
     expect(outcomeRoute('GET', '/metrics')).toBeUndefined();
+  });
+
+  it('keeps at most MAX_CLIENT_MODEL_CHARS of the client model (a refused request may send megabytes)', () => {
+    const refused = (clientModel: string) =>
+      failedOutcome({
+        ...common,
+        clientModel,
+        obs: obs(),
+        err: new GatewayError(401, 'Invalid API key', { type: 'authentication_error' }),
+        status: 401,
+        clientGone: false,
+        headersSent: false,
+      }).clientModel;
+    const kept = refused('m'.repeat(5_000_000));
+    expect(kept).toHaveLength(MAX_CLIENT_MODEL_CHARS);
+    expect(kept?.endsWith('…')).toBe(true);
+    const exact = 'c'.repeat(MAX_CLIENT_MODEL_CHARS);
+    expect(refused(exact)).toBe(exact);
   });
 
   it('calls and failovers from the attempt log (skips are moves, not calls; a lost hedge is a call, not a move)', () => {

@@ -93,13 +93,24 @@ function timings(obs: RequestObservation, now: number) {
   return { durationMs, upstreamMs };
 }
 
+/**
+ * The longest client model name an outcome keeps. The name is the client's own string — also on a request the
+ * API key refused, up to the body limit — and every outcome becomes a history row: real model ids are far shorter.
+ */
+export const MAX_CLIENT_MODEL_CHARS = 200;
+
+const boundedModel = (model: string | undefined): string | undefined =>
+  model === undefined || model.length <= MAX_CLIENT_MODEL_CHARS
+    ? model
+    : `${model.slice(0, MAX_CLIENT_MODEL_CHARS - 1)}…`;
+
 function base(c: Common, now: number): Omit<RequestOutcome, 'status' | 'attempts' | 'failovers'> {
   const { durationMs, upstreamMs } = timings(c.obs, now);
   return {
     startedAt: c.obs.receivedWallMs,
     requestId: c.requestId,
     route: c.route,
-    clientModel: c.clientModel,
+    clientModel: boundedModel(c.clientModel),
     stream: c.stream,
     queueClass: c.obs.queueClass,
     queueWaitMs: c.obs.queueWaitMs,
