@@ -14,6 +14,7 @@ import { registerCompression } from './compression/register-compression';
 import type { LoadedConfig } from './config/load-config';
 import { requestIdFor } from './logging/request-id';
 import { GatewayError } from './protocol/errors';
+import { parseJsonBody } from './common/json-body';
 import type { ModuleMetadata } from '@nestjs/common';
 
 export interface CreateAppOptions {
@@ -74,26 +75,25 @@ export async function createApp(options: CreateAppOptions): Promise<NestFastifyA
   app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
 
   const fastify = app.getHttpAdapter().getInstance();
-  // A POST without a body but labelled JSON is no body, not a 400: the Python SDKs send
-  // `Content-Type: application/json` on every call, `Content-Length: 0` on a bodyless POST (batch cancel).
-  // (Nest's own body parsers are off for that: it would register its JSON parser over this one at init.)
-  const parseJson = fastify.getDefaultJsonParser('error', 'error');
-  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
-    if (body === '') {
-      done(null, undefined);
-      return;
-    }
-    void parseJson(req, body as string, done);
-  });
-  // Clients that omit or mislabel the content type still send JSON (curl -d, some SDK wrappers).
-  fastify.addContentTypeParser(['text/plain', '*'], { parseAs: 'string' }, (_req, body, done) => {
+  // JSON bodies (docs/api.md): a POST without a body but labelled JSON is no body, not a 400 — the Python
+  // SDKs send `Content-Type: application/json` on every call, `Content-Length: 0` on a bodyless POST (batch
+  // cancel); clients that omit or mislabel the content type still send JSON (curl -d, some SDK wrappers).
+  // Prototype-poisoning keys are refused either way (parseJsonBody). Nest's own body parsers are off: it
+  // would register its JSON parser over this one at init.
+  const jsonBody = (
+    _req: unknown,
+    body: string | Buffer,
+    done: (err: Error | null, body?: unknown) => void,
+  ) => {
     try {
-      done(null, body === '' ? undefined : JSON.parse(body as string));
+      done(null, body === '' ? undefined : parseJsonBody(body as string));
     } catch (err) {
       (err as { statusCode?: number }).statusCode = 400;
       done(err as Error, undefined);
     }
-  });
+  };
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, jsonBody);
+  fastify.addContentTypeParser(['text/plain', '*'], { parseAs: 'string' }, jsonBody);
   const workerOnly = config.JobQueue.role === 'worker';
   fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     // request-id is the name the Anthropic SDKs read (`_request_id`, `error.requestID`; PROTOCOL.md §1.1).

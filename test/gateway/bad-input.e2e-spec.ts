@@ -259,6 +259,30 @@ describe('bad input', () => {
   });
 
   it.each([
+    ['application/json', '{"model":"m","max_tokens":5,"messages":[],"__proto__":{"admin":true}}'],
+    ['text/plain', '{"model":"m","max_tokens":5,"messages":[],"\\u005f_proto__":{"admin":true}}'],
+    ['application/json', '{"model":"m","metadata":{"constructor":{"prototype":{"admin":true}}}}'],
+  ])('a prototype-poisoning key (%s) → 400 in the client format, nothing upstream', async (type, body) => {
+    const before = gw.fake.requests.length;
+    for (const [ingress, path] of Object.entries(PATHS) as [Ingress, string][]) {
+      const res = await fetch(`${gw.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': type },
+        body,
+      });
+      const text = await res.text();
+      expectError(
+        ingress,
+        { status: res.status, headers: res.headers, text, body: JSON.parse(text) },
+        400,
+        'invalid_request_error',
+      );
+      expect(text).toContain('__proto__');
+    }
+    expect(gw.fake.requests.length).toBe(before);
+  });
+
+  it.each([
     ['invalid JSON', '{"model":', 'JSON'],
     ['an array', '[1,2]', 'JSON object'],
     ['messages not an array', JSON.stringify({ model: 'claude-sonnet-4-5', messages: {} }), 'messages'],
