@@ -69,7 +69,8 @@ export class HealthScoreService implements OnModuleInit, OnModuleDestroy {
 
   /**
    * A reload that changes a provider's endpoint or credentials starts its targets over: the old scores,
-   * circuits and "key rejected" flag were about the old upstream. Origins are looked up again.
+   * circuits and "key rejected" flag were about the old upstream. Origins are looked up again. A removed
+   * provider or model is dropped the same way, so `/api/providers` stops listing it.
    */
   private providersChanged(next: SwitchyardConfig, previous: SwitchyardConfig): void {
     if (isDeepStrictEqual(next.Providers, previous.Providers)) {
@@ -77,6 +78,8 @@ export class HealthScoreService implements OnModuleInit, OnModuleDestroy {
     }
     this.originOf.clear();
     const after = new Map(next.Providers.map((p) => [p.name.toLowerCase(), p]));
+    // Targets the breakers know but no attempt scored yet (viewed by /api/providers or readiness) count too.
+    const known = [...new Set([...this.targets.keys(), ...this.state.known()])];
     for (const before of previous.Providers) {
       const now = after.get(before.name.toLowerCase());
       const same =
@@ -84,17 +87,22 @@ export class HealthScoreService implements OnModuleInit, OnModuleDestroy {
         now.api_base_url === before.api_base_url &&
         now.api_key === before.api_key &&
         isDeepStrictEqual(now.headers, before.headers);
-      if (same) {
+      const name = before.name.toLowerCase();
+      const kept = same ? new Set(now.models) : new Set<string>();
+      const targets = [...new Set([...known, ...before.models.map((m) => `${before.name},${m}`)])].filter(
+        (t) => providerOf(t).toLowerCase() === name && !kept.has(t.slice(t.indexOf(',') + 1)),
+      );
+      if (targets.length === 0) {
         continue;
       }
-      const name = before.name.toLowerCase();
-      this.keys.delete(name);
-      const targets = [...this.targets.keys()].filter((t) => providerOf(t).toLowerCase() === name);
+      if (!same) {
+        this.keys.delete(name);
+      }
       for (const t of targets) {
         this.targets.delete(t);
         this.ttfb.delete(t);
       }
-      this.state.forget(targets.length > 0 ? targets : before.models.map((m) => `${before.name},${m}`));
+      this.state.forget(targets);
     }
   }
 

@@ -1,5 +1,5 @@
 import { eventually } from '../support/gateway';
-import { SECRETS, provider, startReloadRig, type ReloadRig } from './support';
+import { SECRETS, provider, startReloadRig, type ReloadRig, type UserConfig } from './support';
 
 interface Ready {
   details: { providers: { probes: Record<string, { ok: boolean }> } };
@@ -85,5 +85,31 @@ describe('health after a reload', () => {
     expect((await rig.message()).status).toBe(200);
     const last = rig.alpha.requests.filter((r) => r.api === 'openai').pop();
     expect(last?.headers.authorization).toBe('Bearer sk-alpha-rotated-0011');
+  });
+
+  it('a removed provider or model leaves /api/providers, also a target no attempt has scored yet', async () => {
+    const listed = async (): Promise<string[]> => {
+      const body = (await (await rig.api('GET', '/api/providers')).json()) as ProvidersView;
+      return body.targets.map((t) => t.target);
+    };
+    const alpha = (models: string[]): UserConfig => ({
+      ...provider('alpha', rig.alpha, 'a-model', SECRETS.alpha),
+      models,
+    });
+    const beta = provider('beta', rig.beta, 'b-model', SECRETS.beta);
+    rig.save(rig.config({ Providers: [alpha(['a-model', 'a-spare']), beta] }));
+    expect((await rig.api('POST', '/api/config/reload')).status).toBe(200);
+    expect((await rig.message()).status).toBe(200);
+    expect(await listed()).toEqual(['alpha,a-model', 'alpha,a-spare', 'beta,b-model']);
+
+    rig.save(rig.config({ Providers: [alpha(['a-model']), beta] }));
+    expect((await rig.api('POST', '/api/config/reload')).status).toBe(200);
+    expect(await listed()).toEqual(['alpha,a-model', 'beta,b-model']);
+
+    rig.save(
+      rig.config({ Providers: [beta], Router: { default: 'beta,b-model', longContextThreshold: 60000 } }),
+    );
+    expect((await rig.api('POST', '/api/config/reload')).status).toBe(200);
+    expect(await listed()).toEqual(['beta,b-model']);
   });
 });
