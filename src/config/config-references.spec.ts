@@ -1,4 +1,4 @@
-import { referenceProblems } from './config-references';
+import { referenceProblems, routingWarnings } from './config-references';
 import type { SwitchyardConfig } from './config.schema';
 import { loadConfig } from './load-config';
 
@@ -55,5 +55,23 @@ describe('referenceProblems', () => {
     const problems = referenceProblems(config);
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(/^ {2}- Providers\[0\]\.health\.intervalMs: /);
+  });
+});
+
+describe('routingWarnings', () => {
+  it('names Router and fallback targets routing will skip, and Router keys that are no scenario', () => {
+    const config = configWith({
+      Router: { default: 'openai,gpt-a', think: 'openai,gpt-z', websearch: 'openai,gpt-a', longContextThreshold: 1000 },
+      fallback: { default: ['nowhere,x'] },
+    });
+    expect(routingWarnings(config)).toEqual([
+      expect.stringMatching(/^Router\.websearch is not a scenario \(default, background, think, longContext, webSearch, image\)/),
+      expect.stringMatching(/^Router\.think: "openai,gpt-z" names model "gpt-z", which provider "openai" does not list; skipped when routing/),
+      expect.stringMatching(/^fallback\.default\[0\]: "nowhere,x" names provider "nowhere", which is not in Providers; skipped/),
+    ]);
+  });
+
+  it('is empty for a clean Router', () => {
+    expect(routingWarnings(configWith({ Router: { default: 'openai,gpt-a', longContextThreshold: 1000 } }))).toEqual([]);
   });
 });

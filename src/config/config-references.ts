@@ -53,3 +53,24 @@ export function referenceProblems(config: SwitchyardConfig): string[] {
   });
   return problems;
 }
+
+/**
+ * What the boot says about routing it will quietly skip (a CCR file loads as it is, but CCR sent such targets
+ * upstream anyway): a Router slot or `fallback` target naming no configured provider/model, and a Router key
+ * that is no scenario (`websearch` for `webSearch`). One line each, for the log.
+ */
+export function routingWarnings(config: SwitchyardConfig): string[] {
+  const warnings: string[] = [];
+  for (const slot of Object.keys(config.Router)) {
+    if (slot !== 'longContextThreshold' && !(ROUTER_SLOTS as readonly string[]).includes(slot)) {
+      warnings.push(`Router.${slot} is not a scenario (${ROUTER_SLOTS.join(', ')}); only a custom router can use it`);
+    }
+  }
+  for (const line of referenceProblems(config)) {
+    const problem = line.replace(/^\s*-\s*/, '');
+    if (/^(Router|fallback)\./.test(problem)) {
+      warnings.push(`${problem}; skipped when routing (a hot reload is rejected until this is fixed)`);
+    }
+  }
+  return warnings;
+}

@@ -1,5 +1,6 @@
 import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
+import { routingWarnings } from '../config/config-references';
 import { AppConfigService } from '../config/config.service';
 import { countRequestTokens, warmTokenizer } from '../protocol/tokens';
 import type { CanonicalRequest } from '../protocol/types';
@@ -32,6 +33,11 @@ export class RoutingService implements OnModuleInit, OnModuleDestroy {
   onModuleInit(): void {
     // Loading the BPE ranks takes a while; pay it at boot, not on the first request.
     warmTokenizer();
+    // CCR sent a slot's target upstream whether or not its provider listed the model; here such a slot is
+    // skipped, so say so once rather than let `think` requests quietly go to the default model.
+    for (const warning of routingWarnings(this.config.all)) {
+      this.logger.warn(warning);
+    }
     this.loadCustomRouter(this.config.get('CUSTOM_ROUTER_PATH'));
     // Router slots and fallbacks are read per request; only the custom router module is held.
     this.unsubscribe = this.config.onChange((next, previous) => {
