@@ -37,6 +37,24 @@ function workerOnlyError(request: FastifyRequest): ErrorResponse {
   );
 }
 
+/**
+ * `/v1/%6dessages` → `/v1/messages`: percent-encoded unreserved characters (letters, digits, `-._~`) in the
+ * path are the same URL (RFC 3986 §6.2.2.2), so they are decoded before routing — else the router, which
+ * decodes, and the checks keyed on the raw path (rate limits, error formats) would see two spellings.
+ */
+export function withUnreservedDecoded(url: string): string {
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
+  if (!path.includes('%')) {
+    return url;
+  }
+  const decoded = path.replace(/%([0-9A-Fa-f]{2})/g, (escape: string, hex: string) => {
+    const ch = String.fromCharCode(parseInt(hex, 16));
+    return /[A-Za-z0-9\-._~]/.test(ch) ? ch : escape;
+  });
+  return q < 0 ? decoded : decoded + url.slice(q);
+}
+
 /** `/v1/messages/?beta=true` → `/v1/messages?beta=true`; `/` stays. */
 export function withoutTrailingSlash(url: string): string {
   const q = url.indexOf('?');
@@ -60,7 +78,7 @@ export async function createApp(options: CreateAppOptions): Promise<NestFastifyA
     // `/v1/messages/`, `/v1/chat/completions/`, `/v1/models/` are the routes without the slash. Rewritten
     // before routing (not the router's ignoreTrailingSlash) so that every check keyed on the path (rate
     // limits, outcomes, error formats) sees the one spelling.
-    rewriteUrl: (req: IncomingMessage) => withoutTrailingSlash(req.url ?? '/'),
+    rewriteUrl: (req: IncomingMessage) => withoutTrailingSlash(withUnreservedDecoded(req.url ?? '/')),
     // pino-http logs requests; Fastify's own logger stays off.
     logger: false,
   });

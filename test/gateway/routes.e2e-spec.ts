@@ -135,6 +135,28 @@ describe('routes', () => {
     }
   });
 
+  it('a percent-encoded path is the same route, in the same error format (RFC 3986 unreserved characters)', async () => {
+    const ok = await call(
+      gw,
+      'POST',
+      '/v1/%6dessages',
+      { 'content-type': 'application/json', ...ANTHROPIC_CLIENT },
+      ask('encoded'),
+    );
+    expect(ok.status).toBe(200);
+    expect(JSON.stringify(ok.body)).toContain('Hello from fake provider');
+    // A bad body on that spelling is answered in the Anthropic format, as on /v1/messages.
+    const bad = await call(
+      gw,
+      'POST',
+      '/v1/%6D%65ssages',
+      { 'content-type': 'application/json' },
+      '{"model":',
+    );
+    expect(bad.status).toBe(400);
+    expect(bad.body).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
+  });
+
   describe('a wrong method is 405 before anything is read from the body', () => {
     it.each<[string, string, Record<string, string>, string | undefined, 'anthropic' | 'openai', string]>([
       ['DELETE', '/v1/chat/completions', { 'content-type': 'application/json' }, undefined, 'openai', 'POST'],
