@@ -154,6 +154,15 @@ export class ProviderHealthIndicator implements OnModuleInit, OnApplicationShutd
       s.mode === 'request'
         ? await probeRequest(this.providers.adapterFor(target), provider, s)
         : await probeModels(this.providers.client, provider, kind, s);
+    // A reload that removed or changed the provider while the probe ran: the result is about the old one.
+    if (
+      !isDeepStrictEqual(
+        this.configured().find((p) => p.name === name),
+        provider,
+      )
+    ) {
+      return result;
+    }
     this.apply(name, result);
     if (!result.ok) {
       this.logger.warn(

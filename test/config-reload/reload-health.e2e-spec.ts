@@ -1,3 +1,5 @@
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { eventually } from '../support/gateway';
 import { SECRETS, provider, startReloadRig, type ReloadRig, type UserConfig } from './support';
 
@@ -54,6 +56,40 @@ describe('health after a reload', () => {
         ),
       20_000,
     );
+  });
+
+  it('a probe still running when its provider is removed does not bring its result back', async () => {
+    const held: ServerResponse[] = [];
+    const slow = createServer((_req, res) => held.push(res));
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(slow.address() as AddressInfo).port}/v1/models`;
+    try {
+      rig.save(
+        rig.config({
+          Providers: [
+            { ...provider('alpha', rig.alpha, 'a-model', SECRETS.alpha), health: { url, timeoutMs: 10_000 } },
+            provider('beta', rig.beta, 'b-model', SECRETS.beta),
+          ],
+        }),
+      );
+      expect((await rig.api('POST', '/api/config/reload')).status).toBe(200);
+      await eventually(() => held.length > 0, 10_000);
+      rig.save(
+        rig.config({
+          Providers: [provider('beta', rig.beta, 'b-model', SECRETS.beta)],
+          Router: { default: 'beta,b-model', longContextThreshold: 60000 },
+        }),
+      );
+      expect((await rig.api('POST', '/api/config/reload')).status).toBe(200);
+      for (const res of held) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"data":[]}');
+      }
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(await probes()).toEqual(['beta']);
+    } finally {
+      slow.closeAllConnections();
+      await new Promise((resolve) => slow.close(resolve));
+    }
   });
 
   it('a new api_key clears the "key rejected" flag; an upstream error echoing the key is never shown', async () => {
