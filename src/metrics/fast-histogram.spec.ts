@@ -4,11 +4,19 @@ import { Registry } from 'prom-client';
 import { BUCKETS, FastHistogram, LocalBuckets } from './fast-histogram';
 
 describe('BUCKETS', () => {
+  const defaults = JSON.parse(readFileSync(join(__dirname, '..', '..', 'config', 'default.json'), 'utf8')) as {
+    API_TIMEOUT_MS: number;
+    AdaptiveTimeout: { firstByte: { maxMs: number }; idle: { maxMs: number } };
+  };
+  const top = (bounds: readonly number[]): number => bounds[bounds.length - 1];
+
   it('request durations reach the default API_TIMEOUT_MS, so a long answer is not folded into +Inf', () => {
-    const defaults = JSON.parse(
-      readFileSync(join(__dirname, '..', '..', 'config', 'default.json'), 'utf8'),
-    ) as { API_TIMEOUT_MS: number };
-    expect(BUCKETS.request[BUCKETS.request.length - 1]).toBeGreaterThanOrEqual(defaults.API_TIMEOUT_MS / 1000);
+    expect(top(BUCKETS.request)).toBeGreaterThanOrEqual(defaults.API_TIMEOUT_MS / 1000);
+  });
+
+  it('first bytes and chunk gaps reach the default deadlines that would cut them', () => {
+    expect(top(BUCKETS.firstByte)).toBeGreaterThanOrEqual(defaults.AdaptiveTimeout.firstByte.maxMs / 1000);
+    expect(top(BUCKETS.gap)).toBeGreaterThanOrEqual(defaults.AdaptiveTimeout.idle.maxMs / 1000);
   });
 });
 

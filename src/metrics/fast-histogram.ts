@@ -12,8 +12,8 @@ export const BUCKETS = {
   firstByte: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 20, 60],
   /** Gateway overhead: what the gateway adds, sub-millisecond to a few seconds. */
   overhead: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-  /** Gaps between upstream chunks. */
-  gap: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  /** Gaps between upstream chunks, up to the default idle deadline's ceiling (AdaptiveTimeout.idle.maxMs). */
+  gap: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
   /** Queue wait. */
   queue: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800],
 } as const;
