@@ -170,7 +170,7 @@ describe('decideRoute explicit provider,model', () => {
     expect(thrown).toMatchObject({ status: 404, type: 'not_found_error' });
     expect((thrown as Error).message).toContain(model);
     // A CCR user may expect any model of a configured provider to pass: say what is needed and where to look.
-    expect((thrown as Error).message).toContain('"models"; GET /v1/models lists them');
+    expect((thrown as Error).message).toContain('the model in its "models"; GET /v1/models lists them');
   });
 });
 

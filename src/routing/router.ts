@@ -106,8 +106,8 @@ export function decideRoute(input: RouteInput): RouteDecision {
       // CCR forwards any model of a configured provider; here the model must be in the provider's `models`.
       throw new GatewayError(
         404,
-        `model: ${model} is not a configured "provider,model" (the model must be listed in its provider's ` +
-          '"models"; GET /v1/models lists them)',
+        `model: ${model} is not a configured "provider,model" (the provider must be in Providers and the model ` +
+          'in its "models"; GET /v1/models lists them)',
         { type: 'not_found_error' },
       );
     }
