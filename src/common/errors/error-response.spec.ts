@@ -1,3 +1,5 @@
+import { rememberAttempts } from '../../failover/failover.types';
+import { ProviderError } from '../../providers/provider.types';
 import { GatewayError } from '../../protocol/errors';
 import { buildErrorResponse, errorFormatFor } from './error-response';
 
@@ -36,5 +38,30 @@ describe('OpenAI error param', () => {
     expect(body(new GatewayError(400, 'Request body is not valid JSON: x')).error.param).toBeNull();
     expect(body(new GatewayError(400, 'body: must be an object')).error.param).toBeNull();
     expect(body(new GatewayError(404, 'model: nowhere,m is not configured')).error.param).toBeNull();
+  });
+});
+
+describe('error after failover', () => {
+  it('names the target whose error it is in x-switchyard-target and counts the calls made', () => {
+    const err = new ProviderError('overloaded', { status: 529, kind: 'http' });
+    rememberAttempts(err, [
+      { target: 'a,m1', outcome: 'failed', reason: 'http_503', status: 503, ms: 3 },
+      { target: 'c,m3', outcome: 'skipped', reason: 'open', ms: 0 },
+      { target: 'b,m2', outcome: 'failed', reason: 'http_529', status: 529, ms: 4 },
+    ]);
+    const res = buildErrorResponse(err, '/v1/messages', 'r1');
+    expect(res.status).toBe(529);
+    expect(res.headers['x-switchyard-target']).toBe('b,m2');
+    expect(res.headers['x-switchyard-attempts']).toBe('2');
+  });
+
+  it('leaves the routed target alone when every target was skipped', () => {
+    const err = new GatewayError(503, 'All upstream targets are unavailable right now', {
+      type: 'overloaded_error',
+    });
+    rememberAttempts(err, [{ target: 'a,m1', outcome: 'skipped', reason: 'cooldown', ms: 0 }]);
+    const res = buildErrorResponse(err, '/v1/messages', 'r1');
+    expect(res.headers['x-switchyard-target']).toBeUndefined();
+    expect(res.headers['x-switchyard-attempts']).toBe('0');
   });
 });

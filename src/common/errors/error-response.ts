@@ -162,6 +162,11 @@ export function buildErrorResponse(
   const attempts = attemptsOf(err);
   if (attempts) {
     headers['x-switchyard-attempts'] = String(attempts.filter((a) => a.outcome !== 'skipped').length);
+    // After a failover the error is the last tried target's, not the routed one's (set with the route).
+    const failed = attempts.filter((a) => a.outcome === 'failed').at(-1);
+    if (failed) {
+      headers['x-switchyard-target'] = failed.target;
+    }
   }
   if (c.status >= 400 && c.status < 500 && c.status !== 408 && c.status !== 409 && c.status !== 429) {
     headers['x-should-retry'] = 'false';
