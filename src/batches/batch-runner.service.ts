@@ -5,6 +5,7 @@ import { AppConfigService } from '../config/config.service';
 import { FeaturesService } from '../features/features.service';
 import { GatewayService } from '../gateway/gateway.service';
 import { parseMessagesRequest } from '../gateway/request-validation';
+import { GatewayError } from '../protocol/errors';
 import type { ErrorPayload, MessageResponse } from '../protocol/types';
 import { QueueService } from '../queue/queue.service';
 import type { JobContext } from '../queue/queue.types';
@@ -251,6 +252,12 @@ export class BatchRunnerService implements OnModuleInit, OnApplicationShutdown {
     signal: AbortSignal,
     requestId: string,
   ): Promise<MessageResponse> {
+    // Validated here, not when the batch was created (as Anthropic does): an invalid request is errored alone.
+    if (params.stream === true) {
+      throw new GatewayError(400, 'stream: streaming is not supported in a batch', {
+        type: 'invalid_request_error',
+      });
+    }
     const request = { ...parseMessagesRequest(params), stream: false };
     const answer = await this.gateway.open(request, {
       headers: {},

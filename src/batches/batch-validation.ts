@@ -1,4 +1,3 @@
-import { parseMessagesRequest } from '../gateway/request-validation';
 import { GatewayError } from '../protocol/errors';
 import type { BatchRequestInput } from './batch.types';
 
@@ -12,8 +11,7 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
 
 /**
  * Checks a `POST /v1/messages/batches` body: a non-empty `requests` array of at most `maxRequests`, unique
- * custom ids, and every `params` a valid non-streaming Messages body (the same checks as /v1/messages). The
- * first problem is reported, naming the request it is in.
+ * custom ids, and every `params` an object. The first problem is reported, naming the request it is in.
  */
 export function parseCreateBatch(body: unknown, maxRequests: number): BatchRequestInput[] {
   if (!isObject(body)) {
@@ -52,22 +50,12 @@ export function parseCreateBatch(body: unknown, maxRequests: number): BatchReque
       throw invalid(`${at}.custom_id: duplicate custom_id "${customId}" (also used by requests[${first}])`);
     }
     seen.set(customId, i);
-    const named = `${at} (custom_id "${customId}")`;
     const params = entry.params;
     if (!isObject(params)) {
-      throw invalid(`${named}: params: Field required (a Messages request object)`);
+      throw invalid(`${at} (custom_id "${customId}"): params: Field required (a Messages request object)`);
     }
-    if (params.stream === true) {
-      throw invalid(`${named}: params.stream: streaming is not supported in a batch`);
-    }
-    try {
-      parseMessagesRequest(params);
-    } catch (err) {
-      if (err instanceof GatewayError) {
-        throw invalid(`${named}: params.${err.message}`);
-      }
-      throw err;
-    }
+    // What is inside params is checked when the request runs, as Anthropic does: an invalid one is an
+    // `errored` result (invalid_request_error) and the rest of the batch runs (batch-runner.service.ts).
     return { custom_id: customId, params };
   });
 }

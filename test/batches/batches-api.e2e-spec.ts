@@ -5,6 +5,7 @@ import {
   deleteKeys,
   keysUnder,
   params,
+  resultsOf,
   sdk,
   startBatchGateway,
   uniquePrefix,
@@ -57,16 +58,8 @@ describe('Message Batches API surface on Redis (official SDK): validation, 404s,
         ],
       }),
     ).toMatch(/duplicate custom_id "a"/);
-    expect(
-      await rejected({
-        requests: [
-          { custom_id: 'a', params: ok },
-          { custom_id: 'b', params: { ...ok, max_tokens: undefined } },
-        ],
-      }),
-    ).toBe('requests[1] (custom_id "b"): params.max_tokens: Field required');
-    expect(await rejected({ requests: [{ custom_id: 'a', params: { ...ok, stream: true } }] })).toMatch(
-      /params\.stream/,
+    expect(await rejected({ requests: [{ custom_id: 'a', params: 'x' }] })).toMatch(
+      /^requests\[0\] \(custom_id "a"\): params: Field required/,
     );
     const tooMany = Array.from({ length: 4 }, (_, i) => ({ custom_id: `r${i}`, params: ok }));
     await gw!.stop();
@@ -75,6 +68,33 @@ describe('Message Batches API surface on Redis (official SDK): validation, 404s,
     expect(await rejected({ requests: tooMany })).toMatch(/at most 3 requests/);
     // Nothing was stored or queued for any of them.
     expect((await client.messages.batches.list()).data).toEqual([]);
+  });
+
+  it('an invalid params is an errored result of its own, as on Anthropic: the rest of the batch runs', async () => {
+    await start();
+    const ok = params('openai,gpt-fake', 'fine');
+    const created = await client.messages.batches.create({
+      requests: [
+        { custom_id: 'good', params: ok },
+        { custom_id: 'no-max-tokens', params: { ...ok, max_tokens: undefined } as never },
+        { custom_id: 'streaming', params: { ...ok, stream: true } as never },
+      ],
+    });
+    expect(created.request_counts.processing).toBe(3);
+    await waitForStatus(client, created.id, 'ended');
+    const results = new Map((await resultsOf(client, created.id)).map((r) => [r.custom_id, r.result]));
+    expect(results.get('good')).toMatchObject({ type: 'succeeded' });
+    const invalid = (message: RegExp) => ({
+      type: 'errored',
+      error: {
+        type: 'error',
+        error: { type: 'invalid_request_error', message: expect.stringMatching(message) },
+      },
+    });
+    expect(results.get('no-max-tokens')).toMatchObject(invalid(/^max_tokens: Field required/));
+    expect(results.get('streaming')).toMatchObject(invalid(/^stream: streaming is not supported/));
+    const ended = await client.messages.batches.retrieve(created.id);
+    expect(ended.request_counts).toMatchObject({ succeeded: 1, errored: 2 });
   });
 
   it('unknown or malformed ids are 404 not_found_error on every route', async () => {
