@@ -11,7 +11,8 @@ const targetOrList = z.union([target, z.array(target).min(1)]);
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
 
-const transformerUse = z.union([z.string(), z.tuple([z.string(), z.record(z.string(), z.unknown())])]);
+/** `"name"` or `["name", options]`; like CCR, `["name"]` and extra elements are accepted (options that are not an object are ignored). */
+const transformerUse = z.union([z.string(), z.tuple([z.string()], z.unknown())]);
 
 export const providerSchema = z.looseObject({
   name: z

@@ -445,6 +445,16 @@ describe('loadConfig: CCR spellings', () => {
     expect(second.warnings.some((w) => w.includes('"providers"'))).toBe(true);
   });
 
+  it('takes the transformer `use` entries CCR takes: ["name"] and ["name", options, …extra] too', () => {
+    const home = tempDir();
+    const use = ['openrouter', ['enhancetool'], ['maxtoken', { max_tokens: 8192 }, 'extra']];
+    const file = writeJson(home, 'config.json', {
+      Providers: [{ ...provider, transformer: { use, m: { use: [['reasoning']] } } }],
+    });
+    const { config } = loadConfig({ env: { HOME: home, SWITCHYARD_CONFIG: file }, configDir: configDir({}) });
+    expect(config.Providers[0].transformer?.use).toEqual(use);
+  });
+
   it('still rejects what CCR would not take either', () => {
     const home = tempDir();
     const file = writeJson(home, 'config.json', { PORT: 'not-a-port', Providers: [provider] });
