@@ -170,6 +170,12 @@ export class FailoverService {
           continue;
         }
         tried.add(target);
+        // A reload removed it while this request ran (its chain was routed before): no adapter to call.
+        if (!this.providers.target(target)) {
+          attempts.push({ target, outcome: 'skipped', reason: 'unconfigured', ms: 0 });
+          this.counters.attempt('skipped', 'unconfigured');
+          continue;
+        }
         // A hang shows as attempts piling up without a first byte: trip before sending another one there.
         // Only with somewhere else to go: on the chain's last target a trip would just turn slow answers
         // into 503s (its first-byte deadline still bounds a real hang).

@@ -111,4 +111,25 @@ describe('a reload while a stream is in flight', () => {
     expect(rig.beta.count()).toBe(betaBefore + 1);
     expect(rig.alpha.count()).toBe(alphaBefore + 1);
   });
+
+  it("a fallback removed while the request runs is skipped: the client gets its routed target's error", async () => {
+    rig.save(rig.config({ fallback: { default: ['beta,b-model'] } }));
+    expect((await rig.api('POST', '/api/config/reload')).status).toBe(200);
+    rig.alpha.configure({ firstByteDelayMs: 600, fault: { type: 'status', status: 503 } });
+    const betaBefore = rig.beta.count();
+    const alphaBefore = rig.alpha.count();
+    try {
+      const answer = rig.message();
+      await rig.alpha.waitFor(() => rig.alpha.count() > alphaBefore, 5_000);
+      rig.save(rig.config({ Providers: [provider('alpha', rig.alpha, 'a-model', SECRETS.alpha)] }));
+      expect((await rig.api('POST', '/api/config/reload')).status).toBe(200);
+      const res = await answer;
+      expect(res.status).toBe(503);
+      expect(res.headers.get('x-switchyard-attempts')).toBe('1');
+      expect(res.headers.get('x-switchyard-target')).toBe('alpha,a-model');
+      expect(rig.beta.count()).toBe(betaBefore);
+    } finally {
+      rig.alpha.configure({ firstByteDelayMs: 0, fault: null });
+    }
+  });
 });
