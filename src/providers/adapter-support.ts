@@ -82,6 +82,21 @@ export async function runHook<T>(name: string, fn: () => T | Promise<T>): Promis
   }
 }
 
+/** The endpoint and headers of the call after the request hooks: a hook's `ctx.upstream` wins. */
+export function hookedCall(
+  tctx: TransformContext,
+  url: string,
+  headers: Record<string, string>,
+): { url: string; headers: Record<string, string> } {
+  const out = { ...headers };
+  for (const [k, v] of Object.entries(tctx.upstream?.headers ?? {})) {
+    if (k.toLowerCase() !== 'content-length') {
+      out[k.toLowerCase()] = v;
+    }
+  }
+  return { url: tctx.upstream?.url ?? url, headers: out };
+}
+
 /** Extra headers configured on the provider; they win over ours except for the body framing. */
 export function withProviderHeaders(target: Target, headers: Record<string, string>): Record<string, string> {
   const out = { ...headers };

@@ -11,6 +11,7 @@ import type {
 import { emptyUsage, withAllCounters } from '../../protocol/usage';
 import {
   applyRequestHooks,
+  hookedCall,
   asProviderError,
   clientHeader,
   fromArray,
@@ -111,14 +112,8 @@ export class AnthropicAdapter implements ProviderAdapter {
     );
     const headers = this.headers(target, ctx, prepared.betaHeader);
     headers.accept = req.stream ? 'text/event-stream' : 'application/json';
-    const res = await postJson(
-      this.deps,
-      target,
-      anthropicMessagesUrl(target.provider.api_base_url),
-      headers,
-      body,
-      ctx,
-    );
+    const call = hookedCall(tctx, anthropicMessagesUrl(target.provider.api_base_url), headers);
+    const res = await postJson(this.deps, target, call.url, call.headers, body, ctx);
     // Decided by what came back, not what we asked: some compatible servers ignore `stream`.
     if (isEventStream(res)) {
       return eventIterable(this.relay(res.body, ctx), res.body);

@@ -4,6 +4,7 @@ import {
   applyRequestHooks,
   asProviderError,
   fromArray,
+  hookedCall,
   isEventStream,
   postJson,
   readJsonAnswer,
@@ -56,23 +57,14 @@ export class GeminiAdapter implements ProviderAdapter {
       () => anthropicToGeminiRequest(req, { maxTokensCap: target.provider.maxTokens, toolNames }),
       target.provider.name,
     );
-    const body = await applyRequestHooks(
-      transformChain(this.deps, target),
-      base,
-      transformContext(target, this.kind, req),
-    );
+    const tctx = transformContext(target, this.kind, req);
+    const body = await applyRequestHooks(transformChain(this.deps, target), base, tctx);
     const headers: Record<string, string> = { accept: stream ? 'text/event-stream' : 'application/json' };
     if (target.provider.api_key) {
       headers['x-goog-api-key'] = target.provider.api_key;
     }
-    const res = await postJson(
-      this.deps,
-      target,
-      geminiUrl(target.provider.api_base_url, target.model, stream),
-      headers,
-      body,
-      ctx,
-    );
+    const call = hookedCall(tctx, geminiUrl(target.provider.api_base_url, target.model, stream), headers);
+    const res = await postJson(this.deps, target, call.url, call.headers, body, ctx);
     const conv = new GeminiStreamToAnthropic({
       model: ctx.clientModel,
       inputTokensEstimate: ctx.inputTokensEstimate,

@@ -12,6 +12,7 @@ import {
   asProviderError,
   runHook,
   fromArray,
+  hookedCall,
   isEventStream,
   postJson,
   readJsonAnswer,
@@ -108,14 +109,8 @@ export class OpenAIAdapter implements ProviderAdapter {
     if (target.provider.api_key) {
       headers.authorization = `Bearer ${target.provider.api_key}`;
     }
-    const res = await postJson(
-      this.deps,
-      target,
-      openAIChatUrl(target.provider.api_base_url),
-      headers,
-      body,
-      ctx,
-    );
+    const call = hookedCall(tctx, openAIChatUrl(target.provider.api_base_url), headers);
+    const res = await postJson(this.deps, target, call.url, call.headers, body, ctx);
     const hooks: ResponseTransform[] = [];
     for (const t of chain) {
       const hook = t.response ? await runHook(t.name, () => t.response!(tctx)) : undefined;

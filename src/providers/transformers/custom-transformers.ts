@@ -51,15 +51,36 @@ function ccrContext(ctx: TransformContext): JsonObject {
   return { model: ctx.model, kind: ctx.kind, stream: ctx.stream, req: ctx.request };
 }
 
+/** The `config` of a CCR `{ body, config }` answer, as upstream overrides (anything unusable is left out). */
+function ccrCallConfig(config: unknown): { url?: string; headers?: Record<string, string> } {
+  if (!isObject(config)) {
+    return {};
+  }
+  const out: { url?: string; headers?: Record<string, string> } = {};
+  const url = config.url instanceof URL ? config.url.href : config.url;
+  if (typeof url === 'string' && /^https?:\/\//i.test(url)) {
+    out.url = url;
+  }
+  const raw = config.headers instanceof Headers ? Object.fromEntries(config.headers.entries()) : config.headers;
+  if (isObject(raw)) {
+    const headers = Object.entries(raw).filter((e): e is [string, string] => typeof e[1] === 'string');
+    if (headers.length > 0) {
+      out.headers = Object.fromEntries(headers);
+    }
+  }
+  return out;
+}
+
 /** Adapts a CCR transformer instance: requestIn on the OpenAI body, responseOut on a web Response. */
 function fromCcr(inst: CcrLike, name: string): Transformer {
   const t: { name: string; request?: Transformer['request']; response?: Transformer['response'] } = { name };
   if (typeof inst.transformRequestIn === 'function') {
     t.request = async (body, ctx) => {
       const out = await inst.transformRequestIn!(body, ccrProvider(ctx), ccrContext(ctx));
-      // CCR (musistudio/llms) also takes `{ body, config }` from transformRequestIn and sends `body`; sending
-      // the wrapper would be a request the upstream cannot read. `config` (url, headers) is not applied.
+      // CCR (musistudio/llms) also takes `{ body, config }` from transformRequestIn: `body` is sent, to
+      // `config.url` (a URL or string) with `config.headers` over the usual ones.
       if (isObject(out) && isObject(out.body)) {
+        ctx.upstream = { ...ctx.upstream, ...ccrCallConfig(out.config) };
         return out.body;
       }
       return isObject(out) ? out : body;

@@ -127,20 +127,23 @@ describe('loadCustomTransformers', () => {
     expect(text).toBe('data: {"x":"HELLO"}\n\n');
   });
 
-  it('takes the body out of a CCR transformRequestIn that answers { body, config }, as CCR does', async () => {
+  it('takes the body out of a CCR transformRequestIn that answers { body, config }, and the call overrides', async () => {
     const file = join(dir, 'ccr-wrapped.js');
     writeFileSync(
       file,
       `module.exports = class {
         constructor() { this.name = 'wrapped'; }
-        transformRequestIn(request) {
-          return { body: { ...request, wrapped: true }, config: { headers: { 'x-extra': '1' } } };
+        transformRequestIn(request, provider) {
+          const url = new URL('/alt/chat/completions', provider.baseUrl);
+          return { body: { ...request, wrapped: true }, config: { url, headers: { 'x-extra': '1', n: 2 } } };
         }
       };`,
     );
     const loaded = loadCustomTransformers([{ path: file }]);
     const t = loaded.transformers[0].factory({});
-    expect(await t.request!({ model: 'm' }, ctx(provider()))).toEqual({ model: 'm', wrapped: true });
+    const c = ctx(provider());
+    expect(await t.request!({ model: 'm' }, c)).toEqual({ model: 'm', wrapped: true });
+    expect(c.upstream).toEqual({ url: 'https://example.test/alt/chat/completions', headers: { 'x-extra': '1' } });
   });
 
   it('accepts an exports.default object implementing the Switchyard interface', () => {

@@ -14,6 +14,12 @@ export interface TransformContext {
   /** The canonical (Anthropic-shaped) request, read-only. */
   request: Readonly<CanonicalRequest>;
   stream: boolean;
+  /**
+   * Per-request overrides of the upstream call a `request` hook may set (a CCR `transformRequestIn` answering
+   * `{ body, config: { url, headers } }`): the URL replaces the provider's endpoint, the headers are added
+   * over ours (case-insensitively).
+   */
+  upstream?: { url?: string; headers?: Record<string, string> };
 }
 
 export type JsonObject = Record<string, unknown>;
