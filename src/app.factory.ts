@@ -15,6 +15,8 @@ import type { LoadedConfig } from './config/load-config';
 import { requestIdFor } from './logging/request-id';
 import { GatewayError } from './protocol/errors';
 import { parseJsonBody } from './common/json-body';
+import { checkApiKey, KeyDigest } from './auth/api-key.guard';
+import { AppConfigService } from './config/config.service';
 import type { ModuleMetadata } from '@nestjs/common';
 
 export interface CreateAppOptions {
@@ -66,6 +68,8 @@ export function withoutTrailingSlash(url: string): string {
   return end === path.length ? url : path.slice(0, end) + (q < 0 ? '' : url.slice(q));
 }
 
+const BODYLESS_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 /** Builds the Fastify-based Nest application (used by main.ts and by the e2e tests). */
 export async function createApp(options: CreateAppOptions): Promise<NestFastifyApplication> {
   installFastAsyncBind();
@@ -113,17 +117,33 @@ export async function createApp(options: CreateAppOptions): Promise<NestFastifyA
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, jsonBody);
   fastify.addContentTypeParser(['text/plain', '*'], { parseAs: 'string' }, jsonBody);
   const workerOnly = config.JobQueue.role === 'worker';
-  fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
-    // request-id is the name the Anthropic SDKs read (`_request_id`, `error.requestID`; PROTOCOL.md §1.1).
-    void reply.header('x-request-id', request.id).header('request-id', request.id);
-    // A worker node serves only its probes and metrics; client traffic belongs on api/all nodes.
-    if (workerOnly && !WORKER_ROUTES.test(request.url)) {
-      const { status, headers, body } = workerOnlyError(request);
-      void reply.code(status).headers(headers).send(body);
-      return;
-    }
-    done();
-  });
+  const appConfig = app.get(AppConfigService);
+  const keyDigest = new KeyDigest();
+  fastify.addHook(
+    'onRequest',
+    (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
+      // request-id is the name the Anthropic SDKs read (`_request_id`, `error.requestID`; PROTOCOL.md §1.1).
+      void reply.header('x-request-id', request.id).header('request-id', request.id);
+      // A worker node serves only its probes and metrics; client traffic belongs on api/all nodes.
+      if (workerOnly && !WORKER_ROUTES.test(request.url)) {
+        const { status, headers, body } = workerOnlyError(request);
+        void reply.code(status).headers(headers).send(body);
+        return;
+      }
+      // With APIKEY set, a request that may carry a body is refused before the body is read: parsing up to
+      // Server.bodyLimit for whoever lacks the key would be work for anyone. (ApiKeyGuard still checks every
+      // route; the public ones — health, metrics, the status page — take GET only.)
+      if (!BODYLESS_METHODS.has(request.method) && !request.is404) {
+        const expected = keyDigest.of(appConfig.apiKey);
+        const checked = expected ? checkApiKey(request.headers, expected) : undefined;
+        if (checked instanceof GatewayError) {
+          done(checked);
+          return;
+        }
+      }
+      done();
+    },
+  );
   recordRoutes(fastify);
   // A route that does not exist (or not with this method) is a 404/405 whatever its body: answered before
   // the body is parsed, so a DELETE with a JSON content type and no body is not a 400 about that body.

@@ -42,21 +42,31 @@ export function presentedKeys(headers: FastifyRequest['headers']): string[] {
 }
 
 /**
- * CCR's APIKEY semantics: when set, every route except health needs the key. Comparison is over
- * fixed-length digests so neither the length nor the content leaks through timing.
+ * The presented credentials against the configured key's digest: which of them match (each compared over
+ * fixed-length digests, no early exit, so neither the length nor the content leaks through timing), or the
+ * 401 to answer.
  */
-@Injectable()
-export class ApiKeyGuard implements CanActivate {
+export function checkApiKey(
+  headers: FastifyRequest['headers'],
+  expected: Buffer,
+): { keys: string[]; matches: boolean[] } | GatewayError {
+  const keys = presentedKeys(headers);
+  const matches = keys.map((key) => timingSafeEqual(digest(key), expected));
+  if (matches.includes(true)) {
+    return { keys, matches };
+  }
+  return new GatewayError(
+    401,
+    keys.length === 0 ? 'Missing API key: send x-api-key or Authorization: Bearer' : 'Invalid API key',
+    { type: 'authentication_error' },
+  );
+}
+
+/** Digests of configured keys, remembered for the last key seen (a config reload of APIKEY applies at once). */
+export class KeyDigest {
   private digested?: { key: string; digest: Buffer };
 
-  constructor(
-    private readonly config: AppConfigService,
-    private readonly reflector: Reflector,
-  ) {}
-
-  /** The configured key's digest, read per request so that a config reload of APIKEY applies at once. */
-  private get expected(): Buffer | undefined {
-    const key = this.config.apiKey;
+  of(key: string | undefined): Buffer | undefined {
     if (!key) {
       return undefined;
     }
@@ -65,9 +75,23 @@ export class ApiKeyGuard implements CanActivate {
     }
     return this.digested.digest;
   }
+}
+
+/**
+ * CCR's APIKEY semantics: when set, every route except health needs the key. Comparison is over
+ * fixed-length digests so neither the length nor the content leaks through timing.
+ */
+@Injectable()
+export class ApiKeyGuard implements CanActivate {
+  private readonly digest = new KeyDigest();
+
+  constructor(
+    private readonly config: AppConfigService,
+    private readonly reflector: Reflector,
+  ) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const expected = this.expected;
+    const expected = this.digest.of(this.config.apiKey);
     if (!expected) {
       return true;
     }
@@ -75,23 +99,15 @@ export class ApiKeyGuard implements CanActivate {
       return true;
     }
     const request = context.switchToHttp().getRequest<FastifyRequest>();
-    const keys = presentedKeys(request.headers);
-    // Every presented key is compared (no early exit), each over fixed-length digests.
-    const matches = keys.map((key) => timingSafeEqual(digest(key), expected));
-    if (matches.includes(true)) {
-      if (keys.length > 1 && !matches[0]) {
-        // Only the Bearer token is ours: the other key (a provider's, or any value) must not become the
-        // client's identity (presentedKey: cache partition, rate-limit bucket) after this point.
-        delete request.headers['x-api-key'];
-      }
-      return true;
+    const checked = checkApiKey(request.headers, expected);
+    if (checked instanceof GatewayError) {
+      throw checked;
     }
-    throw new GatewayError(
-      401,
-      keys.length === 0 ? 'Missing API key: send x-api-key or Authorization: Bearer' : 'Invalid API key',
-      {
-        type: 'authentication_error',
-      },
-    );
+    if (checked.keys.length > 1 && !checked.matches[0]) {
+      // Only the Bearer token is ours: the other key (a provider's, or any value) must not become the
+      // client's identity (presentedKey: cache partition, rate-limit bucket) after this point.
+      delete request.headers['x-api-key'];
+    }
+    return true;
   }
 }

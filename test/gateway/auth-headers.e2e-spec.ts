@@ -44,6 +44,52 @@ describe('API key in x-api-key and/or Authorization: Bearer', () => {
   });
 });
 
+describe('a request without the key is refused before its body is read', () => {
+  let gw: GatewayUnderTest;
+  beforeAll(async () => {
+    gw = await startGateway({ userConfig: { APIKEY: KEY } });
+  });
+  afterAll(() => gw.stop());
+
+  const post = (path: string, headers: Record<string, string>, payload: string): Promise<Response> =>
+    fetch(`${gw.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: payload,
+    });
+
+  it('a broken body without the key is a 401 (not a 400 about the body), in each client format', async () => {
+    const anthropic = await post('/v1/messages', {}, '{"model":');
+    expect(anthropic.status).toBe(401);
+    expect(await anthropic.json()).toMatchObject({ type: 'error', error: { type: 'authentication_error' } });
+    const openai = await post('/v1/chat/completions', { authorization: 'Bearer nope' }, '{"model":');
+    expect(openai.status).toBe(401);
+    expect(await openai.json()).toMatchObject({
+      error: { type: 'authentication_error', message: 'Invalid API key' },
+    });
+    // With the key, the same body is the client's mistake.
+    expect((await post('/v1/messages', { 'x-api-key': KEY }, '{"model":')).status).toBe(400);
+  });
+
+  it('a large upload without the key gets its 401, and the refusal is counted like any other', async () => {
+    const big = JSON.stringify({
+      model: 'm',
+      max_tokens: 1,
+      messages: [{ role: 'user', content: 'x'.repeat(8 << 20) }],
+    });
+    const res = await post('/v1/messages', {}, big);
+    expect(res.status).toBe(401);
+    await res.text();
+    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    expect(metrics).toMatch(/switchyard_requests_total\{[^}]*status="401"[^}]*\} [1-9]/);
+  });
+
+  it('unknown routes stay 404 and public GETs stay open', async () => {
+    expect((await post('/v1/nope', {}, '{}')).status).toBe(404);
+    expect((await fetch(`${gw.url}/health/live`)).status).toBe(200);
+  });
+});
+
 describe('the identity of a client that sends both headers', () => {
   let gw: GatewayUnderTest;
   beforeAll(async () => {
