@@ -119,6 +119,23 @@ describe('loadConfig', () => {
     expect(loaded.config.PORT).toBe(4567);
   });
 
+  it("HOST from CCR's own config file without APIKEY listens on loopback, as CCR does, with a warning", () => {
+    const home = tempDir();
+    mkdirSync(join(home, '.claude-code-router'));
+    const dir = join(home, '.claude-code-router');
+    writeJson(dir, 'config.json', { HOST: '0.0.0.0' });
+    const loaded = loadConfig({ env: { HOME: home } });
+    expect(loaded.config.HOST).toBe('127.0.0.1');
+    expect(loaded.warnings.join('\n')).toMatch(/HOST 0\.0\.0\.0 .*without APIKEY: listening on 127\.0\.0\.1/);
+    // With a key, or HOST from the environment or a Switchyard config file, HOST is what was written.
+    writeJson(dir, 'config.json', { HOST: '0.0.0.0', APIKEY: 'k' });
+    expect(loadConfig({ env: { HOME: home } }).config.HOST).toBe('0.0.0.0');
+    writeJson(dir, 'config.json', { PORT: 4567 });
+    expect(loadConfig({ env: { HOME: home, HOST: '0.0.0.0' } }).config.HOST).toBe('0.0.0.0');
+    const own = writeJson(tempDir(), 'switchyard.json', { HOST: '0.0.0.0' });
+    expect(loadConfig({ env: { HOME: home, SWITCHYARD_CONFIG: own } }).config.HOST).toBe('0.0.0.0');
+  });
+
   it('reads JSON5 user files (comments, trailing commas, unquoted keys)', () => {
     const file = writeJson(tempDir(), 'c.json', `{\n // comment\n PORT: 5555, /* block */\n LOG: false,\n}`);
     const loaded = loadConfig({ env: { HOME: tempDir(), SWITCHYARD_CONFIG: file } });

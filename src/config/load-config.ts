@@ -142,6 +142,10 @@ function describeUserFile(env: NodeJS.ProcessEnv): string | undefined {
   return existsSync(ccr) ? ccr : undefined;
 }
 
+function isLoopback(host: string | undefined): boolean {
+  return host === undefined || host === '127.0.0.1' || host === 'localhost' || host === '::1';
+}
+
 function formatPath(path: PropertyKey[]): string {
   return path.reduce<string>((acc, part) => {
     if (typeof part === 'number') {
@@ -254,5 +258,16 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
       `${ref.path} (from ${ref.origin}) references unset environment variable $${ref.variable}; left empty`,
     );
   }
-  return { config: parsed.data, sources, warnings, userFile, nodeEnv, configDir: dir, options };
+  const config = parsed.data;
+  const ccrFile = env.SWITCHYARD_CONFIG ? undefined : userFile;
+  if (ccrFile && originOf('HOST', provenance) === ccrFile && !config.APIKEY && !isLoopback(config.HOST)) {
+    // CCR's own rule for its config file: without APIKEY it listens on 127.0.0.1 whatever HOST says, so a
+    // CCR user's file never turns into an unauthenticated proxy on the network here either.
+    warnings.push(
+      `HOST ${config.HOST} (from ${ccrFile}) without APIKEY: listening on 127.0.0.1, as Claude Code Router ` +
+        'does; set APIKEY to expose the gateway, or HOST in the environment or a SWITCHYARD_CONFIG file',
+    );
+    config.HOST = '127.0.0.1';
+  }
+  return { config, sources, warnings, userFile, nodeEnv, configDir: dir, options };
 }
