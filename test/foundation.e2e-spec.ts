@@ -64,6 +64,15 @@ describe('foundation', () => {
       expect(access.level).toBe(30);
     });
 
+    it('writes no access line for health probes and Prometheus scrapes', async () => {
+      await request(t.url).get('/health/live').set('x-request-id', 'probe-quiet-1').expect(200);
+      await request(t.url).get('/metrics').set('x-request-id', 'scrape-quiet-1').expect(200);
+      await request(t.url).get('/test/slow').set('x-request-id', 'after-quiet-1');
+      await waitFor(async () => t.logs.text.includes('after-quiet-1'));
+      expect(t.logs.text).not.toContain('probe-quiet-1');
+      expect(t.logs.text).not.toContain('scrape-quiet-1');
+    });
+
     it('generates a request id when the client sends none (or an unsafe one)', async () => {
       const a = await request(t.url).get('/health/live');
       expect(a.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);

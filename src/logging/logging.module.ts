@@ -91,8 +91,11 @@ export class LoggingModule {
             };
             return {
               pinoHttp: destination ? [options, destination] : options,
-              // Health probes would drown the access log.
-              exclude: [{ method: RequestMethod.ALL, path: 'health/{*path}' }],
+              // Health probes and Prometheus scrapes (every few seconds, forever) would drown the access log.
+              exclude: [
+                { method: RequestMethod.ALL, path: 'health/{*path}' },
+                { method: RequestMethod.GET, path: 'metrics' },
+              ],
             };
           },
         }),
