@@ -1,3 +1,4 @@
+import { boundedModel, MAX_CLIENT_MODEL_CHARS } from './client-model';
 import { SLOW_SUBSCRIBER_EVENT } from '../dedup/event-log';
 import { attemptsOf, type AttemptRecord } from '../failover/failover.types';
 import { GatewayError, errorTypeForStatus } from '../protocol/errors';
@@ -93,16 +94,8 @@ function timings(obs: RequestObservation, now: number) {
   return { durationMs, upstreamMs };
 }
 
-/**
- * The longest client model name an outcome keeps. The name is the client's own string — also on a request the
- * API key refused, up to the body limit — and every outcome becomes a history row: real model ids are far shorter.
- */
-export const MAX_CLIENT_MODEL_CHARS = 200;
-
-const boundedModel = (model: string | undefined): string | undefined =>
-  model === undefined || model.length <= MAX_CLIENT_MODEL_CHARS
-    ? model
-    : `${model.slice(0, MAX_CLIENT_MODEL_CHARS - 1)}…`;
+/** Every outcome becomes a history row: it keeps at most MAX_CLIENT_MODEL_CHARS of the client's model. */
+export { MAX_CLIENT_MODEL_CHARS };
 
 function base(c: Common, now: number): Omit<RequestOutcome, 'status' | 'attempts' | 'failovers'> {
   const { durationMs, upstreamMs } = timings(c.obs, now);

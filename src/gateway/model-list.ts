@@ -1,3 +1,4 @@
+import { boundedModel } from '../common/client-model';
 import { GatewayError } from '../protocol/errors';
 import { invalid } from './validation-errors';
 
@@ -52,7 +53,7 @@ export function openAIModel(e: ModelEntry, createdSec: number): OpenAIModel {
 export function findModel(entries: ModelEntry[], id: string): ModelEntry {
   const entry = entries.find((e) => e.id === id);
   if (!entry) {
-    throw new GatewayError(404, `model: "${id}" is not a configured "provider,model"`, {
+    throw new GatewayError(404, `model: "${boundedModel(id)}" is not a configured "provider,model"`, {
       type: 'not_found_error',
     });
   }

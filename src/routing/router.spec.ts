@@ -174,6 +174,19 @@ describe('decideRoute explicit provider,model', () => {
   });
 });
 
+describe('decideRoute unknown explicit model', () => {
+  it('repeats at most 200 characters of a huge model name', () => {
+    const model = `x,${'y'.repeat(100_000)}`;
+    expect(() => route({ request: req({ model }) })).toThrow(GatewayError);
+    try {
+      route({ request: req({ model }) });
+    } catch (e) {
+      expect((e as Error).message.length).toBeLessThan(400);
+      expect((e as Error).message).toContain(`${model.slice(0, 199)}…`);
+    }
+  });
+});
+
 describe('decideRoute model names', () => {
   it.each([
     ['claude-sonnet-4[1m]', 'claude-sonnet-4'],

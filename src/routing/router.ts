@@ -1,8 +1,18 @@
+import { boundedModel } from '../common/client-model';
 import { GatewayError } from '../protocol/errors';
 import type { CanonicalRequest, ToolResultBlock } from '../protocol/types';
 import { extractSubagentTag } from './subagent-tag';
 
-export type Scenario = 'custom' | 'explicit' | 'longContext' | 'subagent' | 'background' | 'webSearch' | 'think' | 'image' | 'default';
+export type Scenario =
+  | 'custom'
+  | 'explicit'
+  | 'longContext'
+  | 'subagent'
+  | 'background'
+  | 'webSearch'
+  | 'think'
+  | 'image'
+  | 'default';
 
 /** The Router section (CCR shape): each slot is "provider,model" or a list whose tail are fallbacks. */
 export interface RouterSlots {
@@ -83,7 +93,9 @@ export function decideRoute(input: RouteInput): RouteDecision {
     if (resolved.length === 0) {
       return undefined;
     }
-    const extra = (input.fallback?.[scenario] ?? []).map((t) => input.resolve(t)).filter((t): t is string => !!t);
+    const extra = (input.fallback?.[scenario] ?? [])
+      .map((t) => input.resolve(t))
+      .filter((t): t is string => !!t);
     const fallbacks = [...new Set([...resolved.slice(1), ...extra])].filter((t) => t !== resolved[0]);
     return { scenario, target: resolved[0], fallbacks, request };
   };
@@ -106,7 +118,7 @@ export function decideRoute(input: RouteInput): RouteDecision {
       // CCR forwards any model of a configured provider; here the model must be in the provider's `models`.
       throw new GatewayError(
         404,
-        `model: ${model} is not a configured "provider,model" (the provider must be in Providers and the model ` +
+        `model: ${boundedModel(model)} is not a configured "provider,model" (the provider must be in Providers and the model ` +
           'in its "models"; GET /v1/models lists them)',
         { type: 'not_found_error' },
       );
@@ -115,18 +127,24 @@ export function decideRoute(input: RouteInput): RouteDecision {
   }
   // Only the rules after the subagent one can be reached past an unresolvable tag.
   const withUnknownSubagent = (decision: RouteDecision): RouteDecision =>
-    subagent.target !== undefined && input.resolve(subagent.target) === undefined && decision.scenario !== 'longContext'
+    subagent.target !== undefined &&
+    input.resolve(subagent.target) === undefined &&
+    decision.scenario !== 'longContext'
       ? { ...decision, unknownSubagentTarget: subagent.target }
       : decision;
   const threshold = router.longContextThreshold;
   // CCR's lastUsage rule: a session whose last turn was long stays there while this turn is still sizeable
   // (> 20k), so small side requests of the same session are not dragged to the long-context model.
-  const sessionWasLong = (input.previousInputTokens ?? 0) > threshold && input.tokenCount > SESSION_LONG_MIN_TOKENS;
+  const sessionWasLong =
+    (input.previousInputTokens ?? 0) > threshold && input.tokenCount > SESSION_LONG_MIN_TOKENS;
   const candidates: Array<[Scenario, boolean]> = [
     ['longContext', input.tokenCount > threshold || sessionWasLong],
     ['subagent', subagent.target !== undefined],
     ['background', model.toLowerCase().includes('haiku')],
-    ['webSearch', (input.request.tools ?? []).some((t) => typeof t.type === 'string' && t.type.startsWith('web_search'))],
+    [
+      'webSearch',
+      (input.request.tools ?? []).some((t) => typeof t.type === 'string' && t.type.startsWith('web_search')),
+    ],
     ['think', input.request.thinking?.type === 'enabled' || input.request.thinking?.type === 'adaptive'],
   ];
   for (const [scenario, applies] of candidates) {
@@ -143,8 +161,12 @@ export function decideRoute(input: RouteInput): RouteDecision {
   if (fallbackDefault) {
     return withUnknownSubagent(fallbackDefault);
   }
-  throw new GatewayError(503, 'No route: configure Providers and Router.default (see docs/configuration.md)', {
-    type: 'api_error',
-    headers: { 'x-should-retry': 'false' },
-  });
+  throw new GatewayError(
+    503,
+    'No route: configure Providers and Router.default (see docs/configuration.md)',
+    {
+      type: 'api_error',
+      headers: { 'x-should-retry': 'false' },
+    },
+  );
 }
