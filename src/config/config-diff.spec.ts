@@ -1,4 +1,10 @@
-import { changedKeys, keepRunningValues, restartRequiredChanges, RESTART_REQUIRED } from './config-diff';
+import {
+  changedKeys,
+  keepRunningValues,
+  restartRequiredChanges,
+  RESTART_REQUIRED,
+  staleTargets,
+} from './config-diff';
 import type { SwitchyardConfig } from './config.schema';
 import { loadConfig } from './load-config';
 
@@ -95,5 +101,30 @@ describe('keepRunningValues', () => {
       const top = pattern.split('.')[0];
       expect(keys.has(top) || top === 'HOST' || top === 'LOG_LEVEL').toBe(true);
     }
+  });
+});
+
+describe('staleTargets', () => {
+  const p = (name: string, models: string[], url = `https://${name}.example/v1/chat/completions`) => ({
+    name,
+    api_base_url: url,
+    api_key: `sk-${name}`,
+    models,
+  });
+  const cfg = (...providers: ReturnType<typeof p>[]) =>
+    ({ Providers: providers }) as unknown as SwitchyardConfig;
+
+  it('takes every target of a removed provider or one with another endpoint, and removed models', () => {
+    const before = cfg(p('a', ['m1', 'm2']), p('b', ['x']), p('c', ['k1', 'k2']));
+    const after = cfg(p('b', ['x'], 'https://elsewhere.example/v1'), p('c', ['k1']));
+    const known = ['a,m1', 'a,old', 'b,x', 'c,k1', 'c,k2', 'c2,k1'];
+    const stale = staleTargets(before, after, known);
+    expect(stale.targets.sort()).toEqual(['a,m1', 'a,m2', 'a,old', 'b,x', 'c,k2']);
+    expect(stale.providers.sort()).toEqual(['a', 'b']);
+  });
+
+  it('is empty when the providers are the same', () => {
+    const both = cfg(p('a', ['m1']));
+    expect(staleTargets(both, cfg(p('a', ['m1'])), ['a,m1', 'A,m1'])).toEqual({ targets: [], providers: [] });
   });
 });

@@ -143,3 +143,40 @@ export function keepRunningValues(
   }
   return out as SwitchyardConfig;
 }
+
+/**
+ * What a reload makes stale in state learned per target ("provider,model"): every `known` target (and every
+ * configured model) of a provider that was removed or whose endpoint, key or headers changed — that state was
+ * about the old upstream — and the removed models of a provider that stayed. `providers`: the lowercased names
+ * of the providers removed or changed.
+ */
+export function staleTargets(
+  previous: SwitchyardConfig,
+  next: SwitchyardConfig,
+  known: Iterable<string>,
+): { targets: string[]; providers: string[] } {
+  const after = new Map(next.Providers.map((p) => [p.name.toLowerCase(), p]));
+  const all = [...known];
+  const targets = new Set<string>();
+  const providers: string[] = [];
+  for (const before of previous.Providers) {
+    const name = before.name.toLowerCase();
+    const now = after.get(name);
+    const same =
+      now !== undefined &&
+      now.api_base_url === before.api_base_url &&
+      now.api_key === before.api_key &&
+      isDeepStrictEqual(now.headers, before.headers);
+    if (!same) {
+      providers.push(name);
+    }
+    const kept = same ? new Set(now.models) : new Set<string>();
+    for (const t of [...all, ...before.models.map((m) => `${before.name},${m}`)]) {
+      const comma = t.indexOf(',');
+      if (t.slice(0, Math.max(0, comma)).toLowerCase() === name && !kept.has(t.slice(comma + 1))) {
+        targets.add(t);
+      }
+    }
+  }
+  return { targets: [...targets], providers };
+}

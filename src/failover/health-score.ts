@@ -1,6 +1,7 @@
 import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { isDeepStrictEqual } from 'node:util';
 import { PinoLogger } from 'nestjs-pino';
+import { staleTargets } from '../config/config-diff';
 import type { SwitchyardConfig } from '../config/config.schema';
 import { AppConfigService } from '../config/config.service';
 import { ProviderRegistryService } from '../providers/provider-registry.service';
@@ -77,32 +78,17 @@ export class HealthScoreService implements OnModuleInit, OnModuleDestroy {
       return;
     }
     this.originOf.clear();
-    const after = new Map(next.Providers.map((p) => [p.name.toLowerCase(), p]));
     // Targets the breakers know but no attempt scored yet (viewed by /api/providers or readiness) count too.
-    const known = [...new Set([...this.targets.keys(), ...this.state.known()])];
-    for (const before of previous.Providers) {
-      const now = after.get(before.name.toLowerCase());
-      const same =
-        now !== undefined &&
-        now.api_base_url === before.api_base_url &&
-        now.api_key === before.api_key &&
-        isDeepStrictEqual(now.headers, before.headers);
-      const name = before.name.toLowerCase();
-      const kept = same ? new Set(now.models) : new Set<string>();
-      const targets = [...new Set([...known, ...before.models.map((m) => `${before.name},${m}`)])].filter(
-        (t) => providerOf(t).toLowerCase() === name && !kept.has(t.slice(t.indexOf(',') + 1)),
-      );
-      if (targets.length === 0) {
-        continue;
-      }
-      if (!same) {
-        this.keys.delete(name);
-      }
-      for (const t of targets) {
-        this.targets.delete(t);
-        this.ttfb.delete(t);
-      }
-      this.state.forget(targets);
+    const stale = staleTargets(previous, next, new Set([...this.targets.keys(), ...this.state.known()]));
+    for (const name of stale.providers) {
+      this.keys.delete(name);
+    }
+    for (const t of stale.targets) {
+      this.targets.delete(t);
+      this.ttfb.delete(t);
+    }
+    if (stale.targets.length > 0) {
+      this.state.forget(stale.targets);
     }
   }
 

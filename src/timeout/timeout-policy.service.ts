@@ -1,5 +1,8 @@
 import { Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { isDeepStrictEqual } from 'node:util';
 import { PinoLogger } from 'nestjs-pino';
+import { staleTargets } from '../config/config-diff';
+import type { SwitchyardConfig } from '../config/config.schema';
 import { AppConfigService } from '../config/config.service';
 import { RedisService } from '../redis/redis.service';
 import { LatencyWindow, type Percentiles } from './latency-window';
@@ -68,6 +71,7 @@ export class TimeoutPolicyService implements OnModuleInit, OnApplicationShutdown
   private restoreTimer?: NodeJS.Timeout;
   private restoredFromRedis = false;
   private flushing?: Promise<void>;
+  private unsubscribe?: () => void;
 
   constructor(
     private readonly config: AppConfigService,
@@ -87,6 +91,7 @@ export class TimeoutPolicyService implements OnModuleInit, OnApplicationShutdown
       path: this.config.get('AdaptiveTimeout').historyPath,
     });
     this.merge(this.store.loadFile());
+    this.unsubscribe = this.config.onChange((next, previous) => this.providersChanged(next, previous));
     this.flushTimer = setInterval(() => void this.flush(), FLUSH_MS);
     this.flushTimer.unref();
     // Redis connects asynchronously after init; pick its history up as soon as it is likely there.
@@ -95,9 +100,24 @@ export class TimeoutPolicyService implements OnModuleInit, OnApplicationShutdown
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.unsubscribe?.();
     clearInterval(this.flushTimer);
     clearTimeout(this.restoreTimer);
     await this.flush();
+  }
+
+  /**
+   * A provider removed, or pointed at another endpoint, key or headers, starts learning over: deadlines learned
+   * from the old upstream would cut a slower new one at its first byte, and a cut attempt teaches nothing.
+   */
+  private providersChanged(next: SwitchyardConfig, previous: SwitchyardConfig): void {
+    if (isDeepStrictEqual(next.Providers, previous.Providers)) {
+      return;
+    }
+    for (const t of staleTargets(previous, next, this.targets.keys()).targets) {
+      this.targets.delete(t);
+      this.dirty.delete(t);
+    }
   }
 
   plan(input: PlanInput): AttemptPlan {

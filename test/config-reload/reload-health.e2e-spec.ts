@@ -148,4 +148,27 @@ describe('health after a reload', () => {
     expect((await rig.api('POST', '/api/config/reload')).status).toBe(200);
     expect(await listed()).toEqual(['beta,b-model']);
   });
+
+  it('a provider pointed at another endpoint starts learning its deadlines over', async () => {
+    interface Timeouts {
+      targets: Array<{ target: string; firstByteSource: string; ttfb: { samples: number } }>;
+    }
+    const learned = async (): Promise<Timeouts['targets'][number] | undefined> => {
+      const body = (await (await rig.api('GET', '/api/timeouts')).json()) as Timeouts;
+      return body.targets.find((t) => t.target === 'alpha,a-model');
+    };
+    const alpha = provider('alpha', rig.alpha, 'a-model', SECRETS.alpha);
+    const beta = provider('beta', rig.beta, 'b-model', SECRETS.beta);
+    rig.save(rig.config({ Providers: [alpha, beta], AdaptiveTimeout: { minSamples: 2 } }));
+    expect((await rig.api('POST', '/api/config/reload')).status).toBe(200);
+    for (let i = 0; i < 3; i++) {
+      expect((await rig.message()).status).toBe(200);
+    }
+    expect((await learned())?.firstByteSource).toBe('learned');
+
+    const moved = { ...provider('alpha', rig.beta, 'a-model', SECRETS.alpha) };
+    rig.save(rig.config({ Providers: [moved, beta], AdaptiveTimeout: { minSamples: 2 } }));
+    expect((await rig.api('POST', '/api/config/reload')).status).toBe(200);
+    expect((await learned())?.ttfb.samples ?? 0).toBe(0);
+  });
 });
