@@ -288,6 +288,10 @@ export function anthropicToOpenAIRequest(
   if (typeof userId === 'string' && userId !== '') {
     out.user = hashUserId(userId);
   }
+  // Only an OpenAI client's own: not every OpenAI-compatible model takes it (OpenAI's search models do).
+  if (req.openai_params?.web_search_options) {
+    out.web_search_options = req.openai_params.web_search_options;
+  }
   if (req.stream === true) {
     out.stream = true;
     if (opts.includeUsage !== false) {

@@ -227,3 +227,52 @@ describe('OpenAI response_format (JSON mode)', () => {
     expect(body.output_config).toEqual({ format: { type: 'json_schema', schema } });
   });
 });
+
+describe('web_search_options', () => {
+  const options = {
+    search_context_size: 'low',
+    user_location: { type: 'approximate', approximate: { city: 'Paris', country: 'FR', ignored: 1 } },
+  };
+
+  it('becomes a web search server tool (the webSearch scenario) and stays as sent for OpenAI upstreams', () => {
+    const out = openAIRequestToAnthropic(req({ web_search_options: options }));
+    expect(out.tools).toEqual([
+      {
+        type: 'web_search_20250305',
+        name: 'web_search',
+        user_location: { type: 'approximate', city: 'Paris', country: 'FR' },
+      },
+    ]);
+    expect(out.openai_params?.web_search_options).toEqual(options);
+    // OpenAI-compatible upstream: the options back as sent, the server tool not sent as a function.
+    const openai = anthropicToOpenAIRequest(out, { model: 'gpt-4o-search-preview' });
+    expect(openai.web_search_options).toEqual(options);
+    expect(openai.tools).toBeUndefined();
+    // Anthropic upstream: the server tool, no OpenAI field.
+    const anthropic = prepareAnthropicUpstream(out, { firstParty: true, model: 'claude' }).body;
+    expect(anthropic.tools).toEqual(out.tools);
+    expect(anthropic).not.toHaveProperty('openai_params');
+    // Gemini: Google Search.
+    expect((anthropicToGeminiRequest(out) as { tools?: unknown[] }).tools).toEqual([{ googleSearch: {} }]);
+  });
+
+  it('beside function tools, and {} is enough; a non-object is a 400', () => {
+    const out = openAIRequestToAnthropic(req({ ...SAMPLED, web_search_options: {} }));
+    expect(out.tools?.map((t) => t.name)).toEqual(['f', 'g', 'web_search']);
+    expect(() => openAIRequestToAnthropic(req({ web_search_options: 'yes' as never }))).toThrow(GatewayError);
+    expect(openAIRequestToAnthropic(req({ web_search_options: null })).tools).toBeUndefined();
+  });
+
+  it('an Anthropic client’s web search tool gives an OpenAI upstream no web_search_options', () => {
+    const openai = anthropicToOpenAIRequest(
+      {
+        model: 'm',
+        max_tokens: 5,
+        messages: [{ role: 'user', content: 'q' }],
+        tools: [{ type: 'web_search_20250305', name: 'web_search' }],
+      },
+      { model: 'gpt' },
+    );
+    expect(openai.web_search_options).toBeUndefined();
+  });
+});

@@ -148,7 +148,33 @@ function openAIParams(req: OpenAIChatRequest): OpenAIRequestParams | undefined {
   if (format) {
     out.response_format = format;
   }
+  if (isRecord(req.web_search_options)) {
+    out.web_search_options = req.web_search_options;
+  }
   return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/**
+ * OpenAI's `web_search_options` (search models) as Anthropic's web search server tool: the request then takes
+ * the Router's `webSearch` slot, an Anthropic upstream searches with the tool, a Gemini one with Google Search,
+ * and an OpenAI-compatible one gets `web_search_options` back as sent (OpenAIRequestParams).
+ */
+function webSearchTool(options: unknown): ToolDefinition | undefined {
+  if (options === undefined || options === null) {
+    return undefined;
+  }
+  if (!isRecord(options)) {
+    throw bad('web_search_options: must be an object');
+  }
+  const tool: ToolDefinition = { type: 'web_search_20250305', name: 'web_search' };
+  const location = isRecord(options.user_location) ? options.user_location.approximate : undefined;
+  if (isRecord(location)) {
+    const fields = ['city', 'region', 'country', 'timezone'].filter((k) => typeof location[k] === 'string');
+    if (fields.length > 0) {
+      tool.user_location = { type: 'approximate', ...Object.fromEntries(fields.map((k) => [k, location[k]])) };
+    }
+  }
+  return tool;
 }
 
 /** JSON mode as sent; `text` (the default) and an absent value are nothing to keep. */
@@ -210,6 +236,10 @@ export function openAIRequestToAnthropic(
   }
 
   const tools = Array.isArray(req.tools) && req.tools.length > 0 ? convertTools(req.tools) : [];
+  const webSearch = webSearchTool(req.web_search_options);
+  if (webSearch) {
+    tools.push(webSearch);
+  }
   if (tools.length > 0) {
     out.tools = tools;
     const choice = convertToolChoice(req.tool_choice, req.parallel_tool_calls);

@@ -63,6 +63,7 @@ export interface OpenAIChatRequest {
   tool_choice?: OpenAIToolChoice;
   parallel_tool_calls?: boolean;
   reasoning_effort?: string;
+  web_search_options?: Record<string, unknown> | null;
   response_format?: { type: string; json_schema?: { name?: string; schema?: unknown; strict?: boolean } };
   user?: string;
   [key: string]: unknown;

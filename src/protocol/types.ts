@@ -135,6 +135,8 @@ export interface OpenAIRequestParams {
   tool_strict?: Record<string, boolean>;
   /** As sent (`minimal`, `xhigh`… have no distinct thinking budget); used by upstreams that take `reasoning_effort`. */
   reasoning_effort?: string;
+  /** As sent: an OpenAI-compatible upstream gets it back; the canonical request carries a web_search tool. */
+  web_search_options?: Record<string, unknown>;
 }
 
 /** The Anthropic Messages request body. Unknown fields are kept (passthrough to Anthropic-kind upstreams). */

@@ -1,4 +1,5 @@
 import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -118,6 +119,24 @@ describe('routing scenarios through HTTP', () => {
       'gemini-fake',
     );
     expect(upstream.api).toBe('gemini');
+  });
+
+  it('routes an OpenAI client with web_search_options to webSearch (Google Search on the gemini kind)', async () => {
+    const before = gw.fake.requests.length;
+    const openai = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'k' });
+    const { data, response } = await openai.chat.completions
+      .create({
+        model: 'gpt-4o-search-preview',
+        messages: [{ role: 'user', content: 'news today?' }],
+        web_search_options: { search_context_size: 'low' },
+      })
+      .withResponse();
+    expect(response.headers.get('x-switchyard-route')).toBe('webSearch');
+    expect(response.headers.get('x-switchyard-target')).toBe('gemini,gemini-fake');
+    expect(data.choices[0].message.content).toBeTruthy();
+    const upstream = upstreamSince(gw, before);
+    expect(upstream.api).toBe('gemini');
+    expect((upstream.body as { tools?: unknown[] }).tools).toEqual([{ googleSearch: {} }]);
   });
 
   it('routes enabled thinking to think', async () => {
