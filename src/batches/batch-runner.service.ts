@@ -93,13 +93,10 @@ export class BatchRunnerService implements OnModuleInit, OnApplicationShutdown {
   /** One job per request (job id = batch id + index, so a repeated add is a no-op on BullMQ). */
   async enqueue(batchId: string, indexes: number[]): Promise<void> {
     const trace = this.tracing.carrier();
-    await eachLimited(indexes, ENQUEUE_CONCURRENCY, (index) =>
-      this.queue.addJob<BatchJobData>(
-        'batch',
-        BATCH_JOB,
-        { batchId, index, trace },
-        { jobId: jobIdFor(batchId, index) },
-      ),
+    await this.queue.addJobs<BatchJobData>(
+      'batch',
+      BATCH_JOB,
+      indexes.map((index) => ({ data: { batchId, index, trace }, jobId: jobIdFor(batchId, index) })),
     );
   }
 

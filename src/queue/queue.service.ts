@@ -30,6 +30,9 @@ import { ERROR_LOG_EVERY_MS, QUEUE_CLASSES, type JobHandler, type QueueClass } f
 
 export type QueueMode = 'bullmq' | 'local';
 
+/** Jobs per BullMQ `addBulk` call. */
+const ADD_BULK_CHUNK = 500;
+
 /**
  * Priority classes for upstream work (docs/scaling.md). With JobQueue on and Redis up, a request's
  * upstream call is a BullMQ job on its class' queue, run by a worker process (this one or another) through
@@ -223,30 +226,43 @@ export class QueueService implements OnModuleInit, OnApplicationBootstrap, OnApp
 
   /** A durable job: BullMQ when available (attempts + exponential backoff per class), else in-process. */
   async addJob<T>(cls: QueueClass, name: string, data: T, opts: { jobId?: string } = {}): Promise<void> {
-    const jobId = opts.jobId ?? randomUUID();
+    await this.addJobs(cls, name, [{ data, jobId: opts.jobId }]);
+  }
+
+  /**
+   * Durable jobs of one class, added in bulk (BullMQ `addBulk`, ADD_BULK_CHUNK per round trip: a batch of
+   * 10,000 requests is queued in a few round trips, not 10,000). A chunk BullMQ does not take runs in-process.
+   */
+  async addJobs<T>(cls: QueueClass, name: string, jobs: Array<{ data: T; jobId?: string }>): Promise<void> {
     const s = this.config.get('JobQueue').queues[cls];
     const queue = this.queues.get(cls);
-    if (this.mode === 'bullmq' && queue) {
-      try {
-        await withTimeout(
-          queue.add(name, data, {
-            jobId,
-            attempts: s.attempts,
-            backoff: { type: 'exponential', delay: s.backoffMs },
-            ...this.retention(),
-          }),
-          2000,
-          'queue add',
-        );
-        return;
-      } catch (err) {
-        this.logger.warn(
-          { err: (err as Error).message, name },
-          'queue: BullMQ add failed; running the job in-process',
-        );
+    const withIds = jobs.map((j) => ({ data: j.data, jobId: j.jobId ?? randomUUID() }));
+    for (let at = 0; at < withIds.length; at += ADD_BULK_CHUNK) {
+      const chunk = withIds.slice(at, at + ADD_BULK_CHUNK);
+      if (this.mode === 'bullmq' && queue) {
+        const opts = {
+          attempts: s.attempts,
+          backoff: { type: 'exponential', delay: s.backoffMs },
+          ...this.retention(),
+        };
+        try {
+          await withTimeout(
+            queue.addBulk(chunk.map((j) => ({ name, data: j.data, opts: { ...opts, jobId: j.jobId } }))),
+            2000 + 10 * chunk.length,
+            'queue add',
+          );
+          continue;
+        } catch (err) {
+          this.logger.warn(
+            { err: (err as Error).message, name, jobs: chunk.length },
+            'queue: BullMQ add failed; running the jobs in-process',
+          );
+        }
+      }
+      for (const j of chunk) {
+        this.localJobs.add(cls, name, j.jobId, j.data);
       }
     }
-    this.localJobs.add(cls, name, jobId, data);
   }
 
   /** Removes a job that has not started yet; true when it was removed. */
