@@ -186,6 +186,7 @@ export class ConfigReloadService implements OnApplicationBootstrap, OnApplicatio
 
   private finish(report: Omit<ReloadReport, 'at'>): ReloadReport {
     const full: ReloadReport = { ...report, at: new Date().toISOString() };
+    const previous = this.last.result;
     this.last = full;
     this.reloads.inc({ result: full.result });
     switch (full.result) {
@@ -202,7 +203,15 @@ export class ConfigReloadService implements OnApplicationBootstrap, OnApplicatio
         );
         break;
       case 'unchanged':
-        this.logger.debug({ trigger: full.trigger }, 'configuration reload: nothing changed');
+        if (previous === 'rejected') {
+          // The error line would otherwise be the log's last word on a file that is fine again.
+          this.logger.info(
+            { trigger: full.trigger },
+            'configuration valid again; it matches the running configuration, which stays',
+          );
+        } else {
+          this.logger.debug({ trigger: full.trigger }, 'configuration reload: nothing changed');
+        }
         break;
     }
     if (full.restartRequired.length > 0) {

@@ -16,7 +16,8 @@ describe('POST /api/config/reload and GET /api/config', () => {
   let client: Anthropic;
 
   beforeAll(async () => {
-    rig = await startReloadRig();
+    // info: the line saying a file is valid again is not a warning.
+    rig = await startReloadRig({ extra: { Logging: { level: 'info' } } });
     client = new Anthropic({ baseURL: rig.url, apiKey: SECRETS.gateway, maxRetries: 0 });
   });
   afterAll(() => rig.stop());
@@ -153,6 +154,17 @@ describe('POST /api/config/reload and GET /api/config', () => {
       expect(view.config.Router.default).toBe('alpha,a-model');
       expect(view.meta.lastReload.result).toBe('rejected');
       expect(view.meta.lastReload.problem).toContain('ghost');
+    });
+
+    it('the file fixed back to the running configuration says so in the log', async () => {
+      expect((await reloadWith('{ "Router": ')).status).toBe(400);
+      const res = await reloadWith(rig.config());
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { result: string }).result).toBe('unchanged');
+      const line = rig.logs.records.find(
+        (r) => r.level === 30 && String(r.msg).includes('configuration valid again'),
+      );
+      expect(line).toBeDefined();
     });
   });
 
