@@ -50,7 +50,7 @@ describe('API and worker processes on one Redis (real BullMQ)', () => {
     );
     procs.push(proc);
     const url = `http://127.0.0.1:${port}`;
-    await waitForHealth(url, 60_000);
+    await waitForHealth(url, 120_000);
     if (role !== 'worker') {
       // Until its Redis connection is up, an API node runs requests itself (the degraded form): wait for BullMQ.
       const until = Date.now() + 30_000;
@@ -87,8 +87,8 @@ describe('API and worker processes on one Redis (real BullMQ)', () => {
 
   it('streams through a worker on another process event for event like direct mode; cluster-wide provider concurrency holds', async () => {
     const file = config({ providerConcurrency: { openai: 3 } });
-    const [apiA, apiB] = await Promise.all([node('api', file), node('api', file)]);
-    await node('worker', file);
+    // Booted together: three ts-node boots one after another can take minutes on a loaded 2-core box.
+    const [apiA, apiB] = await Promise.all([node('api', file), node('api', file), node('worker', file)]);
 
     const direct = await startGateway({ config: { Cache: { enabled: false } } });
     inProcess.push(direct);
@@ -132,8 +132,7 @@ describe('API and worker processes on one Redis (real BullMQ)', () => {
 
   it('a worker killed mid-answer gives the interactive client a clean error, not a hang', async () => {
     const file = config();
-    const api = await node('api', file);
-    const worker = await node('worker', file);
+    const [api, worker] = await Promise.all([node('api', file), node('worker', file)]);
     fake.configure({ chunkCount: 40, chunkGapMs: 150 });
     const events: string[] = [];
     const outcome = (async () => {
@@ -162,8 +161,7 @@ describe('API and worker processes on one Redis (real BullMQ)', () => {
 
   it('a worker stopped with SIGTERM finishes the answer it is streaming, then exits', async () => {
     const file = config();
-    const api = await node('api', file);
-    const worker = await node('worker', file);
+    const [api, worker] = await Promise.all([node('api', file), node('worker', file)]);
     fake.configure({ chunkCount: 12, chunkGapMs: 100 });
     const events: string[] = [];
     const done = (async () => {
@@ -187,8 +185,7 @@ describe('API and worker processes on one Redis (real BullMQ)', () => {
 
   it('a batch whose worker is killed mid-request is retried by another worker and every request succeeds', async () => {
     const file = config({ queues: { batch: { concurrency: 2, attempts: 3, backoffMs: 200 } } });
-    const api = await node('api', file);
-    const first = await node('worker', file);
+    const [api, first] = await Promise.all([node('api', file), node('worker', file)]);
     fake.configure({ chunkCount: 10, chunkGapMs: 150 });
     const sdk = client(api.url);
     const batch = await sdk.messages.batches.create({

@@ -24,7 +24,7 @@ export function runGateway(env: Record<string, string>, args: string[] = []): Ga
   return { child, output: () => out, exited };
 }
 
-export async function waitForHealth(url: string, timeoutMs = 30_000): Promise<void> {
+export async function waitForHealth(url: string, timeoutMs = 60_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     try {
