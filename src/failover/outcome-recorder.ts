@@ -1,4 +1,5 @@
 import type { PinoLogger } from 'nestjs-pino';
+import { UpstreamTimeoutError } from '../timeout/deadline';
 import type { TimeoutPolicyService } from '../timeout/timeout-policy.service';
 import type { AttemptResult, OpenedAttempt } from './attempt';
 import type { Transition } from './circuit-breaker';
@@ -38,6 +39,9 @@ export class OutcomeRecorder {
     maxCooldownMs: number,
   ): Promise<void> {
     const { target, probe, error } = result;
+    if (error.cause instanceof UpstreamTimeoutError && error.cause.kind === 'first_byte') {
+      this.timeouts.recordFirstByteTimeout(target);
+    }
     this.counters.attemptEnded({
       target,
       outcome: cls.clientAbort ? 'client_closed' : error.kind === 'timeout' ? 'timeout' : 'failed',

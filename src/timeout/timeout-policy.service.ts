@@ -48,6 +48,8 @@ export interface TargetPrediction {
 }
 
 const FLUSH_MS = 10_000;
+/** First-byte timeouts in a row after which a target's learned first-byte timings are forgotten. */
+export const FORGET_AFTER_FIRST_BYTE_TIMEOUTS = 3;
 const RESTORE_DELAY_MS = 1_000;
 const HISTORY_TTL_MS = 7 * 24 * 3600 * 1000;
 /** Targets come from configuration; the cap only guards against a config that keeps growing under reload. */
@@ -66,6 +68,8 @@ const clamp = (v: number, min: number, max: number): number => Math.min(max, Mat
 export class TimeoutPolicyService implements OnModuleInit, OnApplicationShutdown {
   private readonly targets = new Map<string, TargetHistory>();
   private readonly dirty = new Set<string>();
+  /** First-byte deadlines fired in a row per target (reset by a first byte). */
+  private readonly firstByteTimeouts = new Map<string, number>();
   private store!: TimeoutHistoryStore;
   private flushTimer?: NodeJS.Timeout;
   private restoreTimer?: NodeJS.Timeout;
@@ -216,7 +220,39 @@ export class TimeoutPolicyService implements OnModuleInit, OnApplicationShutdown
     return h.ttfb.percentile(95) ?? undefined;
   }
 
+  /**
+   * A first-byte deadline fired. FORGET_AFTER_FIRST_BYTE_TIMEOUTS of them in a row (no first byte in between)
+   * on a learned deadline: the target's first-byte history is forgotten and the configured deadline applies
+   * until it has learned again. Else a provider that became slower than its learned deadline for good would
+   * be cut at every first byte and, a cut attempt teaching nothing, never learn its new latency. (A real
+   * hang then waits the configured deadline; the breaker takes a target that keeps failing out of the way.)
+   * True when the history was forgotten.
+   */
+  recordFirstByteTimeout(target: string): boolean {
+    const h = this.targets.get(target);
+    if (!h || h.ttfb.size < this.config.get('AdaptiveTimeout').minSamples) {
+      this.firstByteTimeouts.delete(target);
+      return false;
+    }
+    const inARow = (this.firstByteTimeouts.get(target) ?? 0) + 1;
+    if (inARow < FORGET_AFTER_FIRST_BYTE_TIMEOUTS) {
+      this.firstByteTimeouts.set(target, inARow);
+      return false;
+    }
+    this.firstByteTimeouts.delete(target);
+    const learnedMs = this.firstByte(target).ms;
+    h.ttfb.load([]);
+    h.live.ttfb = 0;
+    this.dirty.add(target);
+    this.logger.warn(
+      { target, timeouts: inARow, learnedMs, nowMs: this.firstByte(target).ms },
+      'first-byte deadline cut every recent attempt: its learned timings are forgotten, the configured deadline applies until it has learned again',
+    );
+    return true;
+  }
+
   recordFirstByte(target: string, ms: number): void {
+    this.firstByteTimeouts.delete(target);
     const h = this.history(target);
     h.ttfb.add(ms);
     h.live.ttfb = Math.min(h.live.ttfb + 1, h.ttfb.capacity);
