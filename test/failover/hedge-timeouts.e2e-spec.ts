@@ -67,10 +67,12 @@ describe('hedging (fake providers over HTTP)', () => {
     h = await start(0);
     await warmUp(h, 'p1,m1', 6);
     fakes[0].configure({ firstByteDelayMs: 300 });
+    // A warm-up request slower than its own p95 (a loaded box) may already have counted one.
+    const before = h.counters.get('hedges{outcome=budget_exhausted}') ?? 0;
     const out = await h.run(['p1,m1', 'p2,m1']);
     expect(out.result?.target).toBe('p1,m1');
     expect(calls(fakes[1])).toBe(0);
-    expect(h.counters.get('hedges{outcome=budget_exhausted}')).toBe(1);
+    expect((h.counters.get('hedges{outcome=budget_exhausted}') ?? 0) - before).toBe(1);
   });
 });
 
