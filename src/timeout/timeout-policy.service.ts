@@ -48,8 +48,8 @@ export interface TargetPrediction {
 }
 
 const FLUSH_MS = 10_000;
-/** First-byte timeouts in a row after which a target's learned first-byte timings are forgotten. */
-export const FORGET_AFTER_FIRST_BYTE_TIMEOUTS = 3;
+/** First-byte timeouts in a row after which a target's learned first-byte deadline is doubled. */
+export const RAISE_AFTER_FIRST_BYTE_TIMEOUTS = 3;
 const RESTORE_DELAY_MS = 1_000;
 const HISTORY_TTL_MS = 7 * 24 * 3600 * 1000;
 /** Targets come from configuration; the cap only guards against a config that keeps growing under reload. */
@@ -70,6 +70,8 @@ export class TimeoutPolicyService implements OnModuleInit, OnApplicationShutdown
   private readonly dirty = new Set<string>();
   /** First-byte deadlines fired in a row per target (reset by a first byte). */
   private readonly firstByteTimeouts = new Map<string, number>();
+  /** Factor on a target's learned first-byte deadline after timeouts in a row (recordFirstByteTimeout). */
+  private readonly firstByteRaise = new Map<string, number>();
   private store!: TimeoutHistoryStore;
   private flushTimer?: NodeJS.Timeout;
   private restoreTimer?: NodeJS.Timeout;
@@ -121,6 +123,8 @@ export class TimeoutPolicyService implements OnModuleInit, OnApplicationShutdown
     for (const t of staleTargets(previous, next, this.targets.keys()).targets) {
       this.targets.delete(t);
       this.dirty.delete(t);
+      this.firstByteTimeouts.delete(t);
+      this.firstByteRaise.delete(t);
     }
   }
 
@@ -175,12 +179,14 @@ export class TimeoutPolicyService implements OnModuleInit, OnApplicationShutdown
     if (!at.enabled || !useLearned || !h || h.ttfb.size < at.minSamples) {
       return { ms: Math.round(this.config.get('Failover').timeout + prefill), source: 'default' };
     }
-    const learned = clamp(
-      (h.ttfb.percentile(99) ?? 0) * at.firstByte.k,
-      at.firstByte.minMs,
-      at.firstByte.maxMs,
-    );
-    return { ms: Math.round(learned + prefill), source: 'learned' };
+    const raised = this.learnedFirstByte(h) * (this.firstByteRaise.get(target) ?? 1);
+    return { ms: Math.round(Math.min(raised, at.firstByte.maxMs) + prefill), source: 'learned' };
+  }
+
+  /** p99 TTFB × k, clamped: the learned first-byte deadline before any raise or prefill allowance. */
+  private learnedFirstByte(h: TargetHistory): number {
+    const fb = this.config.get('AdaptiveTimeout').firstByte;
+    return clamp((h.ttfb.percentile(99) ?? 0) * fb.k, fb.minMs, fb.maxMs);
   }
 
   /** p99 of each stream's longest gap × k clamped; idle.maxMs without history. */
@@ -221,32 +227,34 @@ export class TimeoutPolicyService implements OnModuleInit, OnApplicationShutdown
   }
 
   /**
-   * A first-byte deadline fired. FORGET_AFTER_FIRST_BYTE_TIMEOUTS of them in a row (no first byte in between)
-   * on a learned deadline: the target's first-byte history is forgotten and the configured deadline applies
-   * until it has learned again. Else a provider that became slower than its learned deadline for good would
-   * be cut at every first byte and, a cut attempt teaching nothing, never learn its new latency. (A real
-   * hang then waits the configured deadline; the breaker takes a target that keeps failing out of the way.)
-   * True when the history was forgotten.
+   * A first-byte deadline fired. RAISE_AFTER_FIRST_BYTE_TIMEOUTS of them in a row (no first byte in between)
+   * on a learned deadline double the target's learned first-byte deadline (up to `firstByte.maxMs`): a cut
+   * attempt teaches nothing, so a provider that became slower than its learned deadline for good would else
+   * be cut at every first byte. Its history is kept — the slow-call threshold that gives up a hanging probe
+   * stays as fast — and the raise halves back with each first byte that the unraised deadline would have let
+   * through. True when the deadline was raised.
    */
   recordFirstByteTimeout(target: string): boolean {
+    const at = this.config.get('AdaptiveTimeout');
     const h = this.targets.get(target);
-    if (!h || h.ttfb.size < this.config.get('AdaptiveTimeout').minSamples) {
+    if (!h || h.ttfb.size < at.minSamples) {
       this.firstByteTimeouts.delete(target);
       return false;
     }
     const inARow = (this.firstByteTimeouts.get(target) ?? 0) + 1;
-    if (inARow < FORGET_AFTER_FIRST_BYTE_TIMEOUTS) {
+    if (inARow < RAISE_AFTER_FIRST_BYTE_TIMEOUTS) {
       this.firstByteTimeouts.set(target, inARow);
       return false;
     }
     this.firstByteTimeouts.delete(target);
-    const learnedMs = this.firstByte(target).ms;
-    h.ttfb.load([]);
-    h.live.ttfb = 0;
-    this.dirty.add(target);
+    const before = this.firstByte(target).ms;
+    if (before >= at.firstByte.maxMs) {
+      return false;
+    }
+    this.firstByteRaise.set(target, (this.firstByteRaise.get(target) ?? 1) * 2);
     this.logger.warn(
-      { target, timeouts: inARow, learnedMs, nowMs: this.firstByte(target).ms },
-      'first-byte deadline cut every recent attempt: its learned timings are forgotten, the configured deadline applies until it has learned again',
+      { target, timeouts: inARow, fromMs: before, toMs: this.firstByte(target).ms },
+      'first-byte deadline cut every recent attempt: raised',
     );
     return true;
   }
@@ -254,6 +262,18 @@ export class TimeoutPolicyService implements OnModuleInit, OnApplicationShutdown
   recordFirstByte(target: string, ms: number): void {
     this.firstByteTimeouts.delete(target);
     const h = this.history(target);
+    const raise = this.firstByteRaise.get(target);
+    if (
+      raise !== undefined &&
+      ms * this.config.get('AdaptiveTimeout').firstByte.k <= this.learnedFirstByte(h)
+    ) {
+      // The unraised deadline would have let this one through: the provider is back within it.
+      if (raise <= 2) {
+        this.firstByteRaise.delete(target);
+      } else {
+        this.firstByteRaise.set(target, raise / 2);
+      }
+    }
     h.ttfb.add(ms);
     h.live.ttfb = Math.min(h.live.ttfb + 1, h.ttfb.capacity);
     this.dirty.add(target);
