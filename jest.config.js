@@ -12,6 +12,8 @@ module.exports = {
       testMatch: ['<rootDir>/src/**/*.spec.ts'],
       transform: { '^.+\\.ts$': tsJest },
       moduleFileExtensions: ['ts', 'js', 'json'],
+      // The e2e run's build of src/ for spawned gateways (test/support/gateway-build.ts) is no module to map.
+      modulePathIgnorePatterns: ['<rootDir>/.e2e-build/'],
     },
     {
       displayName: 'e2e',
@@ -20,6 +22,8 @@ module.exports = {
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
       transform: { '^.+\\.ts$': tsJest },
       moduleFileExtensions: ['ts', 'js', 'json'],
+      // The e2e run's build of src/ for spawned gateways (test/support/gateway-build.ts) is no module to map.
+      modulePathIgnorePatterns: ['<rootDir>/.e2e-build/'],
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',
     },

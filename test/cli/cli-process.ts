@@ -2,8 +2,12 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { builtEntry, E2E_BUILD_DIR } from '../support/gateway-build';
 
-/** The repository root; the CLI runs from its TypeScript source, as `node -r ts-node/register … switchyard.ts`. */
+/**
+ * The repository root; the CLI runs from the e2e run's build of src/, else from its TypeScript source, as
+ * `node -r ts-node/register … switchyard.ts`.
+ */
 export const ROOT = resolve(__dirname, '..', '..');
 const CLI = join(ROOT, 'src', 'cli', 'switchyard.ts');
 const TS_NODE = require.resolve('ts-node/register/transpile-only');
@@ -57,7 +61,10 @@ export function cliEnv(home: string, extra: Record<string, string | undefined> =
 }
 
 export function spawnCli(args: string[], options: { env: NodeJS.ProcessEnv; cwd?: string }): CliProcess {
-  const child = spawn(process.execPath, ['-r', TS_NODE, CLI, ...args], {
+  // The e2e run's JavaScript build when there is one (test/support/gateway-build.ts): the CLI and the gateways it
+  // starts in the background (the same script again) then skip ts-node's transpile of src/ on every start.
+  const built = builtEntry() ? join(E2E_BUILD_DIR, 'cli', 'switchyard.js') : undefined;
+  const child = spawn(process.execPath, built ? [built, ...args] : ['-r', TS_NODE, CLI, ...args], {
     cwd: options.cwd ?? ROOT,
     env: options.env,
   });

@@ -2,6 +2,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { builtEntry } from './gateway-build';
 
 const ROOT = resolve(__dirname, '..', '..');
 
@@ -11,9 +12,14 @@ export interface GatewayProcess {
   exited: Promise<number | null>;
 }
 
-/** Runs the real entry point (src/main.ts) as its own process, the way `npm start` does. */
+/**
+ * Runs the real entry point as its own process, the way `npm start` does: the e2e run's JavaScript build of
+ * src/main.ts (test/support/gateway-build.ts), else src/main.ts through ts-node.
+ */
 export function runGateway(env: Record<string, string>, args: string[] = []): GatewayProcess {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/main.ts', ...args], {
+  const built = builtEntry();
+  const entry = built ? [built] : ['-r', 'ts-node/register/transpile-only', 'src/main.ts'];
+  const child = spawn(process.execPath, [...entry, ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: mkdtempSync(join(tmpdir(), 'sy-home-')), ...env },
   });

@@ -1,3 +1,4 @@
+import { buildGatewayForE2e, E2E_BUILD_DIR } from './gateway-build';
 import { startRedisServer } from './redis-server';
 
 /**
@@ -5,6 +6,8 @@ import { startRedisServer } from './redis-server';
  * set. Workers read TEST_REDIS_URL.
  */
 export default async function globalSetup(): Promise<void> {
+  buildGatewayForE2e();
+  process.env.SWITCHYARD_E2E_BUILD = E2E_BUILD_DIR;
   if (process.env.REDIS_URL) {
     process.env.TEST_REDIS_URL = process.env.REDIS_URL;
     return;
