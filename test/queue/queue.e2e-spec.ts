@@ -174,7 +174,7 @@ describe('queues (real Redis, real BullMQ)', () => {
       const inversions = afterFirstFive.slice(0, lastInteractive + 1).filter((t) => t.startsWith('background'));
       expect(inversions).toEqual([]);
       expect(lastInteractive).toBe(144);
-    });
+    }, 180_000); // 300 requests through 5 provider slots: ~20 s alone, minutes beside a busy CI worker
   }
 
   for (const mode of ['bullmq', 'local'] as Mode[]) {
